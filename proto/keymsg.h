@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * keyd's message protocol (cryptod <-> keyd over a SOCK_SEQPACKET
+ * socketpair). Every message is a fixed-size struct whose size is implied by
+ * its type; a receiver checks the exact length and the type before looking
+ * at any field, and a malformed message is fatal to the receiver (fail
+ * closed). keyd never sends a FEKEK, a passphrase or anything derived from
+ * a passphrase; the names key (for file names, derived from the volume's
+ * names master key) and FEKs of files are the only keys that leave it.
+ */
+#ifndef CS_PROTO_KEYMSG_H
+#define CS_PROTO_KEYMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KD_PROTO_VERSION 1u
+#define KD_MAX_KEYS 8u        /* FEKEKs in one mount context */
+#define KD_ID_LEN 8u          /* FEKEK id */
+#define KD_FEK_LEN 32u
+#define KD_NAMES_KEY_LEN 64u  /* AES-SIV-256: MAC key + CTR key */
+#define KD_AD_MAX 256u
+
+enum kd_type {
+	KD_INVALID = 0,
+	KD_HELLO,        /* version handshake, first message each way */
+	KD_WRAP,         /* wrap a FEK under every FEKEK of the context */
+	KD_UNWRAP,       /* unwrap one key packet */
+	KD_NAMES_KEY,    /* get the volume's names key */
+	KD_LIST,         /* list FEKEK ids of the context */
+	KD__MAX
+};
+
+/* One wrapped FEK: AES-256-GCM(FEKEK, nonce, FEK, AD = ad || id). */
+struct kd_packet {
+	uint8_t id[KD_ID_LEN];
+	uint8_t nonce[12];
+	uint8_t wrapped[KD_FEK_LEN];
+	uint8_t tag[16];
+};
+_Static_assert(sizeof(struct kd_packet) == 68, "kd_packet size");
+
+struct kd_hdr {
+	uint32_t type;   /* enum kd_type */
+	uint32_t seq;    /* echoed in the reply */
+};
+
+struct kd_hello {
+	struct kd_hdr h;
+	uint32_t version;
+	uint32_t pad;
+};
+
+/* ad: the lower-file header bytes the packets are bound to. */
+struct kd_wrap_req {
+	struct kd_hdr h;
+	uint8_t fek[KD_FEK_LEN];
+	uint32_t ad_len;
+	uint8_t ad[KD_AD_MAX];
+	uint32_t pad;
+};
+
+struct kd_wrap_rep {
+	struct kd_hdr h;
+	int32_t status;  /* 0 or -errno */
+	uint32_t count;  /* packets filled, 1..KD_MAX_KEYS */
+	struct kd_packet pkt[KD_MAX_KEYS];
+};
+
+struct kd_unwrap_req {
+	struct kd_hdr h;
+	struct kd_packet pkt;
+	uint32_t ad_len;
+	uint8_t ad[KD_AD_MAX];
+};
+
+/* status: 0, -ENOKEY (no FEKEK with that id in the context), -EBADMSG
+ * (tag failed). fek is all zero unless status == 0. */
+struct kd_unwrap_rep {
+	struct kd_hdr h;
+	int32_t status;
+	uint8_t fek[KD_FEK_LEN];
+};
+
+struct kd_names_key_req {
+	struct kd_hdr h;
+};
+
+struct kd_names_key_rep {
+	struct kd_hdr h;
+	int32_t status;
+	uint8_t key[KD_NAMES_KEY_LEN];
+};
+
+struct kd_list_req {
+	struct kd_hdr h;
+};
+
+struct kd_list_rep {
+	struct kd_hdr h;
+	int32_t status;
+	uint32_t count;
+	uint8_t id[KD_MAX_KEYS][KD_ID_LEN];
+};
+
+#endif
