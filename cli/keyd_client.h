@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Starting keyd for a mount (docs/PROCESSES.md step 2). The supervisor
+ * collects the unlock material, calls cli_keyd_start(), wipes the material
+ * and hands the returned service socket (SOCK_SEQPACKET, proto/keymsg.h) to
+ * cryptod as --keyd-fd. Typical use:
+ *
+ *	struct cli_pass_src src = { .passfile = passfile, .extpass = extpass };
+ *	struct cli_unlock u = { 0 };
+ *	int r = keyfile ? cli_unlock_add_privkey(&u, keyfile, &src)
+ *			: cli_unlock_add_pass(&u, &src, "Passphrase: ");
+ *	if (r == 0)
+ *		r = cli_keyd_start(lower_fd, &u, &svc_fd, &keyd_pid,
+ *				   err, sizeof(err));
+ *	cli_unlock_clear(&u);
+ *	if (r < 0) { fprintf(stderr, "cryptstack: %s\n", err); exit(1); }
+ */
+#ifndef CS_CLI_KEYD_CLIENT_H
+#define CS_CLI_KEYD_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pass.h"
+
+#define CLI_UNLOCK_MAX 8
+
+/* One unlock item: a passphrase (for a passphrase slot), or a private key
+ * file's contents plus its passphrase (pass_len 0 when unencrypted). */
+struct cli_unlock_item {
+	char *pass;        /* locked memory (cli_pass_read) or NULL */
+	size_t pass_len;
+	uint8_t *privkey;  /* NULL for a passphrase item; locked memory */
+	size_t privkey_len;
+};
+
+struct cli_unlock {
+	unsigned count;
+	struct cli_unlock_item item[CLI_UNLOCK_MAX];
+};
+
+/* Appends a passphrase item read from src (prompt shown on a terminal).
+ * Returns 0, or -errno after printing a message. */
+int cli_unlock_add_pass(struct cli_unlock *u, const struct cli_pass_src *src,
+			const char *prompt);
+/* Appends a private-key item: reads the PEM private key file at path and,
+ * if it is encrypted, its passphrase from src. Returns 0 or -errno (printed). */
+int cli_unlock_add_privkey(struct cli_unlock *u, const char *path,
+			   const struct cli_pass_src *src);
+/* Wipes and frees every item; u is empty afterwards. */
+void cli_unlock_clear(struct cli_unlock *u);
+
+/* Execs `cryptstack-keyd --serve` (from cli_helper_dir()) for the volume at
+ * lower_fd (the lower root directory; keyd reads .cryptstack.conf through a
+ * dup of it), sends the unlock material and waits for the verdict.
+ * Returns 0 with *service_fd (close-on-exec; clear it before passing it to
+ * cryptod) and *pid of keyd, or -errno with a message in err:
+ * -EKEYREJECTED wrong passphrase or key, -ENOENT no volume config,
+ * -EINVAL/-EPROTONOSUPPORT bad or unsupported config, others. keyd exits
+ * by itself when every holder of the service socket has closed it. */
+int cli_keyd_start(int lower_fd, const struct cli_unlock *unlock,
+		   int *service_fd, pid_t *pid, char *err, size_t errlen);
+
+#endif
