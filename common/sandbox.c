@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <seccomp.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Debian 12's headers predate Landlock ABI 3 (Linux 6.2). */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+const char *const sandbox_base_syscalls[] = {
+	"exit", "exit_group", "brk", "mmap", "munmap", "mremap", "mprotect",
+	"madvise", "futex", "rseq", "set_robust_list", "get_robust_list",
+	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
+	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
+	"getrandom", "getpid", "gettid", "getuid", "geteuid", "getgid",
+	"getegid", "sched_yield", "sched_getaffinity", "restart_syscall",
+	"write", "writev", "close", "tgkill", "prlimit64", "membarrier",
+	NULL,
+};
+
+int sandbox_landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+			   LANDLOCK_CREATE_RULESET_VERSION);
+	return abi < 0 ? 0 : (int)abi;
+}
+
+static uint64_t landlock_fs_all(int abi)
+{
+	uint64_t all = LANDLOCK_ACCESS_FS_EXECUTE |
+		       LANDLOCK_ACCESS_FS_WRITE_FILE |
+		       LANDLOCK_ACCESS_FS_READ_FILE |
+		       LANDLOCK_ACCESS_FS_READ_DIR |
+		       LANDLOCK_ACCESS_FS_REMOVE_DIR |
+		       LANDLOCK_ACCESS_FS_REMOVE_FILE |
+		       LANDLOCK_ACCESS_FS_MAKE_CHAR |
+		       LANDLOCK_ACCESS_FS_MAKE_DIR |
+		       LANDLOCK_ACCESS_FS_MAKE_REG |
+		       LANDLOCK_ACCESS_FS_MAKE_SOCK |
+		       LANDLOCK_ACCESS_FS_MAKE_FIFO |
+		       LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+		       LANDLOCK_ACCESS_FS_MAKE_SYM;
+	if (abi >= 2)
+		all |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		all |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	return all;
+}
+
+static int landlock_apply(const struct sandbox_cfg *cfg)
+{
+	int abi = sandbox_landlock_abi();
+	int rfd = -1, ret = 0;
+	if (abi <= 0) {
+		log_warnx("%s: Landlock not supported by this kernel; "
+			  "filesystem access is not confined", cfg->name);
+		return 0;
+	}
+	struct landlock_ruleset_attr attr = {
+		.handled_access_fs = landlock_fs_all(abi),
+	};
+	rfd = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr),
+			   0);
+	if (rfd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (cfg->landlock_fd >= 0) {
+		uint64_t allowed = attr.handled_access_fs &
+				   ~(uint64_t)LANDLOCK_ACCESS_FS_MAKE_CHAR &
+				   ~(uint64_t)LANDLOCK_ACCESS_FS_MAKE_BLOCK;
+		if (!cfg->allow_exec_fs)
+			allowed &= ~(uint64_t)LANDLOCK_ACCESS_FS_EXECUTE;
+		struct landlock_path_beneath_attr pb = {
+			.allowed_access = allowed,
+			.parent_fd = cfg->landlock_fd,
+		};
+		if (syscall(SYS_landlock_add_rule, rfd,
+			    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0) {
+			ret = -errno;
+			goto out;
+		}
+	}
+	if (syscall(SYS_landlock_restrict_self, rfd, 0) != 0)
+		ret = -errno;
+out:
+	if (rfd >= 0)
+		close(rfd);
+	return ret;
+}
+
+static int seccomp_apply(const struct sandbox_cfg *cfg)
+{
+	int ret = 0;
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (!ctx)
+		return -ENOMEM;
+	/* glibc's pthread_create tries clone3 first and falls back to clone
+	 * on ENOSYS; clone3's flags live in memory seccomp cannot inspect, so
+	 * answer ENOSYS rather than allow it. */
+	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+			       seccomp_syscall_resolve_name("clone3"), 0);
+	if (ret < 0)
+		goto out;
+	for (const char *const *s = cfg->allow; s && *s; s++) {
+		if (!strcmp(*s, "clone3"))
+			continue;
+		int nr = seccomp_syscall_resolve_name(*s);
+		if (nr == __NR_SCMP_ERROR) {
+			log_warnx("%s: unknown syscall %s in sandbox list",
+				  cfg->name, *s);
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (ret < 0 && ret != -EEXIST)
+			goto out;
+		ret = 0;
+	}
+	ret = seccomp_load(ctx);
+out:
+	seccomp_release(ctx);
+	return ret;
+}
+
+int sandbox_enter(const struct sandbox_cfg *cfg)
+{
+	int ret;
+	struct rlimit nocore = { 0, 0 };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -errno;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -errno;
+	if (setrlimit(RLIMIT_CORE, &nocore) != 0)
+		return -errno;
+	if (cfg->landlock_fd != -1) {
+		ret = landlock_apply(cfg);
+		if (ret < 0) {
+			log_warnx("%s: Landlock: %s", cfg->name, strerror(-ret));
+			return ret;
+		}
+	}
+	if (cfg->allow) {
+		ret = seccomp_apply(cfg);
+		if (ret < 0) {
+			log_warnx("%s: seccomp: %s", cfg->name, strerror(-ret));
+			return ret;
+		}
+	}
+	log_debug("%s: sandbox entered", cfg->name);
+	return 0;
+}

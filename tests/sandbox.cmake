@@ -1,0 +1,1 @@
+cs_unit_test(test_sandbox SOURCES test_sandbox.c)
