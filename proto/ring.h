@@ -6,7 +6,11 @@
  * slots. Ring pair i is single-producer single-consumer in each direction:
  * the frontend produces submissions (cs_sqe) and consumes completions
  * (cs_cqe); cryptod worker i does the opposite. Spreading policy: see
- * docs/ARCHITECTURE.md ("Rings") and ring_pick().
+ * docs/RINGS.md and ring_pick(). Byte layout: proto/ring_layout.h.
+ *
+ * Threads: each direction of a ring pair has exactly one producer thread
+ * and one consumer thread at a time (no locks inside). A side that shares a
+ * ring between threads must serialise its calls itself.
  *
  * Slots are owned by the frontend (free list in its private memory); a slot
  * index travels in the sqe and comes back in the cqe.
@@ -29,11 +33,18 @@ struct ring_params {
 	uint32_t nrings;     /* ring pairs, 1..64 */
 	uint32_t entries;    /* per ring, power of two, 2..65536 */
 	uint32_t nslots;     /* data slots, 1..65536 */
-	uint32_t slot_size;  /* bytes, multiple of 4096 */
+	uint32_t slot_size;  /* bytes, multiple of 4096, 4096..64 MiB */
+	/* Test hook, 0 in production: initial value of every head and tail
+	 * (lets tests start the free-running indices near UINT32_MAX). */
+	uint32_t start_index;
 };
 
+/* ring_pick() hint meaning "no owning thread": spread by (ino, off). */
+#define RING_PICK_ANY UINT32_MAX
+
 /* Creates a new sealed memfd region (frontend side or supervisor) and maps
- * it; returns 0 or -errno. */
+ * it; returns 0, -EINVAL for bad params, or -errno. The memfd is
+ * O_CLOEXEC: dup2() it onto the child's fd number before exec. */
 int ring_region_create(struct ring_region **out, const struct ring_params *p);
 /* Maps an existing region from its memfd, checks seals, magic, protocol
  * version and that every size fits the fd; returns 0, -EPROTO on mismatch,
@@ -90,7 +101,47 @@ int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring,
 			  uint32_t **addr, uint32_t *val);
 void ring_sq_wake_done(struct ring_region *r, unsigned ring);
 
-/* Spreading policy: which ring pair a request for (ino, off) goes to. */
+/* Same as ring_sq_prepare_sleep()/ring_sq_wake_done() for the frontend's
+ * completion waiter. */
+int ring_cq_prepare_sleep(struct ring_region *r, unsigned ring,
+			  uint32_t **addr, uint32_t *val);
+void ring_cq_wake_done(struct ring_region *r, unsigned ring);
+
+/* --- peer death ----------------------------------------------------- */
+
+/* Like ring_cq_wait()/ring_sq_wait(), but also returns -EPIPE when peer_fd
+ * (the liveness socket, docs/PROCESSES.md --peer-fd) reports a hang-up.
+ * Work already queued is reported (0) before -EPIPE. The peer is polled
+ * only between futex sleeps of at most RING_PEER_SLICE_MS, never while work
+ * keeps arriving. Returns 0, -ETIMEDOUT, -EPIPE, -EPROTO or -errno. */
+#define RING_PEER_SLICE_MS 50
+int ring_cq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
+		      int timeout_ms);
+int ring_sq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
+		      int timeout_ms);
+/* Returns 1 if peer_fd reports a hang-up or error, 0 if not, -errno. */
+int ring_peer_dead(int peer_fd);
+
+/* --- errors and validation ----------------------------------------- */
+
+/* Returns 0, or -EPROTO once the peer broke the protocol on ring pair
+ * `ring` (bad descriptor, impossible head/tail): sticky, fail closed. A
+ * push that finds an impossible head returns 0 and sets this state. */
+int ring_error(const struct ring_region *r, unsigned ring);
+/* The checks ring_sq_pop()/ring_cq_pop() apply to each private copy;
+ * return 0 or -EPROTO. Exposed for fuzz targets and tests. */
+int ring_sqe_check(const struct ring_params *p, const struct cs_sqe *s);
+int ring_cqe_check(const struct ring_params *p, const struct cs_cqe *c);
+/* Validates a region header (len bytes at hdr, a private copy) against the
+ * memfd size; fills *out. Returns 0 or -EPROTO. Used by attach. */
+int ring_hdr_check(const void *hdr, size_t len, uint64_t fd_size,
+		   struct ring_params *out);
+
+/* Spreading policy (docs/RINGS.md): hint is the calling frontend thread's
+ * index t; returns t % nrings, so each thread keeps producing on a ring it
+ * owns (no locks). With hint == RING_PICK_ANY (a producer that serialises
+ * pushes on every ring itself) returns a hash of (ino, off / 1 MiB): one
+ * file's metadata ops stay on one worker, big streams spread per MiB. */
 unsigned ring_pick(const struct ring_region *r, uint64_t ino, uint64_t off,
 		   unsigned hint);
 
