@@ -1,13 +1,394 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * cryptstack-frontend --region-fd N --ctl-fd N --peer-fd N
+ *                     --mountpoint PATH [-o fuse_opts] [--threads N] [-d]
+ *
+ * Started by the supervisor (docs/PROCESSES.md). Attaches the shared
+ * region, mounts, starts one receive thread and one completion thread per
+ * ring pair, reports cs_ready on --ctl-fd, then serves until the file
+ * system is unmounted or SIGTERM/SIGINT/SIGHUP arrives (then it unmounts).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/poll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
+#include "frontend.h"
 #include "log.h"
+#include "supervise.h"
+#include "util.h"
+
+struct fe_ctx fe = { .peer_fd = -1, .stop_fd = -1 };
+
+#define FE_TIMEOUT_OWNED 3600.0
+#define FE_TIMEOUT_SHARED 1.0
+
+static void ready(int ctl_fd, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Sends the one cs_ready message (no-op when ctl_fd < 0). */
+static void ready(int ctl_fd, int status, const char *fmt, ...)
+{
+	struct cs_ready r;
+	va_list ap;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.pid = (uint32_t)getpid();
+	va_start(ap, fmt);
+	vsnprintf(r.msg, sizeof(r.msg), fmt, ap);
+	va_end(ap);
+	if (status < 0)
+		log_warnx("%s", r.msg);
+	if (ctl_fd >= 0 && write_full(ctl_fd, &r, sizeof(r)) < 0)
+		log_warn("ready message");
+}
+
+static int parse_fd(const char *s)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < 0 || v > INT_MAX)
+		fatalx("bad fd number '%s'", s);
+	return (int)v;
+}
+
+/* Splits -o options at unescaped commas; takes ours (shared_lower,
+ * encrypted_view) and appends the rest to *fuse (libfuse checks them). */
+static int take_options(const char *opts, char **fuse)
+{
+	size_t len = strlen(opts);
+	char *cur = malloc(len + 1);
+	size_t n = 0;
+	int ret = 0;
+
+	if (!cur)
+		return -ENOMEM;
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && opts[i] == '\\' && i + 1 < len) {
+			cur[n++] = opts[i++];
+			cur[n++] = opts[i];
+			continue;
+		}
+		if (i < len && opts[i] != ',') {
+			cur[n++] = opts[i];
+			continue;
+		}
+		cur[n] = '\0';
+		if (n == 0) {
+			/* empty item */
+		} else if (!strcmp(cur, "shared_lower")) {
+			fe.shared_lower = 1;
+		} else if (!strcmp(cur, "encrypted_view") || !strcmp(cur, "ro")) {
+			fe.read_only = 1;
+		} else if (fuse_opt_add_opt(fuse, cur) < 0) {
+			ret = -ENOMEM;
+			break;
+		}
+		n = 0;
+	}
+	free(cur);
+	return ret;
+}
+
+/* Gets a free slot of rg, waiting for one; returns CS_NO_SLOT if the
+ * session ended meanwhile. */
+static uint32_t slot_get(struct fe_ring *rg)
+{
+	uint32_t s = CS_NO_SLOT;
+	pthread_mutex_lock(&rg->lock);
+	while (rg->nfree == 0 && !fuse_session_exited(fe.se))
+		pthread_cond_wait(&rg->slot_cv, &rg->lock);
+	if (rg->nfree)
+		s = rg->freelist[--rg->nfree];
+	pthread_mutex_unlock(&rg->lock);
+	return s;
+}
+
+/* Receive loop of ring pair rg: the kernel writes each request (a WRITE's
+ * payload included) straight into a free slot; the handler either hands
+ * the slot to cryptod (fe_cur.used) or leaves it for the next request. */
+static void *worker(void *arg)
+{
+	struct fe_ring *rg = arg;
+	uint32_t slot = CS_NO_SLOT;
+
+	while (!fuse_session_exited(fe.se)) {
+		if (slot == CS_NO_SLOT) {
+			slot = slot_get(rg);
+			if (slot == CS_NO_SLOT)
+				break;
+		}
+		struct fuse_buf buf;
+		memset(&buf, 0, sizeof(buf));
+		buf.mem = ring_slot(fe.region, slot);
+		buf.size = fe.slot_size;
+		int res = fuse_session_receive_buf(fe.se, &buf);
+		if (res == -EINTR || res == -EAGAIN)
+			continue;
+		if (res <= 0) {
+			if (res < 0)
+				log_warnx("reading /dev/fuse: %s",
+					  strerror(-res));
+			break;
+		}
+		if (buf.mem != ring_slot(fe.region, slot) ||
+		    (buf.flags & FUSE_BUF_IS_FD))
+			fatalx("libfuse did not receive into our slot");
+		fe_cur.ring = rg;
+		fe_cur.slot = slot;
+		fe_cur.mem = buf.mem;
+		fe_cur.rcvd = (size_t)res;
+		fe_cur.used = 0;
+		fuse_session_process_buf(fe.se, &buf);
+		if (fe_cur.used)
+			slot = CS_NO_SLOT;
+	}
+	fuse_session_exit(fe.se);
+	uint64_t one = 1;
+	if (write(fe.stop_fd, &one, sizeof(one)) < 0)
+		log_warn("stop notification");
+	return NULL;
+}
+
+static int rings_init(unsigned nrings, uint32_t nslots)
+{
+	uint32_t per = nslots / nrings;
+	if (per == 0)
+		return -EINVAL;
+	fe.rings = calloc(nrings, sizeof(*fe.rings));
+	if (!fe.rings)
+		return -ENOMEM;
+	fe.nrings = nrings;
+	for (unsigned i = 0; i < nrings; i++) {
+		struct fe_ring *rg = &fe.rings[i];
+		rg->idx = i;
+		rg->slot_first = i * per;
+		rg->nslots = per;
+		pthread_mutex_init(&rg->lock, NULL);
+		pthread_cond_init(&rg->slot_cv, NULL);
+		rg->freelist = calloc(per, sizeof(uint32_t));
+		rg->pend = calloc(per, sizeof(struct fe_pending));
+		if (!rg->freelist || !rg->pend)
+			return -ENOMEM;
+		for (uint32_t s = 0; s < per; s++)
+			rg->freelist[s] = rg->slot_first + per - 1 - s;
+		rg->nfree = per;
+	}
+	return 0;
+}
+
+/* Raises the mount's readahead window (bdi) to 1 MiB when we may.
+ * Returns 0, or -errno when the mount does not answer a stat. */
+static int raise_readahead(const char *mnt)
+{
+	struct stat st;
+	char path[96];
+	int fd;
+
+	if (stat(mnt, &st) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 major(st.st_dev), minor(st.st_dev));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_debug("%s: %s (readahead stays at the default)", path,
+			  strerror(errno));
+		return 0;
+	}
+	if (write_full(fd, "1024", 4) < 0)
+		log_debug("%s: write failed", path);
+	close(fd);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: cryptstack-frontend --region-fd N --ctl-fd N "
+		"--peer-fd N --mountpoint PATH [-o opts] [--threads N] [-d]\n");
+	exit(2);
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	static const struct option lopts[] = {
+		{ "region-fd", required_argument, NULL, 'R' },
+		{ "ctl-fd", required_argument, NULL, 'C' },
+		{ "peer-fd", required_argument, NULL, 'P' },
+		{ "mountpoint", required_argument, NULL, 'm' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int region_fd = -1, ctl_fd = -1, debug = 0, c, sfd = -1;
+	unsigned threads = 0;
+	const char *mnt = NULL;
+	char *fopts = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	sigset_t sigs;
+	int ret;
+
 	log_init("frontend", LOG_LVL_INFO);
-	log_warnx("not implemented yet");
-	return 1;
+	signal(SIGPIPE, SIG_IGN);
+	if (fuse_opt_add_opt(&fopts, "default_permissions,subtype=cryptstack") <
+	    0)
+		fatalx("out of memory");
+	while ((c = getopt_long(argc, argv, "o:d", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'R': region_fd = parse_fd(optarg); break;
+		case 'C': ctl_fd = parse_fd(optarg); break;
+		case 'P': fe.peer_fd = parse_fd(optarg); break;
+		case 'm': mnt = optarg; break;
+		case 't': threads = (unsigned)parse_fd(optarg); break;
+		case 'd': debug = 1; break;
+		case 'o':
+			if (take_options(optarg, &fopts) < 0)
+				fatalx("out of memory");
+			break;
+		default: usage();
+		}
+	}
+	if (optind != argc || region_fd < 0 || fe.peer_fd < 0 || !mnt)
+		usage();
+	if (debug)
+		log_setlevel(LOG_LVL_DEBUG);
+	if (fe.read_only && fuse_opt_add_opt(&fopts, "ro") < 0)
+		fatalx("out of memory");
+	fe.entry_timeout = fe.attr_timeout =
+		fe.shared_lower ? FE_TIMEOUT_SHARED : FE_TIMEOUT_OWNED;
+
+	ret = ring_region_attach(&fe.region, region_fd);
+	if (ret < 0) {
+		ready(ctl_fd, ret, "cannot attach the shared region: %s",
+		      strerror(-ret));
+		return 1;
+	}
+	close(region_fd);
+	const struct ring_params *rp = ring_region_params(fe.region);
+	fe.slot_size = rp->slot_size;
+	/* libfuse reads up to FUSE_MAX_MAX_PAGES pages + one header page
+	 * into the buffer, whatever buf.size says. */
+	if (rp->slot_size < CS_SLOT_SIZE_DEFAULT) {
+		ready(ctl_fd, -EINVAL, "slot size %u below %u",
+		      rp->slot_size, CS_SLOT_SIZE_DEFAULT);
+		return 1;
+	}
+	if (threads && threads != rp->nrings)
+		log_info("--threads %u: using one thread per ring pair (%u)",
+			 threads, rp->nrings);
+	ret = rings_init(rp->nrings, rp->nslots);
+	if (ret < 0) {
+		ready(ctl_fd, ret, "bad ring geometry (%u rings, %u slots)",
+		      rp->nrings, rp->nslots);
+		return 1;
+	}
+	fe.stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (fe.stop_fd < 0)
+		fatal("eventfd");
+
+	struct stat st;
+	if (stat(mnt, &st) < 0) {
+		ready(ctl_fd, -errno, "mountpoint %s: %s", mnt,
+		      strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		ready(ctl_fd, -ENOTDIR, "mountpoint %s: not a directory", mnt);
+		return 1;
+	}
+	if (access("/dev/fuse", F_OK) < 0) {
+		ready(ctl_fd, -ENODEV,
+		      "/dev/fuse is missing (modprobe fuse, or give the "
+		      "container the device)");
+		return 1;
+	}
+
+	if (fuse_opt_add_arg(&args, "cryptstack-frontend") < 0 ||
+	    fuse_opt_add_arg(&args, "-o") < 0 ||
+	    fuse_opt_add_arg(&args, fopts) < 0 ||
+	    (debug && fuse_opt_add_arg(&args, "-d") < 0))
+		fatalx("out of memory");
+	fe.se = fuse_session_new(&args, &fe_ops, sizeof(fe_ops), NULL);
+	if (!fe.se) {
+		ready(ctl_fd, -EINVAL, "bad mount options: %s", fopts);
+		return 1;
+	}
+	/* Block the stop signals in every thread; main reads them below. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0)
+		fatal("signalfd");
+
+	if (fuse_session_mount(fe.se, mnt) != 0) {
+		ready(ctl_fd, -EPERM,
+		      "cannot mount on %s (see the messages above: FUSE "
+		      "permissions, /dev/fuse access, or a busy mountpoint)",
+		      mnt);
+		return 1;
+	}
+	for (unsigned i = 0; i < fe.nrings; i++) {
+		struct fe_ring *rg = &fe.rings[i];
+		if (pthread_create(&rg->completer, NULL, fe_completer, rg) ||
+		    pthread_create(&rg->worker, NULL, worker, rg)) {
+			ready(ctl_fd, -EAGAIN, "cannot start threads");
+			fuse_session_unmount(fe.se);
+			return 1;
+		}
+	}
+	/* The first stat waits for INIT and a GETATTR of the root through
+	 * cryptod: when it returns, the mount really serves. */
+	ret = raise_readahead(mnt);
+	if (ret < 0) {
+		ready(ctl_fd, ret, "the new mount on %s does not answer: %s",
+		      mnt, strerror(-ret));
+		fuse_session_unmount(fe.se);
+		_exit(1);
+	}
+	ready(ctl_fd, 0, "%s", "");
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	log_debug("serving %s with %u ring pairs", mnt, fe.nrings);
+
+	struct pollfd pfd[2] = {
+		{ .fd = sfd, .events = POLLIN },
+		{ .fd = fe.stop_fd, .events = POLLIN },
+	};
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				log_info("signal %u: unmounting %s",
+					 si.ssi_signo, mnt);
+			fuse_session_exit(fe.se);
+			fuse_session_unmount(fe.se);
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			break; /* unmounted from outside */
+	}
+	/* Workers may still sit in read(2) on /dev/fuse, completion threads
+	 * in their waits: the process exit ends them with the connection. */
+	log_debug("session ended");
+	_exit(0);
 }

@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FUSE request handlers: each one builds the wire.h argument block inside
+ * the request's own slot (after the bytes libfuse received there, or
+ * pointing at a name already received there) and pushes one cs_sqe on the
+ * calling thread's ring. Nothing here waits for cryptod: replies come from
+ * the completion thread (reply.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "log.h"
+
+__thread struct fe_cur fe_cur;
+
+/* Room for an argument block of need bytes after the received request,
+ * 8-byte aligned. Returns a pointer into the slot and its offset, or NULL
+ * when it does not fit. */
+static uint8_t *arg_area(size_t need, uint32_t *off)
+{
+	size_t o = (fe_cur.rcvd + 7) & ~(size_t)7;
+	if (o > fe.slot_size || need > fe.slot_size - o)
+		return NULL;
+	*off = (uint32_t)o;
+	return fe_cur.mem + o;
+}
+
+/* Offset of bytes libfuse handed us that lie inside the received request
+ * (names): no copy needed. Returns 0 and *off, or -EINVAL. */
+static int in_slot(const void *p, size_t len, uint32_t *off)
+{
+	const uint8_t *b = p;
+	if (b < fe_cur.mem || (size_t)(b - fe_cur.mem) > fe_cur.rcvd ||
+	    len > fe_cur.rcvd - (size_t)(b - fe_cur.mem))
+		return -EINVAL;
+	*off = (uint32_t)(b - fe_cur.mem);
+	return 0;
+}
+
+static void sqe_init(struct cs_sqe *s, fuse_req_t req, enum cs_op op,
+		     fuse_ino_t ino)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	memset(s, 0, sizeof(*s));
+	s->op = (uint16_t)op;
+	s->ino = ino;
+	s->slot = fe_cur.slot;
+	s->uid = ctx->uid;
+	s->gid = ctx->gid;
+	s->pid = (uint32_t)ctx->pid;
+}
+
+static void sqe_fh(struct cs_sqe *s, const struct fuse_file_info *fi)
+{
+	if (fi) {
+		s->fh = fi->fh;
+		s->flags |= CS_F_FH;
+	}
+}
+
+/* Pushes s on ring under its lock; waits (briefly) while the ring is full.
+ * Returns 0 or -EIO when the ring is dead. Caller holds ring->lock. */
+static int push_locked(struct fe_ring *rg, const struct cs_sqe *s)
+{
+	for (;;) {
+		if (rg->dead || atomic_load(&fe.dead))
+			return -EIO;
+		if (ring_sq_push(fe.region, rg->idx, s, 1) == 1)
+			return 0;
+		if (ring_error(fe.region, rg->idx) < 0)
+			return -EIO;
+		/* Full: only possible with many FORGETs in flight (every
+		 * other sqe holds one of our slots, and entries >= slots). */
+		ring_sq_kick(fe.region, rg->idx);
+		pthread_mutex_unlock(&rg->lock);
+		usleep(100);
+		pthread_mutex_lock(&rg->lock);
+	}
+}
+
+/* Records req in the pending table, hands the slot to cryptod and wakes
+ * it. On a dead ring, answers EIO and keeps the slot. */
+static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
+		   uint32_t size)
+{
+	struct fe_ring *rg = fe_cur.ring;
+	struct fe_pending *p = &rg->pend[fe_cur.slot - rg->slot_first];
+
+	pthread_mutex_lock(&rg->lock);
+	if (rg->dead || atomic_load(&fe.dead)) {
+		pthread_mutex_unlock(&rg->lock);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	rg->gen++;
+	p->req = req;
+	p->id = ((uint64_t)rg->gen << 32) | fe_cur.slot;
+	p->op = s->op;
+	p->flags = pflags;
+	p->size = size;
+	s->id = p->id;
+	if (push_locked(rg, s) < 0) {
+		p->req = NULL;
+		pthread_mutex_unlock(&rg->lock);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	fe_cur.used = 1;
+	pthread_mutex_unlock(&rg->lock);
+	ring_sq_kick(fe.region, rg->idx);
+}
+
+/* A name-only request (LOOKUP, UNLINK, RMDIR, REMOVEXATTR, GETXATTR): the
+ * argument is the name as the kernel sent it, already in the slot. */
+static void submit_name(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
+			const char *name, size_t maxlen, uint32_t len,
+			uint16_t pflags)
+{
+	struct cs_sqe s;
+	size_t n = strlen(name);
+	if (n == 0 || n > maxlen) {
+		fuse_reply_err(req, n ? ENAMETOOLONG : EINVAL);
+		return;
+	}
+	sqe_init(&s, req, op, ino);
+	if (in_slot(name, n, &s.arg_off) < 0) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	s.arg_len = (uint32_t)n;
+	s.len = len;
+	submit(req, &s, pflags, len);
+}
+
+static void submit_plain(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
+			 struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	sqe_init(&s, req, op, ino);
+	sqe_fh(&s, fi);
+	submit(req, &s, 0, 0);
+}
+
+/* Pushes a FORGET (no slot, no completion). */
+static void push_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fe_ring *rg = fe_cur.ring;
+	struct cs_sqe s;
+	sqe_init(&s, req, CS_OP_FORGET, ino);
+	s.slot = CS_NO_SLOT;
+	s.off = nlookup;
+	pthread_mutex_lock(&rg->lock);
+	(void)push_locked(rg, &s); /* dead: nothing to forget any more */
+	pthread_mutex_unlock(&rg->lock);
+}
+
+static void fe_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	conn->max_write = CS_MAX_IO;
+	conn->max_readahead = CS_MAX_IO;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	/* We touch every byte anyway: splice only adds a copy. libfuse turns
+	 * SPLICE_READ on by default when write_buf exists: turn it off, or
+	 * it would stop reading into our slots. */
+	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+				  FUSE_CAP_SPLICE_MOVE);
+	/* O_TRUNC arrives as a SETATTR(size=0) before OPEN instead. */
+	conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Locks stay local to this host's kernel. */
+	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	unsigned want = FUSE_CAP_ASYNC_READ | FUSE_CAP_PARALLEL_DIROPS |
+			FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO |
+			FUSE_CAP_ASYNC_DIO;
+	if (!fe.read_only)
+		want |= FUSE_CAP_WRITEBACK_CACHE;
+	conn->want |= want & conn->capable;
+	if (!(conn->capable & FUSE_CAP_WRITEBACK_CACHE))
+		log_info("kernel lacks FUSE writeback cache");
+}
+
+static void fe_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	submit_name(req, CS_OP_LOOKUP, parent, name, CS_NAME_MAX, 0, 0);
+}
+
+static void fe_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	push_forget(req, ino, nlookup);
+	ring_sq_kick(fe.region, fe_cur.ring->idx);
+	fuse_reply_none(req);
+}
+
+static void fe_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		push_forget(req, forgets[i].ino, forgets[i].nlookup);
+	ring_sq_kick(fe.region, fe_cur.ring->idx);
+	fuse_reply_none(req);
+}
+
+static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	submit_plain(req, CS_OP_GETATTR, ino, fi);
+}
+
+static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	struct cs_setattr_arg a;
+	uint8_t *p;
+
+	sqe_init(&s, req, CS_OP_SETATTR, ino);
+	sqe_fh(&s, fi);
+	memset(&a, 0, sizeof(a));
+	a.valid = (uint32_t)to_set;
+	a.mode = attr->st_mode;
+	a.uid = attr->st_uid;
+	a.gid = attr->st_gid;
+	a.size = (uint64_t)attr->st_size;
+	a.atime = attr->st_atim.tv_sec;
+	a.atime_nsec = (uint32_t)attr->st_atim.tv_nsec;
+	a.mtime = attr->st_mtim.tv_sec;
+	a.mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
+	p = arg_area(sizeof(a), &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	s.arg_len = sizeof(a);
+	submit(req, &s, 0, 0);
+}
+
+static void fe_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	submit_plain(req, CS_OP_READLINK, ino, NULL);
+}
+
+static void create_common(fuse_req_t req, enum cs_op op, fuse_ino_t parent,
+			  const char *name, mode_t mode, dev_t rdev,
+			  uint32_t flags)
+{
+	struct cs_sqe s;
+	struct cs_create_arg a;
+	size_t n = strlen(name);
+	uint8_t *p;
+
+	if (n == 0 || n > CS_NAME_MAX) {
+		fuse_reply_err(req, n ? ENAMETOOLONG : EINVAL);
+		return;
+	}
+	sqe_init(&s, req, op, parent);
+	memset(&a, 0, sizeof(a));
+	a.mode = mode;
+	a.umask = fuse_req_ctx(req)->umask;
+	a.rdev = (uint32_t)rdev;
+	a.flags = flags;
+	a.namelen = (uint32_t)n;
+	p = arg_area(sizeof(a) + n, &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + sizeof(a), name, n);
+	s.arg_len = (uint32_t)(sizeof(a) + n);
+	submit(req, &s, 0, 0);
+}
+
+static void fe_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	create_common(req, CS_OP_MKNOD, parent, name, mode, rdev, 0);
+}
+
+static void fe_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	create_common(req, CS_OP_MKDIR, parent, name, mode | S_IFDIR, 0, 0);
+}
+
+static void fe_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	submit_name(req, CS_OP_UNLINK, parent, name, CS_NAME_MAX, 0, 0);
+}
+
+static void fe_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	submit_name(req, CS_OP_RMDIR, parent, name, CS_NAME_MAX, 0, 0);
+}
+
+static void fe_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct cs_sqe s;
+	struct cs_symlink_arg a;
+	size_t n = strlen(name), t = strlen(link);
+	uint8_t *p;
+
+	if (n == 0 || n > CS_NAME_MAX || t == 0 || t > CS_SYMLINK_MAX) {
+		fuse_reply_err(req, (n == 0 || t == 0) ? EINVAL : ENAMETOOLONG);
+		return;
+	}
+	sqe_init(&s, req, CS_OP_SYMLINK, parent);
+	a.namelen = (uint32_t)n;
+	a.targetlen = (uint32_t)t;
+	p = arg_area(sizeof(a) + n + t, &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + sizeof(a), name, n);
+	memcpy(p + sizeof(a) + n, link, t);
+	s.arg_len = (uint32_t)(sizeof(a) + n + t);
+	submit(req, &s, 0, 0);
+}
+
+static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct cs_sqe s;
+	struct cs_rename_arg a;
+	size_t n = strlen(name), m = strlen(newname);
+	uint8_t *p;
+
+	if (n == 0 || m == 0 || n > CS_NAME_MAX || m > CS_NAME_MAX) {
+		fuse_reply_err(req, (n == 0 || m == 0) ? EINVAL : ENAMETOOLONG);
+		return;
+	}
+	sqe_init(&s, req, CS_OP_RENAME, parent);
+	memset(&a, 0, sizeof(a));
+	a.newparent = newparent;
+	a.flags = flags;
+	a.namelen = (uint32_t)n;
+	a.newnamelen = (uint32_t)m;
+	p = arg_area(sizeof(a) + n + m, &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + sizeof(a), name, n);
+	memcpy(p + sizeof(a) + n, newname, m);
+	s.arg_len = (uint32_t)(sizeof(a) + n + m);
+	submit(req, &s, 0, 0);
+}
+
+static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct cs_sqe s;
+	struct cs_link_arg a;
+	size_t n = strlen(newname);
+	uint8_t *p;
+
+	if (n == 0 || n > CS_NAME_MAX) {
+		fuse_reply_err(req, n ? ENAMETOOLONG : EINVAL);
+		return;
+	}
+	sqe_init(&s, req, CS_OP_LINK, ino);
+	memset(&a, 0, sizeof(a));
+	a.newparent = newparent;
+	a.namelen = (uint32_t)n;
+	p = arg_area(sizeof(a) + n, &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + sizeof(a), newname, n);
+	s.arg_len = (uint32_t)(sizeof(a) + n);
+	submit(req, &s, 0, 0);
+}
+
+/* With the writeback cache the kernel reads pages of write-only files and
+ * handles O_APPEND itself (as libfuse's passthrough_ll does). */
+static uint32_t open_flags(int flags)
+{
+	if (!fe.read_only) {
+		if ((flags & O_ACCMODE) == O_WRONLY)
+			flags = (flags & ~O_ACCMODE) | O_RDWR;
+		flags &= ~O_APPEND;
+	}
+	return (uint32_t)flags;
+}
+
+static void open_common(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
+			uint32_t flags)
+{
+	struct cs_sqe s;
+	struct cs_open_arg a = { .flags = flags, .pad = 0 };
+	uint8_t *p;
+
+	sqe_init(&s, req, op, ino);
+	p = arg_area(sizeof(a), &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	s.arg_len = sizeof(a);
+	submit(req, &s, 0, 0);
+}
+
+static void fe_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	open_common(req, CS_OP_OPEN, ino, open_flags(fi->flags));
+}
+
+static void fe_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	open_common(req, CS_OP_OPENDIR, ino, (uint32_t)fi->flags);
+}
+
+static void fe_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	if (size > CS_MAX_IO)
+		size = CS_MAX_IO;
+	sqe_init(&s, req, CS_OP_READ, ino);
+	sqe_fh(&s, fi);
+	s.off = (uint64_t)off;
+	s.len = (uint32_t)size;
+	submit(req, &s, 0, (uint32_t)size);
+}
+
+/* The payload was read by the kernel straight into this slot: only its
+ * offset travels. */
+static void fe_write_buf(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_bufvec *bufv, off_t off,
+			 struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	const struct fuse_buf *b = &bufv->buf[0];
+	size_t size = fuse_buf_size(bufv);
+
+	if (bufv->count != 1 || (b->flags & FUSE_BUF_IS_FD) || bufv->off ||
+	    size > CS_MAX_IO) {
+		log_warnx("write: unexpected buffer layout");
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	sqe_init(&s, req, CS_OP_WRITE, ino);
+	sqe_fh(&s, fi);
+	if (in_slot(b->mem, size, &s.arg_off) < 0) {
+		log_warnx("write: payload outside its slot");
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	s.off = (uint64_t)off;
+	s.len = (uint32_t)size;
+	s.arg_len = (uint32_t)size;
+	submit(req, &s, 0, (uint32_t)size);
+}
+
+static void fe_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	submit_plain(req, CS_OP_FLUSH, ino, fi);
+}
+
+static void fe_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	submit_plain(req, CS_OP_RELEASE, ino, fi);
+}
+
+static void fe_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	sqe_init(&s, req, CS_OP_FSYNC, ino);
+	sqe_fh(&s, fi);
+	if (datasync)
+		s.flags |= CS_F_DATASYNC;
+	submit(req, &s, 0, 0);
+}
+
+static void readdir_common(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
+			   size_t size, off_t off, struct fuse_file_info *fi,
+			   uint16_t pflags)
+{
+	struct cs_sqe s;
+	size_t ask = size;
+	if (size > CS_MAX_IO)
+		size = ask = CS_MAX_IO;
+	/* A cs_dirent + name + cs_entry record is 128 + name bytes and
+	 * becomes 152 + name bytes as fuse_direntplus: ask for so little
+	 * that every record cryptod returns fits (it counted a lookup for
+	 * each one). */
+	if (op == CS_OP_READDIRPLUS)
+		ask = size * 128 / 152;
+	sqe_init(&s, req, op, ino);
+	sqe_fh(&s, fi);
+	s.off = (uint64_t)off;
+	s.len = (uint32_t)ask;
+	submit(req, &s, pflags, (uint32_t)size);
+}
+
+static void fe_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	readdir_common(req, CS_OP_READDIR, ino, size, off, fi, 0);
+}
+
+static void fe_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	readdir_common(req, CS_OP_READDIRPLUS, ino, size, off, fi, FE_P_PLUS);
+}
+
+static void fe_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	submit_plain(req, CS_OP_RELEASEDIR, ino, fi);
+}
+
+static void fe_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	sqe_init(&s, req, CS_OP_FSYNCDIR, ino);
+	sqe_fh(&s, fi);
+	if (datasync)
+		s.flags |= CS_F_DATASYNC;
+	submit(req, &s, 0, 0);
+}
+
+static void fe_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	submit_plain(req, CS_OP_STATFS, ino, NULL);
+}
+
+static int is_user_xattr(const char *name)
+{
+	return !strncmp(name, "user.", 5);
+}
+
+static void fe_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct cs_sqe s;
+	struct cs_xattr_arg a;
+	size_t n = strlen(name);
+	uint8_t *p;
+
+	if (!is_user_xattr(name)) {
+		fuse_reply_err(req, EOPNOTSUPP);
+		return;
+	}
+	if (n > CS_XATTR_NAME_MAX) {
+		fuse_reply_err(req, ERANGE);
+		return;
+	}
+	if (size > CS_XATTR_SIZE_MAX) {
+		fuse_reply_err(req, E2BIG);
+		return;
+	}
+	sqe_init(&s, req, CS_OP_SETXATTR, ino);
+	memset(&a, 0, sizeof(a));
+	a.flags = (uint32_t)flags;
+	a.namelen = (uint32_t)n;
+	a.valuelen = (uint32_t)size;
+	p = arg_area(sizeof(a) + n + size, &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	memcpy(p + sizeof(a), name, n);
+	if (size)
+		memcpy(p + sizeof(a) + n, value, size);
+	s.arg_len = (uint32_t)(sizeof(a) + n + size);
+	submit(req, &s, 0, 0);
+}
+
+/* Only user.* names exist on a cryptstack mount. Every other namespace is
+ * answered here without a ring round trip: that matters for
+ * security.capability, which the kernel asks about before every write(2)
+ * (file_remove_privs); ENODATA is the truthful "no such attribute". */
+static void fe_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	if (!is_user_xattr(name)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	if (size > CS_XATTR_SIZE_MAX)
+		size = CS_XATTR_SIZE_MAX;
+	submit_name(req, CS_OP_GETXATTR, ino, name, CS_XATTR_NAME_MAX,
+		    (uint32_t)size, size ? 0 : FE_P_XATTR_SIZE);
+}
+
+static void fe_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct cs_sqe s;
+	if (size > CS_XATTR_SIZE_MAX)
+		size = CS_XATTR_SIZE_MAX;
+	sqe_init(&s, req, CS_OP_LISTXATTR, ino);
+	s.len = (uint32_t)size;
+	submit(req, &s, size ? 0 : FE_P_XATTR_SIZE, (uint32_t)size);
+}
+
+static void fe_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	if (!is_user_xattr(name)) {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	submit_name(req, CS_OP_REMOVEXATTR, ino, name, CS_XATTR_NAME_MAX, 0, 0);
+}
+
+static void fe_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	create_common(req, CS_OP_CREATE, parent, name, mode, 0,
+		      open_flags(fi->flags));
+}
+
+static void fe_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t offset, off_t length, struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	struct cs_fallocate_arg a;
+	uint8_t *p;
+
+	sqe_init(&s, req, CS_OP_FALLOCATE, ino);
+	sqe_fh(&s, fi);
+	memset(&a, 0, sizeof(a));
+	a.mode = (uint32_t)mode;
+	a.offset = (uint64_t)offset;
+	a.length = (uint64_t)length;
+	p = arg_area(sizeof(a), &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	s.arg_len = sizeof(a);
+	submit(req, &s, 0, 0);
+}
+
+static void fe_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		     struct fuse_file_info *fi)
+{
+	struct cs_sqe s;
+	struct cs_lseek_arg a = { .whence = (uint32_t)whence, .pad = 0 };
+	uint8_t *p;
+
+	sqe_init(&s, req, CS_OP_LSEEK, ino);
+	sqe_fh(&s, fi);
+	s.off = (uint64_t)off;
+	p = arg_area(sizeof(a), &s.arg_off);
+	if (!p) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, &a, sizeof(a));
+	s.arg_len = sizeof(a);
+	submit(req, &s, 0, 0);
+}
+
+const struct fuse_lowlevel_ops fe_ops = {
+	.init = fe_init,
+	.lookup = fe_lookup,
+	.forget = fe_forget,
+	.forget_multi = fe_forget_multi,
+	.getattr = fe_getattr,
+	.setattr = fe_setattr,
+	.readlink = fe_readlink,
+	.mknod = fe_mknod,
+	.mkdir = fe_mkdir,
+	.unlink = fe_unlink,
+	.rmdir = fe_rmdir,
+	.symlink = fe_symlink,
+	.rename = fe_rename,
+	.link = fe_link,
+	.open = fe_open,
+	.read = fe_read,
+	.write_buf = fe_write_buf,
+	.flush = fe_flush,
+	.release = fe_release,
+	.fsync = fe_fsync,
+	.opendir = fe_opendir,
+	.readdir = fe_readdir,
+	.readdirplus = fe_readdirplus,
+	.releasedir = fe_releasedir,
+	.fsyncdir = fe_fsyncdir,
+	.statfs = fe_statfs,
+	.setxattr = fe_setxattr,
+	.getxattr = fe_getxattr,
+	.listxattr = fe_listxattr,
+	.removexattr = fe_removexattr,
+	.create = fe_create,
+	.fallocate = fe_fallocate,
+	.lseek = fe_lseek,
+};
