@@ -29,6 +29,7 @@
 #ifndef CS_PROTO_RING_URING_H
 #define CS_PROTO_RING_URING_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -42,10 +43,13 @@
 
 /* Prepares sqe as a shared (non-private) 32-bit FUTEX_WAIT on *addr while
  * it holds val. Clears the whole sqe (user_data too: set it afterwards).
- * Returns 0. */
+ * Returns 0, or -EINVAL for a NULL sqe (io_uring_get_sqe() found the
+ * submission queue full). */
 static inline int ring_prep_futex_wait(struct io_uring_sqe *sqe,
 				       uint32_t *addr, uint32_t val)
 {
+	if (!sqe)
+		return -EINVAL;
 	memset(sqe, 0, sizeof(*sqe));
 	sqe->opcode = RING_IORING_OP_FUTEX_WAIT;
 	sqe->fd = (int32_t)RING_FUTEX2_SIZE_U32; /* not FUTEX2_PRIVATE */
