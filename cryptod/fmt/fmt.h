@@ -291,8 +291,8 @@ int fmt_side_parse(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 int fmt_side_name(const char *lower, size_t len, char *out, size_t cap);
 
 /* Plaintext-names volumes: 0 if name may be stored as is, -EINVAL if empty,
- * "." "..", contains '/' or NUL, or -EPERM if it is reserved (the volume's
- * own files, or starts with "cs~"). */
+ * "." "..", contains '/' or NUL, -ENAMETOOLONG, or -EPERM if it is one of
+ * the volume's own files (FMT_CONF_NAME, FMT_DIRID_NAME). */
 int fmt_plain_name_check(const char *name, size_t len);
 
 /* ---- symlink targets and xattrs ------------------------------------- */
@@ -336,7 +336,8 @@ int fmt_xattr_value_decrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 
 /* ---- base64 (the lower-name alphabet) ------------------------------- */
 
-/* Encodes len bytes with the alphabet A-Z a-z 0-9 '_' '+' (unpadded); out
+/* Encodes len bytes, base64url order but '+' in place of '-' (so a name
+ * never starts with '-'): A-Z a-z 0-9 '+' '_', unpadded; out
  * gets the NUL-terminated text. Returns its length or -ENOSPC. */
 int fmt_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap);
 /* Strict decode (canonical only: no padding, unused bits zero); returns

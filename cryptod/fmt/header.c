@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The lower-file header: fixed header, authenticated size slots, key packet
+ * area (layout: docs/FORMAT.md "Header block"). Parsing is structural only;
+ * the size becomes trustworthy in fmt_size_open(), the fixed header through
+ * the key packets (keyd binds them to it) and through the size slots' AD.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cipher.h"
+#include "fmt.h"
+#include "fmt_int.h"
+#include "secmem.h"
+
+/* Fixed header offsets. */
+#define FH_MAGIC 0
+#define FH_VERSION 8
+#define FH_CIPHER 10
+#define FH_NPKT 11
+#define FH_REQ 12
+#define FH_OPT 16
+#define FH_SHIFT 20
+#define FH_RSV1 21 /* 3 bytes */
+#define FH_ID 24
+#define FH_RSV2 40 /* 24 bytes */
+
+/* Size slot offsets. */
+#define SS_SEQ 0
+#define SS_SIZE 8
+#define SS_FLAGS 16
+#define SS_RSV1 20
+#define SS_NONCE 24
+#define SS_TAG 36
+#define SS_RSV2 52 /* 12 bytes */
+#define SS_AUTH_LEN 24 /* seq, size, flags, reserved: authenticated */
+
+static const char size_label[16] = "cryptstack size";
+static const char key_info[] = "cryptstack v1 extent key";
+
+_Static_assert(FMT_PKT_LEN == sizeof(struct kd_packet), "packet size");
+_Static_assert(FMT_PKT_OFF + FMT_MAX_PACKETS * FMT_PKT_LEN <= FMT_HDR_AREA,
+	       "packet area");
+_Static_assert(FMT_HDR_AREA + FMT_HDR_RECS * FMT_REC_LEN == FMT_HDR_BLOCK,
+	       "header block");
+_Static_assert(FMT_SIZE_SLOT_OFF + 2 * FMT_SIZE_SLOT_LEN <= FMT_SECTOR,
+	       "size slots in sector 0");
+
+static bool alg_ok(int alg)
+{
+	return alg == CIPHER_AES256GCM || alg == CIPHER_AES128GCM ||
+	       alg == CIPHER_CHACHA20POLY1305;
+}
+
+static void fixed_build(const struct fmt_header *h,
+			uint8_t out[static FMT_FIXED_LEN])
+{
+	memset(out, 0, FMT_FIXED_LEN);
+	memcpy(out + FH_MAGIC, FMT_MAGIC, FMT_MAGIC_LEN);
+	fmt_put16(out + FH_VERSION, h->version);
+	out[FH_CIPHER] = h->cipher;
+	out[FH_NPKT] = h->npackets;
+	fmt_put32(out + FH_REQ, h->req_flags);
+	fmt_put32(out + FH_OPT, h->opt_flags);
+	out[FH_SHIFT] = FMT_EXTENT_SHIFT;
+	memcpy(out + FH_ID, h->file_id, FMT_FILE_ID_LEN);
+}
+
+int fmt_header_new(struct fmt_header *h, int alg)
+{
+	int r;
+
+	if (!h || !alg_ok(alg))
+		return -EINVAL;
+	memset(h, 0, sizeof(*h));
+	h->version = FMT_VERSION;
+	h->cipher = (uint8_t)alg;
+	r = cipher_random(h->file_id, FMT_FILE_ID_LEN);
+	if (r < 0)
+		memset(h, 0, sizeof(*h));
+	return r;
+}
+
+int fmt_header_set_packets(struct fmt_header *h, const struct kd_packet *pkt,
+			   unsigned n)
+{
+	if (!h || !pkt || n == 0 || n > FMT_MAX_PACKETS)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (fmt_all_zero(pkt[i].id, KD_ID_LEN))
+			return -EINVAL;
+		for (unsigned j = 0; j < i; j++)
+			if (!memcmp(pkt[i].id, pkt[j].id, KD_ID_LEN))
+				return -EINVAL;
+	}
+	memset(h->pkt, 0, sizeof(h->pkt));
+	memcpy(h->pkt, pkt, n * sizeof(*pkt));
+	h->npackets = (uint8_t)n;
+	return 0;
+}
+
+int fmt_header_ad(const struct fmt_header *h, uint8_t *ad, size_t cap)
+{
+	if (!h || !ad)
+		return -EINVAL;
+	if (cap < FMT_FIXED_LEN)
+		return -ENOSPC;
+	fixed_build(h, ad);
+	/* Recipients are added or dropped by rewriting packets only: the
+	 * count must not invalidate the other packets. */
+	ad[FH_NPKT] = 0;
+	return FMT_FIXED_LEN;
+}
+
+static int slot_check(const uint8_t *s)
+{
+	if (fmt_all_zero(s, FMT_SIZE_SLOT_LEN))
+		return 0;
+	if (fmt_get64(s + SS_SEQ) == 0 || fmt_get32(s + SS_RSV1) != 0 ||
+	    !fmt_all_zero(s + SS_RSV2, FMT_SIZE_SLOT_LEN - SS_RSV2))
+		return -EINVAL;
+	return 0;
+}
+
+int fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *out)
+{
+	struct fmt_header h;
+	int r = -EINVAL;
+
+	if (!out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (!buf)
+		return -EINVAL;
+	memset(&h, 0, sizeof(h));
+	if (len < FMT_MAGIC_LEN || memcmp(buf, FMT_MAGIC, FMT_MAGIC_LEN)) {
+		r = -EMEDIUMTYPE;
+		goto out;
+	}
+	if (len < FMT_HDR_AREA)
+		goto out;
+	h.version = fmt_get16(buf + FH_VERSION);
+	if (h.version != FMT_VERSION) {
+		r = -EPROTONOSUPPORT;
+		goto out;
+	}
+	h.req_flags = fmt_get32(buf + FH_REQ);
+	if (h.req_flags & ~FMT_RF_KNOWN) {
+		r = -EOPNOTSUPP;
+		goto out;
+	}
+	h.opt_flags = fmt_get32(buf + FH_OPT);
+	h.cipher = buf[FH_CIPHER];
+	h.npackets = buf[FH_NPKT];
+	if (!alg_ok(h.cipher) || h.npackets == 0 ||
+	    h.npackets > FMT_MAX_PACKETS || buf[FH_SHIFT] != FMT_EXTENT_SHIFT ||
+	    !fmt_all_zero(buf + FH_RSV1, 3) ||
+	    !fmt_all_zero(buf + FH_RSV2, FMT_FIXED_LEN - FH_RSV2))
+		goto out;
+	memcpy(h.file_id, buf + FH_ID, FMT_FILE_ID_LEN);
+
+	for (unsigned i = 0; i < 2; i++) {
+		const uint8_t *s = buf + FMT_SIZE_SLOT_OFF + i * FMT_SIZE_SLOT_LEN;
+		if (slot_check(s) < 0)
+			goto out;
+		memcpy(h.size_slot[i], s, FMT_SIZE_SLOT_LEN);
+	}
+
+	/* Packets, then zero padding up to the records. */
+	size_t pend = FMT_PKT_OFF + (size_t)h.npackets * FMT_PKT_LEN;
+	memcpy(h.pkt, buf + FMT_PKT_OFF, (size_t)h.npackets * FMT_PKT_LEN);
+	if (!fmt_all_zero(buf + pend, FMT_HDR_AREA - pend))
+		goto out;
+	for (unsigned i = 0; i < h.npackets; i++) {
+		if (fmt_all_zero(h.pkt[i].id, KD_ID_LEN))
+			goto out;
+		for (unsigned j = 0; j < i; j++)
+			if (!memcmp(h.pkt[i].id, h.pkt[j].id, KD_ID_LEN))
+				goto out;
+	}
+	*out = h;
+	r = 0;
+out:
+	return r;
+}
+
+int fmt_header_serialize(const struct fmt_header *h,
+			 uint8_t buf[static FMT_HDR_AREA])
+{
+	if (!h || !buf || !h->size_ok || h->npackets == 0 ||
+	    h->npackets > FMT_MAX_PACKETS)
+		return -EINVAL;
+	memset(buf, 0, FMT_HDR_AREA);
+	fixed_build(h, buf);
+	memcpy(buf + FMT_SIZE_SLOT_OFF, h->size_slot, sizeof(h->size_slot));
+	memcpy(buf + FMT_PKT_OFF, h->pkt, (size_t)h->npackets * FMT_PKT_LEN);
+	return 0;
+}
+
+int fmt_file_key_new(const struct fmt_header *h,
+		     const uint8_t fek[static KD_FEK_LEN], int backend,
+		     struct cipher_key **out)
+{
+	uint8_t info[sizeof(key_info) + 1]; /* label (no NUL) + 2 */
+	uint8_t k[CIPHER_KEY_MAX];
+	int r, klen;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!h || !fek || !alg_ok(h->cipher))
+		return -EINVAL;
+	klen = cipher_alg_keylen(h->cipher);
+	if (klen < 0 || klen > CIPHER_KEY_MAX)
+		return -EINVAL;
+	/* info = label || version || cipher: a key never serves two
+	 * algorithms or two format versions. */
+	memcpy(info, key_info, sizeof(key_info) - 1);
+	info[sizeof(key_info) - 1] = (uint8_t)h->version;
+	info[sizeof(key_info)] = h->cipher;
+	r = cipher_hkdf(h->file_id, FMT_FILE_ID_LEN, fek, KD_FEK_LEN, info,
+			sizeof(info), k, (size_t)klen);
+	if (r == 0)
+		r = cipher_key_new(h->cipher, backend, k, (size_t)klen, out);
+	secmem_wipe(k, sizeof(k));
+	return r;
+}
+
+/* AD of a size slot: label || fixed header (npackets zeroed, as for keyd)
+ * || the slot's seq, size, flags, reserved. */
+static void size_ad(const struct fmt_header *h, const uint8_t *slot,
+		    uint8_t ad[static 16 + FMT_FIXED_LEN + SS_AUTH_LEN])
+{
+	memcpy(ad, size_label, 16);
+	fmt_header_ad(h, ad + 16, FMT_FIXED_LEN);
+	memcpy(ad + 16 + FMT_FIXED_LEN, slot, SS_AUTH_LEN);
+}
+
+/* The newest verifying slot wins (a 64-bit seq never wraps). */
+int fmt_size_open(struct fmt_header *h, struct cipher_thread *th,
+		  const struct cipher_key *key)
+{
+	uint8_t ad[16 + FMT_FIXED_LEN + SS_AUTH_LEN];
+	int best = -1;
+	uint64_t best_seq = 0;
+
+	if (!h || !th || !key)
+		return -EINVAL;
+	h->size_ok = 0;
+	for (int i = 0; i < 2; i++) {
+		const uint8_t *s = h->size_slot[i];
+		uint64_t seq = fmt_get64(s + SS_SEQ);
+		if (seq == 0 || (best >= 0 && seq <= best_seq))
+			continue;
+		size_ad(h, s, ad);
+		if (cipher_open(th, key, s + SS_NONCE, ad, sizeof(ad), NULL,
+				NULL, 0, s + SS_TAG) != 0)
+			continue;
+		if (fmt_get64(s + SS_SIZE) > FMT_MAX_SIZE)
+			continue;
+		best = i;
+		best_seq = seq;
+	}
+	if (best < 0)
+		return -EBADMSG;
+	h->size_cur = (uint8_t)best;
+	h->size_seq = best_seq;
+	h->size = fmt_get64(h->size_slot[best] + SS_SIZE);
+	h->size_flags = fmt_get32(h->size_slot[best] + SS_FLAGS);
+	h->size_ok = 1;
+	return 0;
+}
+
+int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
+		    const struct cipher_key *key, uint64_t size,
+		    uint32_t flags, uint64_t *off, uint32_t *len)
+{
+	uint8_t ad[16 + FMT_FIXED_LEN + SS_AUTH_LEN];
+	uint8_t s[FMT_SIZE_SLOT_LEN];
+	unsigned t;
+	uint64_t seq;
+	int r;
+
+	if (!h || !th || !key || size > FMT_MAX_SIZE)
+		return -EINVAL;
+	/* A new file has no current slot: slot 0, seq 1. */
+	if (h->size_ok) {
+		t = h->size_cur ^ 1u;
+		if (__builtin_add_overflow(h->size_seq, 1, &seq))
+			return -EINVAL;
+	} else {
+		t = 0;
+		seq = 1;
+	}
+	memset(s, 0, sizeof(s));
+	fmt_put64(s + SS_SEQ, seq);
+	fmt_put64(s + SS_SIZE, size);
+	fmt_put32(s + SS_FLAGS, flags);
+	r = cipher_random(s + SS_NONCE, CIPHER_NONCE_LEN);
+	if (r < 0)
+		return r;
+	size_ad(h, s, ad);
+	r = cipher_seal(th, key, s + SS_NONCE, ad, sizeof(ad), NULL, NULL, 0,
+			s + SS_TAG);
+	if (r < 0)
+		return r;
+	memcpy(h->size_slot[t], s, sizeof(s));
+	h->size_cur = (uint8_t)t;
+	h->size_seq = seq;
+	h->size = size;
+	h->size_flags = flags;
+	h->size_ok = 1;
+	if (off)
+		*off = FMT_SIZE_SLOT_OFF + (uint64_t)t * FMT_SIZE_SLOT_LEN;
+	if (len)
+		*len = FMT_SIZE_SLOT_LEN;
+	return 0;
+}
+
+int fmt_check_lower_size(const struct fmt_header *h, uint64_t lower_size)
+{
+	if (!h || !h->size_ok)
+		return -EINVAL;
+	return lower_size >= fmt_lower_size(h->size) ? 0 : -EBADMSG;
+}
