@@ -62,4 +62,49 @@ void cli_unlock_clear(struct cli_unlock *u);
 int cli_keyd_start(int lower_fd, const struct cli_unlock *unlock,
 		   int *service_fd, pid_t *pid, char *err, size_t errlen);
 
+/* --- Admin operations (cryptstack init, passwd, key, keygen) --- */
+
+struct kc_op; /* keyd/ctl.h */
+
+/* Called for each KC_DATA message keyd sends back (keygen outputs). */
+typedef int (*cli_keyd_data_fn)(void *arg, uint32_t which, const uint8_t *buf,
+				size_t len);
+
+/* Runs `cryptstack-keyd --admin` for op on the volume at lower_fd (-1 for
+ * keygen) with the unlock items u (may be NULL), a new passphrase and/or a
+ * new PEM public key (NULL/0 when absent). keyd's summary or error is put
+ * in msg. Returns keyd's status: 0 or -errno. */
+int cli_keyd_admin(int lower_fd, const struct kc_op *op,
+		   const struct cli_unlock *u, const char *new_pass,
+		   size_t new_pass_len, const uint8_t *new_pub,
+		   size_t new_pub_len, cli_keyd_data_fn fn, void *arg,
+		   char *msg, size_t msglen);
+
+/* Reads a whole file of at most max bytes into *buf (locked memory if
+ * locked, else malloc; free with cli_file_free). 0 or -errno (printed). */
+int cli_read_file(const char *path, size_t max, int locked, uint8_t **buf,
+		  size_t *len);
+/* Frees a buffer from cli_read_file(). */
+void cli_file_free(uint8_t *buf, size_t len, int locked);
+
+/* Unlock options as the commands take them: --passfile/--extpass (a
+ * passphrase item), --key PRIV.pem with --key-passfile/--key-extpass (a
+ * private-key item). With neither a key nor a passphrase source given, a
+ * passphrase is taken from the options file or the terminal. */
+struct cli_unlock_opts {
+	struct cli_pass_src pass;
+	const char *keyfile;
+	struct cli_pass_src keypass;
+};
+/* Fills u from o; 0 or -errno (printed). */
+int cli_unlock_collect(struct cli_unlock *u, const struct cli_unlock_opts *o,
+		       const char *prompt);
+/* Applies --kdf-memory SIZE (bytes, K/M/G suffix), --kdf-time N,
+ * --kdf-parallelism N (each NULL: the options file's kdf-memory= etc., else
+ * keyd's default) to op. 0 or -EINVAL (printed). */
+int cli_kdf_opts(struct kc_op *op, const char *mem, const char *t,
+		 const char *par);
+/* Opens the lower directory O_RDONLY|O_DIRECTORY; -errno (printed). */
+int cli_open_lower(const char *path);
+
 #endif
