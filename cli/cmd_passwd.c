@@ -1,12 +1,127 @@
 /* SPDX-License-Identifier: MIT */
+/* cryptstack passwd: change a passphrase. keyd rewraps the one slot the old
+ * passphrase opens (new salt, optionally new KDF parameters); no file is
+ * re-encrypted. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include "../keyd/ctl.h"
 #include "cli.h"
+#include "keyd_client.h"
+#include "util.h"
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: cryptstack passwd [--slot N] [--passfile OLDFILE | "
+		"--extpass CMD]\n"
+		"         [--new-passfile FILE | --new-extpass CMD]\n"
+		"         [--kdf-memory SIZE] [--kdf-time N] "
+		"[--kdf-parallelism N] LOWER\n");
+}
 
 int cmd_passwd(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "cryptstack passwd: not implemented yet\n");
-	return 1;
+	static const struct option lo[] = {
+		{ "passfile", required_argument, NULL, 'p' },
+		{ "extpass", required_argument, NULL, 'e' },
+		{ "new-passfile", required_argument, NULL, 'P' },
+		{ "new-extpass", required_argument, NULL, 'E' },
+		{ "slot", required_argument, NULL, 's' },
+		{ "kdf-memory", required_argument, NULL, 'm' },
+		{ "kdf-time", required_argument, NULL, 't' },
+		{ "kdf-parallelism", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_pass_src old = { 0 }, neu = { 0 };
+	struct kc_op op = { .op = KC_OP_PASSWD };
+	struct cli_unlock u = { 0 };
+	const char *mem = NULL, *t = NULL, *par = NULL;
+	char *pass = NULL, msg[600];
+	size_t pass_len = 0;
+	int o, lower = -1, ret = 1;
+	uint64_t v;
+
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (o) {
+		case 'p':
+			old.passfile = optarg;
+			break;
+		case 'e':
+			old.extpass = optarg;
+			break;
+		case 'P':
+			neu.passfile = optarg;
+			break;
+		case 'E':
+			neu.extpass = optarg;
+			break;
+		case 's':
+			if (parse_size(optarg, &v) || v >= 1u << 16) {
+				usage();
+				return 2;
+			}
+			op.flags |= KC_F_SLOT;
+			op.slot = (int32_t)v;
+			break;
+		case 'm':
+			mem = optarg;
+			break;
+		case 't':
+			t = optarg;
+			break;
+		case 'L':
+			par = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage();
+		return 2;
+	}
+	if (cli_kdf_opts(&op, mem, t, par))
+		return 2;
+	lower = cli_open_lower(argv[optind]);
+	if (lower < 0)
+		return 1;
+	if (cli_unlock_add_pass(&u, &old, "Old passphrase: "))
+		goto out;
+	struct cli_pass_src *ns = &neu;
+	struct cli_pass_src none = { 0 };
+	if (!neu.passfile && !neu.extpass) {
+		/* Terminal only: the options file's passfile= holds the
+		 * old passphrase, never the new one. */
+		ns = &none;
+		if (cli_rc_get("passfile") || cli_rc_get("extpass")) {
+			fprintf(stderr, "cryptstack: give the new passphrase "
+				"with --new-passfile or --new-extpass\n");
+			goto out;
+		}
+	}
+	if (cli_pass_read(ns, "New passphrase: ", 1, &pass, &pass_len))
+		goto out;
+	int r = cli_keyd_admin(lower, &op, &u, pass, pass_len, NULL, 0, NULL,
+			       NULL, msg, sizeof(msg));
+	if (r) {
+		fprintf(stderr, "cryptstack: passwd: %s\n", msg);
+		goto out;
+	}
+	printf("%s\n", msg);
+	ret = 0;
+out:
+	cli_unlock_clear(&u);
+	cli_pass_free(pass, pass_len);
+	if (lower >= 0)
+		close(lower);
+	return ret;
 }

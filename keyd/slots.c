@@ -22,6 +22,9 @@
 #define PRIV_MAGIC "CSPRIVK1"
 #define PRIV_HDR "-----BEGIN CRYPTSTACK ENCRYPTED PRIVATE KEY-----\n"
 #define PRIV_FTR "-----END CRYPTSTACK ENCRYPTED PRIVATE KEY-----\n"
+/* mbedtls_pem_read_buffer() wants the armor lines without their newline. */
+#define PRIV_HDR_R "-----BEGIN CRYPTSTACK ENCRYPTED PRIVATE KEY-----"
+#define PRIV_FTR_R "-----END CRYPTSTACK ENCRYPTED PRIVATE KEY-----"
 #define PRIV_AD_LEN 52u
 #define PRIV_DER_MAX 8192u
 
@@ -218,7 +221,7 @@ static int parse_cs_privkey(mbedtls_pk_context *pk, const uint8_t *pem,
 		goto out;
 	}
 	(void)pem_len;
-	if (mbedtls_pem_read_buffer(&pc, PRIV_HDR, PRIV_FTR, pem, NULL, 0,
+	if (mbedtls_pem_read_buffer(&pc, PRIV_HDR_R, PRIV_FTR_R, pem, NULL, 0,
 				    &used) != 0)
 		goto out;
 	size_t blen = pc.buflen; /* mbedTLS 2.28: public fields */
@@ -262,7 +265,7 @@ static int parse_privkey(mbedtls_pk_context *pk, const struct kd_item *it)
 		return -ENOMEM;
 	memcpy(buf, it->pem, len);
 	buf[len] = 0;
-	if (memmem(buf, len, PRIV_HDR, strlen(PRIV_HDR) - 1)) {
+	if (memmem(buf, len, PRIV_HDR_R, strlen(PRIV_HDR_R))) {
 		r = parse_cs_privkey(pk, buf, len + 1, it->pass, it->pass_len);
 		goto out;
 	}
