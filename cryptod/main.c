@@ -1,13 +1,212 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * cryptod: the crypto server. Arguments and start-up follow
+ * docs/PROCESSES.md: attach the region, fetch the names key, set up the
+ * workers (one io_uring and one cipher context each), enter the sandbox
+ * (one place, after all setup), report ready, serve until the frontend's
+ * liveness socket hangs up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/statfs.h>
+#include <unistd.h>
 
+#include "cryptod.h"
 #include "log.h"
+#include "ring.h"
+#include "secmem.h"
+#include "supervise.h"
+#include "util.h"
+
+struct cd_ctx cd = {
+	.lower_fd = -1,
+	.keyd_fd = -1,
+	.peer_fd = -1,
+	.keyd_mu = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: cryptstack-cryptod --lower-fd N --region-fd N "
+		"--keyd-fd N --ctl-fd N --peer-fd N [--workers N] "
+		"[--sandbox=on|off] [--passthrough] [-d]\n");
+	exit(2);
+}
+
+static int parse_fd(const char *s)
+{
+	uint64_t v;
+	if (parse_size(s, &v) < 0 || v > INT_MAX || !s[0] ||
+	    s[strlen(s) - 1] < '0' || s[strlen(s) - 1] > '9')
+		usage();
+	return (int)v;
+}
+
+static void send_ready(int ctl_fd, int status, const char *msg)
+{
+	struct cs_ready rd;
+	memset(&rd, 0, sizeof(rd));
+	rd.status = status;
+	rd.pid = (uint32_t)getpid();
+	snprintf(rd.msg, sizeof(rd.msg), "%s", msg ? msg : "");
+	if (ctl_fd >= 0 && write_full(ctl_fd, &rd, sizeof(rd)) < 0)
+		log_warn("ready message");
+}
+
+/* The one place where confinement will be entered, after every fd, mapping
+ * and io_uring instance exists. Landlock/seccomp come later; --sandbox=off
+ * keeps it a no-op. */
+static int cd_sandbox(bool on)
+{
+	if (!on)
+		return 0;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	log_init("cryptod", LOG_LVL_INFO);
-	log_warnx("not implemented yet");
+	int region_fd = -1, ctl_fd = -1, level = LOG_LVL_INFO;
+	long workers = 0;
+	bool sandbox = true;
+	char err[200] = "";
+	int rc;
+
+	enum { O_LOWER = 256, O_REGION, O_KEYD, O_CTL, O_PEER, O_WORKERS,
+	       O_SANDBOX, O_PASSTHRU, O_PLAINNAMES };
+	static const struct option opts[] = {
+		{ "lower-fd", required_argument, NULL, O_LOWER },
+		{ "region-fd", required_argument, NULL, O_REGION },
+		{ "keyd-fd", required_argument, NULL, O_KEYD },
+		{ "ctl-fd", required_argument, NULL, O_CTL },
+		{ "peer-fd", required_argument, NULL, O_PEER },
+		{ "workers", required_argument, NULL, O_WORKERS },
+		{ "sandbox", required_argument, NULL, O_SANDBOX },
+		{ "passthrough", no_argument, NULL, O_PASSTHRU },
+		{ "debug", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "d", opts, NULL)) != -1) {
+		switch (c) {
+		case O_LOWER: cd.lower_fd = parse_fd(optarg); break;
+		case O_REGION: region_fd = parse_fd(optarg); break;
+		case O_KEYD: cd.keyd_fd = parse_fd(optarg); break;
+		case O_CTL: ctl_fd = parse_fd(optarg); break;
+		case O_PEER: cd.peer_fd = parse_fd(optarg); break;
+		case O_WORKERS:
+			workers = strtol(optarg, NULL, 10);
+			if (workers < 1 || workers > 64)
+				usage();
+			break;
+		case O_SANDBOX:
+			if (!strcmp(optarg, "off"))
+				sandbox = false;
+			else if (!strcmp(optarg, "on"))
+				sandbox = true;
+			else
+				usage();
+			break;
+		case O_PASSTHRU: cd.passthrough = true; break;
+		case 'd': level = LOG_LVL_DEBUG; break;
+		default: usage();
+		}
+	}
+	if (optind != argc || cd.lower_fd < 0 || region_fd < 0 ||
+	    cd.keyd_fd < 0 || ctl_fd < 0 || cd.peer_fd < 0)
+		usage();
+	log_init("cryptod", level);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	/* Registered buffers and locked keys count against RLIMIT_MEMLOCK. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_MEMLOCK, &rl);
+	}
+
+	rc = ring_region_attach(&cd.region, region_fd);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "cannot attach region: %s",
+			 strerror(-rc));
+		goto fail;
+	}
+	close(region_fd);
+	region_fd = -1;
+	unsigned nrings = ring_region_params(cd.region)->nrings;
+	if (workers == 0)
+		workers = nrings;
+	if ((unsigned long)workers != nrings) {
+		/* Ring i is served by worker i: one each, no more, no less. */
+		log_warnx("--workers %ld != %u rings: using %u", workers,
+			  nrings, nrings);
+		workers = nrings;
+	}
+	cd.nworkers = (unsigned)workers;
+
+	struct statfs sfs;
+	if (fstatfs(cd.lower_fd, &sfs) < 0) {
+		rc = -errno;
+		snprintf(err, sizeof(err), "lower directory: %s", strerror(-rc));
+		goto fail;
+	}
+	cd.lower_namemax = sfs.f_namelen ? (uint64_t)sfs.f_namelen : 255;
+
+	rc = cd_volume_load();
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "volume config: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = cd_keyd_init();
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "keyd: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = cd_itab_init();
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "lower root: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = cd_workers_setup();
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "workers: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = cd_sandbox(sandbox);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "sandbox: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = cd_workers_start();
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "workers: %s", strerror(-rc));
+		goto fail;
+	}
+	send_ready(ctl_fd, 0, "");
+	close(ctl_fd);
+	log_debug("ready: %u workers", cd.nworkers);
+
+	/* Each worker also watches the peer fd in its own io_uring and leaves
+	 * on hang-up; the main thread only waits for them. */
+	cd_workers_join();
+	log_debug("peer hung up, exiting");
+	secmem_free(cd.names_key, 64);
+	return 0;
+
+fail:
+	log_warnx("%s", err);
+	send_ready(ctl_fd, rc < 0 ? rc : -EIO, err);
 	return 1;
 }

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cryptod internals: the process-wide context, the inode table, open files,
+ * workers and the op dispatch table. Nothing here is protocol; the contract
+ * with the frontend is proto/wire.h.
+ *
+ * Locking order (outer first): cd_itab.lock (table) -> cd_inode.lock ->
+ * cd_file.lock; the keyd mutex is a leaf. Range locks (cd_rlock) are taken
+ * before cd_file.lock and never while holding cd_itab.lock.
+ */
+#ifndef CS_CRYPTOD_H
+#define CS_CRYPTOD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "wire.h"
+
+struct ring_region;
+struct io_uring;
+struct cd_worker;
+struct fmt_header;
+struct cipher_key;
+
+#define CD_ROOT_ID 1ull
+#define CD_DIRID_LEN 16u
+
+/* Per-file range lock: concurrent holders of disjoint ranges proceed, any
+ * two overlapping holders of which one is exclusive wait for each other. */
+struct cd_range {
+	uint64_t start, end; /* [start, end) in extents */
+	bool excl;
+	struct cd_range *next;
+};
+struct cd_rlock {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct cd_range *held;
+};
+
+/* Open state of a regular file, shared by every fh of its inode. Holds the
+ * FEK (locked memory) and the cached header; freed (FEK wiped) on last
+ * release. */
+struct cd_file {
+	pthread_mutex_t lock; /* size, header, refs */
+	struct cd_rlock rl;
+	unsigned refs;        /* open fhs */
+	int fd;               /* lower fd, O_RDWR (O_DIRECT if direct) */
+	int fd_buf;           /* lower fd without O_DIRECT, or -1 */
+	bool direct;
+	ino_t ino;            /* lower inode number, for log lines */
+	uint64_t size;        /* plaintext size (authoritative while open) */
+	bool dirty;           /* FMT_SZ_DIRTY set on disk by us */
+	bool writable;        /* fd is O_RDWR */
+	struct fmt_header *hdr;   /* parsed header (size slots current) */
+	struct cipher_key *key;   /* extent key derived from the FEK */
+};
+
+struct cd_inode {
+	uint64_t nodeid;      /* FUSE node id, never reused in a mount */
+	dev_t dev;            /* lower identity */
+	ino_t ino;
+	mode_t type;          /* S_IFMT bits */
+	int fd;               /* O_PATH fd of the lower object */
+	uint64_t nlookup;     /* kernel references (LOOKUP +1, FORGET -n) */
+	unsigned opens;       /* fhs referencing this inode (file or dir) */
+	pthread_mutex_t lock;
+	bool have_dirid;
+	uint8_t dirid[CD_DIRID_LEN];
+	struct cd_file *file; /* open state or NULL (under lock) */
+	/* Plaintext size of a closed file, valid while the lower file's
+	 * (size, mtime, ctime) are unchanged (under lock). */
+	bool szc_valid;
+	uint64_t szc_size;
+	int64_t szc_lsize;
+	struct timespec szc_mtime, szc_ctime;
+	struct cd_inode *hnext_id, *hnext_key;
+};
+
+/* Process-wide state; immutable after setup except where noted. */
+struct cd_ctx {
+	int lower_fd;         /* lower root directory (O_RDONLY|O_DIRECTORY) */
+	int keyd_fd;
+	int peer_fd;
+	unsigned nworkers;
+	bool passthrough;
+	bool plain_names;
+	int cipher_alg;       /* enum cipher_alg for new files */
+	struct ring_region *region;
+	void *names_key;      /* locked memory, KD_NAMES_KEY_LEN bytes */
+	void *vol;            /* parsed volume config (fmt), or NULL */
+	pthread_mutex_t keyd_mu;
+	uint32_t keyd_seq;    /* under keyd_mu */
+	uint64_t lower_namemax;
+	struct cd_worker *workers;
+};
+
+extern struct cd_ctx cd;
+
+/* A request being served by a worker: private copy of the sqe, the slot,
+ * and the completion under construction. */
+struct cd_req {
+	struct cd_worker *w;
+	struct cs_sqe sqe;
+	uint8_t *slot;        /* shared slot base (write-only except payload) */
+	uint32_t slot_size;
+	const uint8_t *arg;   /* private copy of the argument block */
+	uint32_t arg_len;
+	struct cs_cqe cqe;
+};
+
+struct cd_worker {
+	unsigned idx;
+	pthread_t thr;
+	struct io_uring *uring;
+	void *cipher;         /* cipher_thread context */
+	uint8_t *ctbuf;       /* registered ciphertext buffer */
+	size_t ctbuf_len;
+	uint8_t *argbuf;      /* private copy of the current argument block */
+	uint8_t *pt;          /* private plaintext of partial extents (8 KiB) */
+	uint8_t *secret;      /* locked scratch page for a FEK */
+	bool hangup;          /* peer fd hung up: leave */
+	bool poll_armed;      /* peer-fd poll sqe outstanding */
+	bool futex_armed;     /* doorbell FUTEX_WAIT outstanding */
+};
+
+#define CD_UD_POLL 1ull
+#define CD_UD_FUTEX 2ull
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* --- inode table (inode.c) --------------------------------------------- */
+/* Sets up the table with the root node for cd.lower_fd; 0 or -errno. */
+int cd_itab_init(void);
+/* Returns a referenced-for-use node by FUSE id (no nlookup change) or NULL;
+ * release with cd_inode_put(). */
+struct cd_inode *cd_inode_get(uint64_t nodeid);
+void cd_inode_put(struct cd_inode *n);
+/* Adds delta to the node's open-handle count (frees it at zero refs). */
+void cd_inode_open_ref(struct cd_inode *n, int delta);
+/* Finds or creates the node for the lower object opened as O_PATH fd `fd`
+ * (ownership of fd passes in), adds one lookup; returns it (with a use
+ * reference, cd_inode_put()) or NULL with errno-style *err. */
+struct cd_inode *cd_inode_lookup_fd(int fd, const struct stat *st, int *err);
+/* Drops n lookups of nodeid; frees unreferenced nodes. */
+void cd_inode_forget(uint64_t nodeid, uint64_t n);
+/* Opens the node's lower object with flags (regular files through
+ * /proc/self/fd, directories relative to their O_PATH fd); fd or -errno. */
+int cd_inode_reopen(struct cd_inode *n, int flags);
+/* The node's directory id (reads the dir id file once); 0 or -errno. */
+int cd_inode_dirid(struct cd_inode *n, uint8_t out[static CD_DIRID_LEN]);
+
+/* --- keyd client (keys.c) ---------------------------------------------- */
+/* Version handshake and names key fetch; 0 or -errno. */
+int cd_keyd_init(void);
+/* Wraps fek under every FEKEK of the context, bound to ad; returns the
+ * packet count (1..KD_MAX_KEYS) or -errno. */
+int cd_keyd_wrap(const uint8_t *fek, const uint8_t *ad, uint32_t ad_len,
+		 void *pkts, unsigned max);
+/* Unwraps one packet; 0, -ENOKEY, -EBADMSG or -errno; fek zero on error. */
+int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
+		   uint8_t *fek);
+
+/* --- lower I/O (uring.c) ----------------------------------------------- */
+enum { CD_IO_READ, CD_IO_WRITE, CD_IO_FSYNC, CD_IO_FDATASYNC };
+#define CD_IO_MAX_ONE (64u << 20)
+struct cd_io {
+	int op;
+	int fd;
+	void *buf;
+	size_t len;
+	uint64_t off;
+	size_t done;  /* bytes transferred */
+	int res;      /* bytes or -errno */
+};
+/* Submits n lower operations at once and waits for all of them (short
+ * transfers are continued; a read stops at EOF). Returns 0 or the first
+ * error; each io's res/done say what happened. */
+int cd_io_batch(struct cd_worker *w, struct cd_io *ios, unsigned n);
+/* Submits what is queued and waits for one completion of the idle wait
+ * (doorbell futex or peer poll); 0 or -errno. */
+int cd_uring_wait_special(struct cd_worker *w);
+/* Reads or writes exactly len bytes at off through the worker's io_uring;
+ * buf inside ctbuf uses the registered buffer. Returns bytes (read may be
+ * short at EOF) or -errno. */
+ssize_t cd_io_read(struct cd_worker *w, int fd, void *buf, size_t len,
+		   uint64_t off);
+int cd_io_write(struct cd_worker *w, int fd, const void *buf, size_t len,
+		uint64_t off);
+int cd_io_fsync(struct cd_worker *w, int fd, bool datasync);
+
+/* --- workers (worker.c) ------------------------------------------------ */
+/* Creates each worker's io_uring, registered buffer and cipher context. */
+int cd_workers_setup(void);
+/* Starts the worker threads; 0 or -errno. */
+int cd_workers_start(void);
+/* Waits until every worker has left (peer hang-up). */
+void cd_workers_join(void);
+
+/* --- volume (volume.c) ------------------------------------------------- */
+/* Reads the volume config through cd.lower_fd; 0 or -errno. */
+int cd_volume_load(void);
+
+/* --- names (names.c) -------------------------------------------------- */
+#define CD_FULLNAME_MAX 512u
+/* A plaintext name's lower form in one directory. */
+struct cd_lname {
+	char name[256];        /* lower directory entry, NUL-terminated */
+	size_t len;
+	bool is_long;          /* name is a hash; full form in a side file */
+	char full[CD_FULLNAME_MAX]; /* full encoded name (is_long only) */
+	size_t full_len;
+};
+/* Checks a plaintext name (1..255 bytes, no '/', no NUL, not . or ..) and
+ * computes its lower form for directory dir; 0, -EINVAL, -ENAMETOOLONG. */
+int cd_name_to_lower(struct cd_inode *dir, const char *name, size_t len,
+		     struct cd_lname *out);
+/* Decodes a lower directory entry of dir (dirfd: readable fd of it) into
+ * out; returns the plaintext length, or -errno when the entry is not one
+ * of ours (caller skips it). */
+int cd_name_from_lower(struct cd_inode *dir, int dirfd, const char *lname,
+		       char *out, size_t cap);
+/* 1 if a lower entry is the volume's own (config, dir id, long-name side
+ * file) and is hidden from listings, else 0. */
+int cd_name_hidden(const char *lname);
+/* Writes the side file of a long name (O_EXCL); *created says whether this
+ * call created it. 0 or -errno. */
+int cd_longname_store(int dirfd, const struct cd_lname *ln, bool *created);
+/* Removes the side file of a long name (errors ignored). */
+void cd_longname_remove(int dirfd, const struct cd_lname *ln);
+/* Creates the dir id file in a new lower directory; 0 or -errno. */
+int cd_dirid_create(int dirfd);
+/* Removes the dir id file (before rmdir); stores its bytes in saved so a
+ * failed rmdir can restore it with cd_dirid_restore(). */
+int cd_dirid_remove(int dirfd, uint8_t saved[static CD_DIRID_LEN]);
+int cd_dirid_restore(int dirfd, const uint8_t saved[static CD_DIRID_LEN]);
+/* Symlink targets: encrypt to a lower target string / decrypt one; return
+ * the output length or -errno. */
+int cd_target_enc(const char *t, size_t len, char *out, size_t cap);
+int cd_target_dec(const char *t, size_t len, char *out, size_t cap);
+/* xattrs: "user.X" <-> lower name; value <-> lower value. Return lengths or
+ * -errno (-EOPNOTSUPP for a namespace other than user.). */
+int cd_xname_enc(const char *name, size_t len, char *out, size_t cap);
+int cd_xname_dec(const char *lname, size_t len, char *out, size_t cap);
+int cd_xval_enc(const char *uname, size_t ulen, const uint8_t *v, size_t len,
+		uint8_t *out, size_t cap);
+int cd_xval_dec(const char *uname, size_t ulen, const uint8_t *v, size_t len,
+		uint8_t *out, size_t cap);
+/* Plaintext limit of names (statfs namemax). */
+uint64_t cd_name_max(void);
+
+/* --- file contents (fileio.c) ------------------------------------------ */
+/* Returns the node's open state, creating it on first use (opens the lower
+ * file, reads the header, unwraps the FEK through keyd); takes a ref.
+ * -EACCES when no key of the context unwraps it, -EIO for a bad header. */
+int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out);
+/* Drops a ref; the last one clears the dirty mark, wipes the FEK and
+ * closes the lower fds. */
+void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f);
+/* Writes a fresh header (random FEK, wrapped by keyd) into an empty lower
+ * file fd; 0 or -errno. */
+int cd_file_init_new(struct cd_worker *w, int fd);
+/* Plaintext size of a regular file that may not be open. */
+int cd_file_size(struct cd_worker *w, struct cd_inode *n,
+		 const struct stat *st, uint64_t *size);
+/* Reads up to len plaintext bytes at off into dst (cap bytes of room);
+ * the data starts at dst + *data_off. Returns bytes or -errno. */
+ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
+		     size_t cap, size_t len, uint64_t off, uint32_t *data_off);
+/* Writes len bytes at off from src; bytes or -errno. */
+ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
+		      const uint8_t *src, size_t len, uint64_t off);
+int cd_file_truncate(struct cd_worker *w, struct cd_file *f, uint64_t size);
+int cd_file_fallocate(struct cd_worker *w, struct cd_file *f, uint32_t mode,
+		      uint64_t off, uint64_t len);
+/* SEEK_DATA / SEEK_HOLE; the new offset or -errno (-ENXIO past data). */
+int64_t cd_file_lseek(struct cd_worker *w, struct cd_file *f, uint64_t off,
+		      int whence);
+
+/* --- ops (ops_*.c) ----------------------------------------------------- */
+typedef int (*cd_op_fn)(struct cd_req *r);
+struct cd_op {
+	cd_op_fn fn;
+	const char *name;
+};
+/* Serves one validated request; fills r->cqe. */
+void cd_dispatch(struct cd_req *r);
+
+/* Reply helpers: reserve len bytes of reply space in the slot (after the
+ * argument block is consumed, replies start at offset 0); pointer or NULL
+ * when the slot is too small. */
+void *cd_reply_buf(struct cd_req *r, uint32_t len);
+
+#endif

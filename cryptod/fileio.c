@@ -1,0 +1,1085 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * File contents: open state (FEK-derived extent key, header), extent-range
+ * locks, read, write, truncate, fallocate and SEEK_DATA/SEEK_HOLE on the
+ * csfmt layout (cryptod/fmt/fmt.h).
+ *
+ * Lower I/O: records and the header block go through the buffered fd;
+ * extent data through an O_DIRECT fd when the lower filesystem accepts one
+ * (tmpfs does not: then the buffered fd). Data blocks and record/header
+ * blocks never share a page, so the two views stay coherent.
+ *
+ * Update order (FORMAT.md): records before data, the size slot last; the
+ * file is marked FMT_SZ_DIRTY (one size-slot write) before its first change
+ * after open and cleaned on last close. Truncating down writes the size
+ * before cutting the lower file; growing cuts/extends the lower file first.
+ *
+ * Invariant kept by every writer: plaintext bytes of the last extent beyond
+ * EOF are zero, so growing a file never needs to re-seal old extents.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cipher.h"
+#include "cryptod.h"
+#include "fmt.h"
+#include "log.h"
+#include "secmem.h"
+
+#define REC_AREA_OFF 0u
+#define REC_AREA_LEN (64u << 10)
+#define DATA_AREA_OFF REC_AREA_LEN
+#define MAXSEG 8u
+#define B FMT_EXTENT
+
+/* ---- range locks ------------------------------------------------------ */
+
+static void rl_init(struct cd_rlock *rl)
+{
+	pthread_mutex_init(&rl->mu, NULL);
+	pthread_cond_init(&rl->cv, NULL);
+	rl->held = NULL;
+}
+
+static bool rl_conflict(const struct cd_rlock *rl, const struct cd_range *r)
+{
+	for (const struct cd_range *h = rl->held; h; h = h->next)
+		if (h->start < r->end && r->start < h->end &&
+		    (h->excl || r->excl))
+			return true;
+	return false;
+}
+
+/* Locks extents [start, end) of f; r is caller storage until unlock. */
+static void rl_lock(struct cd_rlock *rl, struct cd_range *r, uint64_t start,
+		    uint64_t end, bool excl)
+{
+	r->start = start;
+	r->end = end;
+	r->excl = excl;
+	pthread_mutex_lock(&rl->mu);
+	while (rl_conflict(rl, r))
+		pthread_cond_wait(&rl->cv, &rl->mu);
+	r->next = rl->held;
+	rl->held = r;
+	pthread_mutex_unlock(&rl->mu);
+}
+
+static void rl_unlock(struct cd_rlock *rl, struct cd_range *r)
+{
+	pthread_mutex_lock(&rl->mu);
+	struct cd_range **p = &rl->held;
+	while (*p != r)
+		p = &(*p)->next;
+	*p = r->next;
+	pthread_cond_broadcast(&rl->cv);
+	pthread_mutex_unlock(&rl->mu);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static uint8_t *recbuf(struct cd_worker *w)
+{
+	return w->ctbuf + REC_AREA_OFF;
+}
+
+static uint8_t *databuf(struct cd_worker *w)
+{
+	return w->ctbuf + DATA_AREA_OFF;
+}
+
+static size_t data_cap(struct cd_worker *w)
+{
+	return w->ctbuf_len - DATA_AREA_OFF;
+}
+
+static int scratch(struct cd_worker *w)
+{
+	if (!w->pt) {
+		w->pt = aligned_alloc(4096, 2 * B);
+		if (!w->pt)
+			return -ENOMEM;
+	}
+	if (!w->secret) {
+		w->secret = secmem_alloc(4096);
+		if (!w->secret)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Seals the size (with flags) into the next slot and writes that slot;
+ * caller holds f->lock. */
+static int size_commit(struct cd_worker *w, struct cd_file *f, uint64_t size,
+		       uint32_t flags)
+{
+	uint64_t o;
+	uint32_t l;
+	uint8_t area[FMT_HDR_AREA];
+	int rc = fmt_size_update(f->hdr, w->cipher, f->key, size, flags, &o,
+				 &l);
+	if (rc < 0)
+		return rc;
+	rc = fmt_header_serialize(f->hdr, area);
+	if (rc < 0)
+		return rc;
+	if (o > FMT_HDR_AREA || l > FMT_HDR_AREA - o)
+		return -EINVAL;
+	return cd_io_write(w, f->fd_buf, area + o, l, o);
+}
+
+/* Marks the file dirty on disk before its first change; f->lock held. */
+static int mark_dirty(struct cd_worker *w, struct cd_file *f)
+{
+	if (f->dirty)
+		return 0;
+	int rc = size_commit(w, f, f->size, FMT_SZ_DIRTY);
+	if (rc == 0)
+		f->dirty = true;
+	return rc;
+}
+
+static int begin_change(struct cd_worker *w, struct cd_file *f,
+			uint64_t *size)
+{
+	if (!f->writable)
+		return -EBADF;
+	pthread_mutex_lock(&f->lock);
+	int rc = mark_dirty(w, f);
+	*size = f->size;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+/* Raises the size to at least end (writers extending the file). */
+static int grow_size(struct cd_worker *w, struct cd_file *f, uint64_t end)
+{
+	int rc = 0;
+	pthread_mutex_lock(&f->lock);
+	if (end > f->size) {
+		rc = size_commit(w, f, end, FMT_SZ_DIRTY);
+		if (rc == 0)
+			f->size = end;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+static void log_bad(struct cd_file *f, uint64_t ext)
+{
+	log_warnx("authentication failed: lower file ino %llu extent %llu",
+		  (unsigned long long)f->ino, (unsigned long long)ext);
+}
+
+/* ---- open state ------------------------------------------------------- */
+
+static void file_free(struct cd_file *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0 && f->fd != f->fd_buf)
+		close(f->fd);
+	if (f->fd_buf >= 0)
+		close(f->fd_buf);
+	cipher_key_free(f->key);
+	if (f->hdr) {
+		secmem_wipe(f->hdr, sizeof(*f->hdr));
+		free(f->hdr);
+	}
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/* Reads the header, unwraps the FEK and derives the extent key. */
+static int file_load(struct cd_worker *w, struct cd_file *f)
+{
+	uint8_t ad[FMT_FIXED_LEN];
+	uint8_t *blk = recbuf(w);
+	struct stat st;
+	int rc;
+
+	ssize_t n = cd_io_read(w, f->fd_buf, blk, FMT_HDR_BLOCK, 0);
+	if (n < 0)
+		return (int)n;
+	f->hdr = calloc(1, sizeof(*f->hdr));
+	if (!f->hdr)
+		return -ENOMEM;
+	rc = fmt_header_parse(blk, (size_t)n, f->hdr);
+	if (rc < 0) {
+		log_warnx("lower file ino %llu: bad header (%s)",
+			  (unsigned long long)f->ino, strerror(-rc));
+		return -EIO;
+	}
+	rc = fmt_header_ad(f->hdr, ad, sizeof(ad));
+	if (rc < 0)
+		return -EIO;
+	uint8_t *fek = w->secret;
+	char missing[KD_MAX_KEYS * (2 * KD_ID_LEN + 1) + 1] = "";
+	rc = -EACCES;
+	for (unsigned i = 0; i < f->hdr->npackets && i < FMT_MAX_PACKETS;
+	     i++) {
+		int u = cd_keyd_unwrap(&f->hdr->pkt[i], ad, FMT_FIXED_LEN, fek);
+		if (u == 0) {
+			rc = 0;
+			break;
+		}
+		if (u != -ENOKEY && u != -EBADMSG) {
+			rc = u;
+			break;
+		}
+		size_t ml = strlen(missing);
+		for (unsigned k = 0; k < KD_ID_LEN; k++)
+			snprintf(missing + ml + 2 * k, 3, "%02x",
+				 f->hdr->pkt[i].id[k]);
+		strcat(missing, u == -EBADMSG ? "! " : " ");
+	}
+	if (rc == -EACCES)
+		log_warnx("lower file ino %llu: no key of this mount unwraps "
+			  "it (key ids: %s)", (unsigned long long)f->ino,
+			  missing);
+	if (rc < 0)
+		goto out;
+	rc = fmt_file_key_new(f->hdr, fek, cipher_thread_backend(w->cipher),
+			      &f->key);
+	if (rc < 0)
+		goto out;
+	rc = fmt_size_open(f->hdr, w->cipher, f->key);
+	if (rc < 0) {
+		log_warnx("lower file ino %llu: size fails authentication",
+			  (unsigned long long)f->ino);
+		rc = -EIO;
+		goto out;
+	}
+	if (fstat(f->fd_buf, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (fmt_check_lower_size(f->hdr, (uint64_t)st.st_size) < 0) {
+		log_warnx("lower file ino %llu: cut short (size %llu)",
+			  (unsigned long long)f->ino,
+			  (unsigned long long)f->hdr->size);
+		rc = -EIO;
+		goto out;
+	}
+	f->size = f->hdr->size;
+	f->dirty = (f->hdr->size_flags & FMT_SZ_DIRTY) != 0;
+	uint64_t want = fmt_lower_size(f->size);
+	if (f->writable && (uint64_t)st.st_size > want) {
+		/* A crash left a tail past the authenticated size: its
+		 * records must not be taken for extents later. */
+		uint64_t o, l;
+		fmt_tail_records(f->size, &o, &l);
+		if (l && l <= REC_AREA_LEN) {
+			memset(recbuf(w), 0, l);
+			rc = cd_io_write(w, f->fd_buf, recbuf(w), l, o);
+			if (rc < 0)
+				goto out;
+		}
+		if (ftruncate(f->fd_buf, (off_t)want) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	secmem_wipe(fek, KD_FEK_LEN);
+	return rc;
+}
+
+int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
+{
+	struct cd_file *f = NULL;
+	int rc = scratch(w);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	if (n->file) {
+		n->file->refs++;
+		*out = n->file;
+		goto out;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	pthread_mutex_init(&f->lock, NULL);
+	rl_init(&f->rl);
+	f->fd = f->fd_buf = -1;
+	f->ino = n->ino;
+	f->writable = true;
+	f->fd_buf = cd_inode_reopen(n, O_RDWR);
+	if (f->fd_buf == -EACCES || f->fd_buf == -EROFS ||
+	    f->fd_buf == -EPERM || f->fd_buf == -ETXTBSY) {
+		f->writable = false;
+		f->fd_buf = cd_inode_reopen(n, O_RDONLY);
+	}
+	if (f->fd_buf < 0) {
+		rc = f->fd_buf;
+		f->fd_buf = -1;
+		goto out;
+	}
+	f->fd = cd_inode_reopen(n, (f->writable ? O_RDWR : O_RDONLY) |
+					   O_DIRECT);
+	if (f->fd < 0)
+		f->fd = f->fd_buf; /* e.g. tmpfs: EINVAL */
+	else
+		f->direct = true;
+	rc = file_load(w, f);
+	if (rc < 0)
+		goto out;
+	f->refs = 1;
+	n->file = f;
+	n->szc_valid = false;
+	*out = f;
+	f = NULL;
+out:
+	pthread_mutex_unlock(&n->lock);
+	file_free(f);
+	return rc;
+}
+
+void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)
+{
+	pthread_mutex_lock(&n->lock);
+	if (--f->refs > 0) {
+		pthread_mutex_unlock(&n->lock);
+		return;
+	}
+	n->file = NULL;
+	if (f->dirty && f->writable) {
+		pthread_mutex_lock(&f->lock);
+		if (size_commit(w, f, f->size, 0) < 0)
+			log_warnx("lower file ino %llu: cannot clear dirty mark",
+				  (unsigned long long)f->ino);
+		pthread_mutex_unlock(&f->lock);
+	}
+	/* Cache the size for stat() of the closed file. */
+	struct stat st;
+	if (fstat(f->fd_buf, &st) == 0) {
+		n->szc_valid = true;
+		n->szc_size = f->size;
+		n->szc_lsize = st.st_size;
+		n->szc_mtime = st.st_mtim;
+		n->szc_ctime = st.st_ctim;
+	}
+	pthread_mutex_unlock(&n->lock);
+	file_free(f);
+}
+
+int cd_file_init_new(struct cd_worker *w, int fd)
+{
+	struct fmt_header h;
+	struct cipher_key *key = NULL;
+	struct kd_packet pkts[KD_MAX_KEYS];
+	uint8_t ad[FMT_FIXED_LEN];
+	uint64_t o;
+	uint32_t l;
+	int rc = scratch(w);
+	if (rc < 0)
+		return rc;
+	uint8_t *fek = w->secret;
+
+	rc = fmt_header_new(&h, cd.cipher_alg);
+	if (rc < 0)
+		return rc;
+	rc = fmt_header_ad(&h, ad, sizeof(ad));
+	if (rc < 0)
+		goto out;
+	rc = cipher_random(fek, KD_FEK_LEN);
+	if (rc < 0)
+		goto out;
+	rc = cd_keyd_wrap(fek, ad, FMT_FIXED_LEN, pkts, KD_MAX_KEYS);
+	if (rc < 0)
+		goto out;
+	rc = fmt_header_set_packets(&h, pkts, (unsigned)rc);
+	if (rc < 0)
+		goto out;
+	rc = fmt_file_key_new(&h, fek, cipher_thread_backend(w->cipher), &key);
+	if (rc < 0)
+		goto out;
+	rc = fmt_size_update(&h, w->cipher, key, 0, 0, &o, &l);
+	if (rc < 0)
+		goto out;
+	uint8_t *blk = recbuf(w);
+	memset(blk, 0, FMT_HDR_BLOCK);
+	rc = fmt_header_serialize(&h, blk);
+	if (rc < 0)
+		goto out;
+	rc = cd_io_write(w, fd, blk, FMT_HDR_BLOCK, 0);
+out:
+	secmem_wipe(fek, KD_FEK_LEN);
+	secmem_wipe(&h, sizeof(h));
+	cipher_key_free(key);
+	return rc;
+}
+
+int cd_file_size(struct cd_worker *w, struct cd_inode *n,
+		 const struct stat *st, uint64_t *size)
+{
+	pthread_mutex_lock(&n->lock);
+	if (n->file) {
+		pthread_mutex_lock(&n->file->lock);
+		*size = n->file->size;
+		pthread_mutex_unlock(&n->file->lock);
+		pthread_mutex_unlock(&n->lock);
+		return 0;
+	}
+	if (n->szc_valid && n->szc_lsize == st->st_size &&
+	    n->szc_mtime.tv_sec == st->st_mtim.tv_sec &&
+	    n->szc_mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	    n->szc_ctime.tv_sec == st->st_ctim.tv_sec &&
+	    n->szc_ctime.tv_nsec == st->st_ctim.tv_nsec) {
+		*size = n->szc_size;
+		pthread_mutex_unlock(&n->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	struct cd_file *f;
+	int rc = cd_file_get(w, n, &f);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&f->lock);
+	*size = f->size;
+	pthread_mutex_unlock(&f->lock);
+	cd_file_put(w, n, f);
+	return 0;
+}
+
+/* ---- segments --------------------------------------------------------- */
+
+struct segs {
+	unsigned n;
+	struct fmt_seg s[MAXSEG];
+	uint8_t *recs[MAXSEG];
+	uint8_t *data[MAXSEG];
+};
+
+/* Splits extents [first, first + count) into segments laid out in the
+ * worker's buffers; -EINVAL if they do not fit. */
+static int segs_plan(struct cd_worker *w, uint64_t first, uint64_t count,
+		     struct segs *sg)
+{
+	size_t roff = 0, doff = 0;
+	sg->n = 0;
+	while (count) {
+		if (sg->n == MAXSEG)
+			return -EINVAL;
+		struct fmt_seg *s = &sg->s[sg->n];
+		uint32_t c = fmt_seg(first, count, s);
+		if (!c)
+			return -EFBIG;
+		if ((size_t)c * FMT_REC_LEN > REC_AREA_LEN - roff ||
+		    (size_t)c * B > data_cap(w) - doff)
+			return -EINVAL;
+		sg->recs[sg->n] = recbuf(w) + roff;
+		sg->data[sg->n] = databuf(w) + doff;
+		roff += (size_t)c * FMT_REC_LEN;
+		doff += (size_t)c * B;
+		sg->n++;
+		first += c;
+		count -= c;
+	}
+	return 0;
+}
+
+/* Finds the segment holding extent e; returns its index. */
+static unsigned seg_of(const struct segs *sg, uint64_t e)
+{
+	for (unsigned i = 0; i < sg->n; i++)
+		if (e >= sg->s[i].first && e - sg->s[i].first < sg->s[i].count)
+			return i;
+	return 0;
+}
+
+/* Reads the records (and, if with_data, the data) of every segment in one
+ * batch; data past the lower EOF reads as zeros. */
+static int segs_read(struct cd_worker *w, struct cd_file *f, struct segs *sg,
+		     bool with_data)
+{
+	struct cd_io io[2 * MAXSEG];
+	unsigned k = 0;
+	for (unsigned i = 0; i < sg->n; i++) {
+		io[k++] = (struct cd_io){ .op = CD_IO_READ, .fd = f->fd_buf,
+					  .buf = sg->recs[i],
+					  .len = (size_t)sg->s[i].count *
+						 FMT_REC_LEN,
+					  .off = sg->s[i].rec_off };
+		if (with_data)
+			io[k++] = (struct cd_io){
+				.op = CD_IO_READ, .fd = f->fd,
+				.buf = sg->data[i],
+				.len = (size_t)sg->s[i].count * B,
+				.off = sg->s[i].data_off };
+	}
+	int rc = cd_io_batch(w, io, k);
+	if (rc < 0)
+		return rc;
+	for (unsigned j = 0; j < k; j++)
+		if (io[j].done < io[j].len)
+			memset((uint8_t *)io[j].buf + io[j].done, 0,
+			       io[j].len - io[j].done);
+	return 0;
+}
+
+/* Writes the records of every segment (one batch), then the data. */
+static int segs_write(struct cd_worker *w, struct cd_file *f,
+		      struct segs *sg)
+{
+	struct cd_io io[MAXSEG];
+	for (unsigned i = 0; i < sg->n; i++)
+		io[i] = (struct cd_io){ .op = CD_IO_WRITE, .fd = f->fd_buf,
+					.buf = sg->recs[i],
+					.len = (size_t)sg->s[i].count *
+					       FMT_REC_LEN,
+					.off = sg->s[i].rec_off };
+	int rc = cd_io_batch(w, io, sg->n);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < sg->n; i++)
+		io[i] = (struct cd_io){ .op = CD_IO_WRITE, .fd = f->fd,
+					.buf = sg->data[i],
+					.len = (size_t)sg->s[i].count * B,
+					.off = sg->s[i].data_off };
+	return cd_io_batch(w, io, sg->n);
+}
+
+/* Opens one extent e (data + record already in sg) into out. */
+static int open_one(struct cd_worker *w, struct cd_file *f,
+		    const struct segs *sg, uint64_t e, uint8_t *out)
+{
+	unsigned i = seg_of(sg, e);
+	uint64_t k = e - sg->s[i].first;
+	uint8_t bad = 0;
+	int rc = fmt_open_run(w->cipher, f->key, f->hdr, e, 1,
+			      sg->data[i] + k * B, out,
+			      sg->recs[i] + k * FMT_REC_LEN, NULL, &bad);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		log_bad(f, e);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int seal_some(struct cd_worker *w, struct cd_file *f,
+		     const struct segs *sg, uint64_t e, uint32_t cnt,
+		     const uint8_t *in)
+{
+	unsigned i = seg_of(sg, e);
+	uint64_t k = e - sg->s[i].first;
+	return fmt_seal_run(w->cipher, f->key, f->hdr, e, cnt, in,
+			    sg->data[i] + k * B,
+			    sg->recs[i] + k * FMT_REC_LEN, NULL);
+}
+
+/* ---- read ------------------------------------------------------------- */
+
+ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
+		     size_t cap, size_t len, uint64_t off, uint32_t *data_off)
+{
+	struct cd_range rg;
+	struct segs sg;
+	ssize_t ret;
+	*data_off = 0;
+	if (len == 0)
+		return 0;
+	uint64_t first = off / B;
+	uint64_t last = (off + len - 1) / B;
+	if (off + len < off)
+		return -EINVAL;
+	rl_lock(&f->rl, &rg, first, last + 1, false);
+	pthread_mutex_lock(&f->lock);
+	uint64_t size = f->size;
+	pthread_mutex_unlock(&f->lock);
+	if (off >= size) {
+		ret = 0;
+		goto out;
+	}
+	if (len > size - off)
+		len = (size_t)(size - off);
+	last = (off + len - 1) / B;
+	uint64_t count = last - first + 1;
+	int rc = segs_plan(w, first, count, &sg);
+	if (rc == 0)
+		rc = segs_read(w, f, &sg, true);
+	if (rc < 0) {
+		ret = rc;
+		goto out;
+	}
+	/* Decrypt straight into the slot when the whole extents fit: the
+	 * reply then starts at the offset inside the first extent. */
+	bool direct = count * B <= cap;
+	uint32_t head = (uint32_t)(off % B);
+	for (unsigned i = 0; i < sg.n; i++) {
+		uint64_t rel = sg.s[i].first - first;
+		uint8_t bad[FMT_GROUP_EXTENTS];
+		uint8_t *out = direct ? dst + rel * B : NULL;
+		if (!direct) {
+			/* Rare: a slot smaller than the extents. Decrypt
+			 * extent by extent and copy the wanted bytes. */
+			for (uint32_t k = 0; k < sg.s[i].count; k++) {
+				uint64_t e = sg.s[i].first + k;
+				rc = open_one(w, f, &sg, e, w->pt);
+				if (rc < 0) {
+					ret = rc;
+					goto out;
+				}
+				uint64_t eo = e * B;
+				uint64_t a = eo < off ? off : eo;
+				uint64_t bnd = eo + B < off + len ? eo + B :
+								     off + len;
+				memcpy(dst + (a - off), w->pt + (a - eo),
+				       (size_t)(bnd - a));
+			}
+			continue;
+		}
+		rc = fmt_open_run(w->cipher, f->key, f->hdr, sg.s[i].first,
+				  sg.s[i].count, sg.data[i], out, sg.recs[i],
+				  NULL, bad);
+		if (rc < 0) {
+			ret = rc;
+			goto out;
+		}
+		if (rc > 0) {
+			for (uint32_t k = 0; k < sg.s[i].count; k++)
+				if (bad[k])
+					log_bad(f, sg.s[i].first + k);
+			ret = -EIO;
+			goto out;
+		}
+	}
+	*data_off = direct ? head : 0;
+	ret = (ssize_t)len;
+out:
+	rl_unlock(&f->rl, &rg);
+	return ret;
+}
+
+/* ---- write ------------------------------------------------------------ */
+
+/* Read-modify-write of extent e (file size `size`): bytes [a, b) of it
+ * become src (or zeros when src is NULL). */
+static int rmw_extent(struct cd_worker *w, struct cd_file *f, uint64_t size,
+		      uint64_t e, uint32_t a, uint32_t b, const uint8_t *src)
+{
+	struct segs sg;
+	int rc = segs_plan(w, e, 1, &sg);
+	if (rc < 0)
+		return rc;
+	bool has = e < fmt_extent_count(size);
+	rc = segs_read(w, f, &sg, has);
+	if (rc < 0)
+		return rc;
+	if (has) {
+		rc = open_one(w, f, &sg, e, w->pt);
+		if (rc < 0)
+			return rc;
+	} else {
+		memset(w->pt, 0, B);
+		memset(sg.recs[0], 0, FMT_REC_LEN);
+	}
+	if (src)
+		memcpy(w->pt + a, src, b - a);
+	else
+		memset(w->pt + a, 0, b - a);
+	rc = seal_some(w, f, &sg, e, 1, w->pt);
+	if (rc < 0)
+		return rc;
+	return segs_write(w, f, &sg);
+}
+
+ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
+		      const uint8_t *src, size_t len, uint64_t off)
+{
+	struct cd_range rg;
+	struct segs sg;
+	uint64_t size, end;
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (__builtin_add_overflow(off, (uint64_t)len, &end) ||
+	    end > FMT_MAX_SIZE)
+		return -EFBIG;
+	uint64_t first = off / B, last = (end - 1) / B;
+	uint64_t count = last - first + 1;
+	rl_lock(&f->rl, &rg, first, last + 1, true);
+	rc = begin_change(w, f, &size);
+	if (rc < 0)
+		goto out;
+	rc = segs_plan(w, first, count, &sg);
+	if (rc < 0)
+		goto out;
+	uint64_t nold = fmt_extent_count(size);
+	uint32_t head = (uint32_t)(off % B);
+	uint32_t tail_end = (uint32_t)(end - last * B); /* 1..4096 */
+	bool head_part = head != 0 || (count == 1 && tail_end != B);
+	bool tail_part = count > 1 && tail_end != B;
+	bool need_head = head_part && first < nold;
+	bool need_tail = tail_part && last < nold;
+
+	/* Records of every touched extent, data only of partial extents. */
+	rc = segs_read(w, f, &sg, false);
+	if (rc < 0)
+		goto out;
+	if (need_head || need_tail) {
+		struct cd_io io[2];
+		unsigned k = 0;
+		uint64_t es[2] = { first, last };
+		bool need[2] = { need_head, need_tail };
+		for (unsigned j = 0; j < 2; j++) {
+			if (!need[j])
+				continue;
+			unsigned i = seg_of(&sg, es[j]);
+			uint64_t rel = es[j] - sg.s[i].first;
+			io[k++] = (struct cd_io){
+				.op = CD_IO_READ, .fd = f->fd,
+				.buf = sg.data[i] + rel * B, .len = B,
+				.off = fmt_data_off(es[j]) };
+		}
+		rc = cd_io_batch(w, io, k);
+		if (rc < 0)
+			goto out;
+		for (unsigned j = 0; j < k; j++)
+			if (io[j].done < B)
+				memset((uint8_t *)io[j].buf + io[j].done, 0,
+				       B - io[j].done);
+	}
+	/* Extents at or past the old EOF have no valid record yet. */
+	for (uint64_t e = first > nold ? first : nold; e <= last; e++) {
+		unsigned i = seg_of(&sg, e);
+		memset(sg.recs[i] + (e - sg.s[i].first) * FMT_REC_LEN, 0,
+		       FMT_REC_LEN);
+	}
+	uint8_t *ph = w->pt, *pt = w->pt + B;
+	if (head_part) {
+		if (need_head) {
+			rc = open_one(w, f, &sg, first, ph);
+			if (rc < 0)
+				goto out;
+		} else {
+			memset(ph, 0, B);
+		}
+		uint32_t n = count == 1 ? tail_end - head : B - head;
+		memcpy(ph + head, src, n);
+	}
+	if (tail_part) {
+		if (need_tail) {
+			rc = open_one(w, f, &sg, last, pt);
+			if (rc < 0)
+				goto out;
+		} else {
+			memset(pt, 0, B);
+		}
+		memcpy(pt, src + (len - tail_end), tail_end);
+	}
+	/* Seal: partial extents from private copies, the rest straight from
+	 * the slot, in runs per segment. */
+	for (unsigned i = 0; i < sg.n && rc == 0; i++) {
+		uint64_t e = sg.s[i].first, stop = e + sg.s[i].count;
+		while (e < stop && rc == 0) {
+			if (e == first && head_part) {
+				rc = seal_some(w, f, &sg, e, 1, ph);
+				e++;
+				continue;
+			}
+			if (e == last && tail_part) {
+				rc = seal_some(w, f, &sg, e, 1, pt);
+				e++;
+				continue;
+			}
+			uint64_t run_end = stop;
+			if (tail_part && last < run_end)
+				run_end = last;
+			rc = seal_some(w, f, &sg, e, (uint32_t)(run_end - e),
+				       src + (e * B - off));
+			e = run_end;
+		}
+	}
+	if (rc < 0)
+		goto out;
+	rc = segs_write(w, f, &sg);
+	if (rc < 0)
+		goto out;
+	if (end > size)
+		rc = grow_size(w, f, end);
+out:
+	rl_unlock(&f->rl, &rg);
+	return rc < 0 ? rc : (ssize_t)len;
+}
+
+/* ---- truncate ----------------------------------------------------------- */
+
+static int zero_tail_records(struct cd_worker *w, struct cd_file *f,
+			     uint64_t size)
+{
+	uint64_t o, l;
+	fmt_tail_records(size, &o, &l);
+	while (l) {
+		uint64_t n = l < REC_AREA_LEN ? l : REC_AREA_LEN;
+		memset(recbuf(w), 0, n);
+		int rc = cd_io_write(w, f->fd_buf, recbuf(w), n, o);
+		if (rc < 0)
+			return rc;
+		o += n;
+		l -= n;
+	}
+	return 0;
+}
+
+/* Sets the size to nsz; caller holds the whole-file range lock. */
+static int resize_locked(struct cd_worker *w, struct cd_file *f,
+			 uint64_t size, uint64_t nsz)
+{
+	int rc = 0;
+	if (nsz == size)
+		return 0;
+	if (nsz < size) {
+		if (nsz % B) {
+			uint64_t e = nsz / B;
+			rc = rmw_extent(w, f, size, e, (uint32_t)(nsz % B), B,
+					NULL);
+			if (rc < 0)
+				return rc;
+		}
+		rc = zero_tail_records(w, f, nsz);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&f->lock);
+		rc = size_commit(w, f, nsz, FMT_SZ_DIRTY);
+		if (rc == 0)
+			f->size = nsz;
+		pthread_mutex_unlock(&f->lock);
+		if (rc < 0)
+			return rc;
+		if (ftruncate(f->fd_buf, (off_t)fmt_lower_size(nsz)) < 0)
+			return -errno;
+		return 0;
+	}
+	/* Growing: whatever lies past the old lower end must read as a
+	 * hole, so cut to the old geometry first, then extend (sparse). */
+	rc = zero_tail_records(w, f, size);
+	if (rc < 0)
+		return rc;
+	if (ftruncate(f->fd_buf, (off_t)fmt_lower_size(size)) < 0 ||
+	    ftruncate(f->fd_buf, (off_t)fmt_lower_size(nsz)) < 0)
+		return -errno;
+	pthread_mutex_lock(&f->lock);
+	rc = size_commit(w, f, nsz, FMT_SZ_DIRTY);
+	if (rc == 0)
+		f->size = nsz;
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int cd_file_truncate(struct cd_worker *w, struct cd_file *f, uint64_t nsz)
+{
+	struct cd_range rg;
+	uint64_t size;
+	if (nsz > FMT_MAX_SIZE)
+		return -EFBIG;
+	rl_lock(&f->rl, &rg, 0, UINT64_MAX, true);
+	int rc = begin_change(w, f, &size);
+	if (rc == -EBADF)
+		rc = -EACCES;
+	if (rc == 0)
+		rc = resize_locked(w, f, size, nsz);
+	rl_unlock(&f->rl, &rg);
+	return rc;
+}
+
+/* ---- fallocate ---------------------------------------------------------- */
+
+static int punch(struct cd_worker *w, struct cd_file *f, uint64_t off,
+		 uint64_t len)
+{
+	struct cd_range rg;
+	uint64_t size, end;
+	int rc;
+	if (__builtin_add_overflow(off, len, &end))
+		end = UINT64_MAX;
+	rl_lock(&f->rl, &rg, 0, UINT64_MAX, true);
+	rc = begin_change(w, f, &size);
+	if (rc < 0)
+		goto out;
+	if (end > size)
+		end = size;
+	if (off >= end)
+		goto out;
+	uint64_t first = off / B, last = (end - 1) / B;
+	uint64_t ffull = (off + B - 1) / B; /* first fully covered */
+	uint64_t lfull = end / B;           /* one past the last full */
+	if (end == size && size % B)
+		lfull = last + 1; /* the EOF extent's tail is zero anyway */
+	if (first == last && !(ffull <= first && lfull > first)) {
+		rc = rmw_extent(w, f, size, first, (uint32_t)(off % B),
+				(uint32_t)(end - first * B), NULL);
+		goto out;
+	}
+	if (ffull > first) {
+		rc = rmw_extent(w, f, size, first, (uint32_t)(off % B), B,
+				NULL);
+		if (rc < 0)
+			goto out;
+	}
+	if (lfull <= last && last >= ffull) {
+		rc = rmw_extent(w, f, size, last, 0,
+				(uint32_t)(end - last * B), NULL);
+		if (rc < 0)
+			goto out;
+	}
+	/* Whole extents: records become holes, then the data is punched. */
+	uint64_t e = ffull;
+	while (e < lfull) {
+		struct segs sg;
+		uint64_t n = lfull - e;
+		if (n > FMT_GROUP_EXTENTS)
+			n = FMT_GROUP_EXTENTS;
+		rc = segs_plan(w, e, n, &sg);
+		if (rc == 0)
+			rc = segs_read(w, f, &sg, false);
+		if (rc < 0)
+			goto out;
+		struct cd_io io[MAXSEG];
+		for (unsigned i = 0; i < sg.n; i++) {
+			for (uint32_t k = 0; k < sg.s[i].count; k++) {
+				uint8_t *rec = sg.recs[i] + k * FMT_REC_LEN;
+				if (!fmt_rec_is_zero(rec))
+					fmt_rec_punch(rec, 255);
+			}
+			io[i] = (struct cd_io){
+				.op = CD_IO_WRITE, .fd = f->fd_buf,
+				.buf = sg.recs[i],
+				.len = (size_t)sg.s[i].count * FMT_REC_LEN,
+				.off = sg.s[i].rec_off };
+		}
+		rc = cd_io_batch(w, io, sg.n);
+		if (rc < 0)
+			goto out;
+		for (unsigned i = 0; i < sg.n; i++) {
+			off_t o = (off_t)sg.s[i].data_off;
+			off_t l = (off_t)sg.s[i].count * B;
+			if (fallocate(f->fd_buf,
+				      FALLOC_FL_PUNCH_HOLE |
+					      FALLOC_FL_KEEP_SIZE,
+				      o, l) < 0) {
+				/* No punch support: write zeros. */
+				memset(sg.data[i], 0, (size_t)l);
+				rc = cd_io_write(w, f->fd, sg.data[i],
+						 (size_t)l, (uint64_t)o);
+				if (rc < 0)
+					goto out;
+			}
+			e += sg.s[i].count;
+		}
+	}
+out:
+	rl_unlock(&f->rl, &rg);
+	return rc;
+}
+
+int cd_file_fallocate(struct cd_worker *w, struct cd_file *f, uint32_t mode,
+		      uint64_t off, uint64_t len)
+{
+	uint64_t end;
+	if (len == 0)
+		return -EINVAL;
+	if (__builtin_add_overflow(off, len, &end) || end > FMT_MAX_SIZE)
+		return -EFBIG;
+	if (!f->writable)
+		return -EBADF;
+	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
+		return punch(w, f, off, len);
+	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
+		return -EOPNOTSUPP;
+	struct cd_range rg;
+	uint64_t size;
+	rl_lock(&f->rl, &rg, 0, UINT64_MAX, true);
+	int rc = begin_change(w, f, &size);
+	if (rc == 0 && mode == 0 && end > size)
+		rc = resize_locked(w, f, size, end);
+	if (rc == 0) {
+		/* Reserve the lower blocks (zeros under zero records read as
+		 * holes, so this changes no content). */
+		uint64_t cur = mode == 0 ? (end > size ? end : size) : size;
+		uint64_t lo = fmt_data_off(off / B);
+		uint64_t hi = fmt_lower_size(end < cur ? end : cur);
+		if (hi > lo &&
+		    fallocate(f->fd_buf, FALLOC_FL_KEEP_SIZE, (off_t)lo,
+			      (off_t)(hi - lo)) < 0 &&
+		    errno != EOPNOTSUPP)
+			rc = -errno;
+	}
+	rl_unlock(&f->rl, &rg);
+	return rc;
+}
+
+/* ---- SEEK_DATA / SEEK_HOLE ---------------------------------------------- */
+
+/* 1 if extent e's data is a lower hole, 0 if it holds data, -errno. */
+static int extent_is_hole(struct cd_file *f, uint64_t e)
+{
+	off_t d = fmt_data_off(e);
+	off_t r = lseek(f->fd_buf, d, SEEK_DATA);
+	if (r < 0)
+		return errno == ENXIO ? 1 : -errno;
+	return r >= d + (off_t)B;
+}
+
+/* The first extent whose data starts at or after lower offset lo. */
+static uint64_t extent_at_or_after(uint64_t lo, uint64_t lim)
+{
+	uint64_t a = 0, b = lim;
+	while (a < b) {
+		uint64_t m = a + (b - a) / 2;
+		if (fmt_data_off(m) + B <= lo)
+			a = m + 1;
+		else
+			b = m;
+	}
+	return a;
+}
+
+int64_t cd_file_lseek(struct cd_worker *w, struct cd_file *f, uint64_t off,
+		      int whence)
+{
+	(void)w;
+	pthread_mutex_lock(&f->lock);
+	uint64_t size = f->size;
+	pthread_mutex_unlock(&f->lock);
+	if (off >= size)
+		return -ENXIO;
+	uint64_t n = fmt_extent_count(size);
+	uint64_t e = off / B;
+	while (e < n) {
+		int h = extent_is_hole(f, e);
+		if (h < 0)
+			return h;
+		if ((whence == SEEK_DATA) == !h) {
+			uint64_t p = e * B;
+			return (int64_t)(p < off ? off : p);
+		}
+		/* Jump with the lower file's own answer. */
+		off_t d = fmt_data_off(e);
+		off_t r = lseek(f->fd_buf, d,
+				whence == SEEK_DATA ? SEEK_DATA : SEEK_HOLE);
+		if (r < 0) {
+			if (errno != ENXIO)
+				return -errno;
+			break;
+		}
+		uint64_t ne = extent_at_or_after((uint64_t)r, n);
+		e = ne > e ? ne : e + 1;
+	}
+	if (whence == SEEK_DATA)
+		return -ENXIO;
+	return (int64_t)size;
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * keyd client (proto/keymsg.h). One service socket, shared by all workers
+ * and serialized on cd.keyd_mu: a request and its reply are one critical
+ * section, so replies cannot cross. A malformed reply is fatal (fail
+ * closed); a status < 0 is an ordinary error for the caller.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cryptod.h"
+#include "keymsg.h"
+#include "log.h"
+#include "secmem.h"
+
+/* Sends req (len bytes) and receives exactly rep_len bytes of reply with
+ * type and seq echoed; caller holds keyd_mu. 0 or -errno. */
+static int keyd_call(void *req, size_t len, void *rep, size_t rep_len)
+{
+	struct kd_hdr *h = req;
+	h->seq = ++cd.keyd_seq;
+	ssize_t n;
+	do
+		n = send(cd.keyd_fd, req, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		fatalx("keyd: short send");
+	do
+		n = recv(cd.keyd_fd, rep, rep_len, MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		fatalx("keyd hung up");
+	const struct kd_hdr *rh = rep;
+	if ((size_t)n != rep_len || rh->type != h->type || rh->seq != h->seq)
+		fatalx("keyd: malformed reply (len %zd type %u)", n,
+		       (unsigned)rh->type);
+	return 0;
+}
+
+int cd_keyd_init(void)
+{
+	int rc;
+	struct kd_hello hi = { .h = { .type = KD_HELLO },
+			       .version = KD_PROTO_VERSION };
+	struct kd_hello hrep;
+	struct kd_names_key_req nreq = { .h = { .type = KD_NAMES_KEY } };
+	struct kd_names_key_rep *nrep = NULL;
+
+	pthread_mutex_lock(&cd.keyd_mu);
+	rc = keyd_call(&hi, sizeof(hi), &hrep, sizeof(hrep));
+	if (rc < 0)
+		goto out;
+	if (hrep.version != KD_PROTO_VERSION) {
+		log_warnx("keyd speaks version %u, want %u", hrep.version,
+			  KD_PROTO_VERSION);
+		rc = -EPROTO;
+		goto out;
+	}
+	/* The reply carries a key: receive it straight into locked memory. */
+	nrep = secmem_alloc(sizeof(*nrep));
+	cd.names_key = secmem_alloc(KD_NAMES_KEY_LEN);
+	if (!nrep || !cd.names_key) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = keyd_call(&nreq, sizeof(nreq), nrep, sizeof(*nrep));
+	if (rc < 0)
+		goto out;
+	if (nrep->status < 0) {
+		rc = nrep->status;
+		goto out;
+	}
+	memcpy(cd.names_key, nrep->key, KD_NAMES_KEY_LEN);
+out:
+	pthread_mutex_unlock(&cd.keyd_mu);
+	secmem_free(nrep, sizeof(*nrep));
+	if (rc < 0) {
+		secmem_free(cd.names_key, KD_NAMES_KEY_LEN);
+		cd.names_key = NULL;
+	}
+	return rc;
+}
+
+int cd_keyd_wrap(const uint8_t *fek, const uint8_t *ad, uint32_t ad_len,
+		 void *pkts, unsigned max)
+{
+	struct kd_wrap_req *req = NULL;
+	struct kd_wrap_rep rep;
+	int rc;
+
+	if (ad_len > KD_AD_MAX)
+		return -EINVAL;
+	req = secmem_alloc(sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	req->h.type = KD_WRAP;
+	memcpy(req->fek, fek, KD_FEK_LEN);
+	req->ad_len = ad_len;
+	memcpy(req->ad, ad, ad_len);
+	pthread_mutex_lock(&cd.keyd_mu);
+	rc = keyd_call(req, sizeof(*req), &rep, sizeof(rep));
+	pthread_mutex_unlock(&cd.keyd_mu);
+	secmem_free(req, sizeof(*req));
+	if (rc < 0)
+		return rc;
+	if (rep.status < 0)
+		return rep.status;
+	if (rep.count < 1 || rep.count > KD_MAX_KEYS)
+		fatalx("keyd: wrap reply with %u packets", rep.count);
+	unsigned n = rep.count < max ? rep.count : max;
+	memcpy(pkts, rep.pkt, n * sizeof(struct kd_packet));
+	return (int)n;
+}
+
+int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
+		   uint8_t *fek)
+{
+	struct kd_unwrap_req req;
+	struct kd_unwrap_rep *rep = NULL;
+	int rc;
+
+	memset(fek, 0, KD_FEK_LEN);
+	if (ad_len > KD_AD_MAX)
+		return -EINVAL;
+	memset(&req, 0, sizeof(req));
+	req.h.type = KD_UNWRAP;
+	memcpy(&req.pkt, pkt, sizeof(req.pkt));
+	req.ad_len = ad_len;
+	memcpy(req.ad, ad, ad_len);
+	rep = secmem_alloc(sizeof(*rep));
+	if (!rep)
+		return -ENOMEM;
+	pthread_mutex_lock(&cd.keyd_mu);
+	rc = keyd_call(&req, sizeof(req), rep, sizeof(*rep));
+	pthread_mutex_unlock(&cd.keyd_mu);
+	if (rc == 0 && rep->status < 0)
+		rc = rep->status;
+	if (rc == 0)
+		memcpy(fek, rep->fek, KD_FEK_LEN);
+	secmem_free(rep, sizeof(*rep));
+	return rc;
+}

@@ -1,0 +1,1380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The op dispatch table and every filesystem operation of proto/wire.h.
+ *
+ * Path safety: every lower access is relative to a directory fd we hold,
+ * with a single-component lower name (no '/', never . or ..: encoded names
+ * cannot be); lookups go through openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS) with O_PATH|O_NOFOLLOW, so a symlink or a '..' in the
+ * lower tree never takes us outside it.
+ *
+ * Argument blocks were copied to private memory by the worker; every length
+ * inside them is checked by subtraction against arg_len before use.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/falloc.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cryptod.h"
+#include "log.h"
+
+/* FUSE_SET_ATTR_* (fuse_lowlevel.h / fuse_kernel.h FATTR_*). */
+#define SA_MODE (1u << 0)
+#define SA_UID (1u << 1)
+#define SA_GID (1u << 2)
+#define SA_SIZE (1u << 3)
+#define SA_ATIME (1u << 4)
+#define SA_MTIME (1u << 5)
+#define SA_ATIME_NOW (1u << 7)
+#define SA_MTIME_NOW (1u << 8)
+#define SA_CTIME (1u << 10)
+
+/* --- handles ------------------------------------------------------------ */
+
+struct dsnap_ent {
+	uint64_t ino;
+	uint32_t type;
+	uint32_t namelen;
+	char *name;      /* plaintext */
+	char *lname;     /* lower name ("" for . and ..) */
+};
+
+struct cd_handle {
+	uint64_t fh;
+	struct cd_inode *n;
+	struct cd_file *f;         /* regular files */
+	pthread_mutex_t dmu;       /* directory snapshot */
+	struct dsnap_ent *ents;
+	size_t nents;
+	struct cd_handle *next;
+};
+
+#define HBUCKETS 4096u
+static pthread_mutex_t htab_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cd_handle *htab[HBUCKETS];
+static uint64_t next_fh = 1;
+
+static struct cd_handle *handle_new(struct cd_inode *n)
+{
+	struct cd_handle *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->n = n;
+	pthread_mutex_init(&h->dmu, NULL);
+	pthread_mutex_lock(&htab_mu);
+	h->fh = next_fh++;
+	h->next = htab[h->fh % HBUCKETS];
+	htab[h->fh % HBUCKETS] = h;
+	pthread_mutex_unlock(&htab_mu);
+	cd_inode_open_ref(n, 1);
+	return h;
+}
+
+/* Finds the handle fh of node ino; NULL if absent or of another node. The
+ * frontend does not release a handle while requests on it are in flight
+ * (the kernel sends RELEASE after the last use). */
+static struct cd_handle *handle_find(uint64_t fh, uint64_t ino)
+{
+	pthread_mutex_lock(&htab_mu);
+	struct cd_handle *h = htab[fh % HBUCKETS];
+	while (h && h->fh != fh)
+		h = h->next;
+	pthread_mutex_unlock(&htab_mu);
+	if (h && h->n->nodeid != ino)
+		return NULL;
+	return h;
+}
+
+static void snap_free(struct cd_handle *h)
+{
+	for (size_t i = 0; i < h->nents; i++) {
+		free(h->ents[i].name);
+		free(h->ents[i].lname);
+	}
+	free(h->ents);
+	h->ents = NULL;
+	h->nents = 0;
+}
+
+static struct cd_handle *handle_remove(uint64_t fh, uint64_t ino)
+{
+	pthread_mutex_lock(&htab_mu);
+	struct cd_handle **p = &htab[fh % HBUCKETS];
+	while (*p && (*p)->fh != fh)
+		p = &(*p)->next;
+	struct cd_handle *h = *p;
+	if (h && h->n->nodeid == ino)
+		*p = h->next;
+	else
+		h = NULL;
+	pthread_mutex_unlock(&htab_mu);
+	return h;
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+void *cd_reply_buf(struct cd_req *r, uint32_t len)
+{
+	if (len > r->slot_size)
+		return NULL;
+	r->cqe.data_off = 0;
+	r->cqe.data_len = len;
+	return r->slot;
+}
+
+/* Takes a [len32][bytes] free-form piece from the argument block. */
+static int arg_take(struct cd_req *r, uint32_t *pos, uint32_t len,
+		    const void **out)
+{
+	if (*pos > r->arg_len || len > r->arg_len - *pos)
+		return -EINVAL;
+	*out = r->arg + *pos;
+	*pos += len;
+	return 0;
+}
+
+static int open_beneath(int dirfd, const char *name, uint64_t flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+			   RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+static int lstat_node(struct cd_inode *n, struct stat *st)
+{
+	if (fstatat(n->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	return 0;
+}
+
+static void proc_path(char *p, size_t cap, int fd)
+{
+	snprintf(p, cap, "/proc/self/fd/%d", fd);
+}
+
+/* Fills attributes from a lower stat; sizes become plaintext sizes. */
+static void fill_attr(struct cd_req *r, struct cd_inode *n,
+		      const struct stat *st, struct cs_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->ino = st->st_ino;
+	a->size = (uint64_t)st->st_size;
+	a->blocks = (uint64_t)st->st_blocks;
+	a->atime = st->st_atim.tv_sec;
+	a->atime_nsec = (uint32_t)st->st_atim.tv_nsec;
+	a->mtime = st->st_mtim.tv_sec;
+	a->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	a->ctime = st->st_ctim.tv_sec;
+	a->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
+	a->mode = st->st_mode;
+	a->nlink = (uint32_t)st->st_nlink;
+	a->uid = st->st_uid;
+	a->gid = st->st_gid;
+	a->rdev = (uint32_t)st->st_rdev;
+	a->blksize = 4096;
+	if (S_ISREG(st->st_mode) && n) {
+		uint64_t sz = 0;
+		if (cd_file_size(r->w, n, st, &sz) == 0)
+			a->size = sz;
+		else
+			a->size = 0;
+	} else if (S_ISLNK(st->st_mode) && n) {
+		char enc[PATH_MAX], dec[PATH_MAX];
+		ssize_t l = readlinkat(n->fd, "", enc, sizeof(enc));
+		if (l > 0) {
+			int d = cd_target_dec(enc, (size_t)l, dec, sizeof(dec));
+			if (d >= 0)
+				a->size = (uint64_t)d;
+		}
+	}
+}
+
+/* Looks up lower entry lname in directory p; on success returns the node
+ * with one more lookup and fills e. */
+static int do_lookup(struct cd_req *r, struct cd_inode *p, const char *lname,
+		     struct cs_entry *e)
+{
+	struct stat st;
+	int fd = open_beneath(p->fd, lname, O_PATH | O_NOFOLLOW);
+	if (fd < 0)
+		return fd;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		int e0 = -errno;
+		close(fd);
+		return e0;
+	}
+	int err = 0;
+	struct cd_inode *n = cd_inode_lookup_fd(fd, &st, &err);
+	if (!n)
+		return err;
+	memset(e, 0, sizeof(*e));
+	e->nodeid = n->nodeid;
+	fill_attr(r, n, &st, &e->attr);
+	cd_inode_put(n);
+	return 0;
+}
+
+/* Parses "name" spanning the whole rest of the argument block. */
+static int arg_name(struct cd_req *r, uint32_t pos, uint32_t len,
+		    struct cd_inode *dir, struct cd_lname *ln)
+{
+	const void *name;
+	int rc = arg_take(r, &pos, len, &name);
+	if (rc < 0)
+		return rc;
+	return cd_name_to_lower(dir, name, len, ln);
+}
+
+/* Gives a node created by us to the caller (we may run as root). */
+static void chown_new(struct cd_req *r, int dirfd, const char *lname)
+{
+	if (geteuid() != 0)
+		return;
+	if (r->sqe.uid == 0 && r->sqe.gid == 0)
+		return;
+	if (fchownat(dirfd, lname, r->sqe.uid, r->sqe.gid,
+		     AT_SYMLINK_NOFOLLOW) < 0)
+		log_debug("chown new node: %s", strerror(errno));
+}
+
+/* --- ops ------------------------------------------------------------------ */
+
+static int op_lookup(struct cd_req *r)
+{
+	struct cd_inode *p = cd_inode_get(r->sqe.ino);
+	struct cd_lname ln;
+	struct cs_entry e;
+	int rc;
+	if (!p)
+		return -ESTALE;
+	if (p->type != S_IFDIR) {
+		rc = -ENOTDIR;
+		goto out;
+	}
+	rc = arg_name(r, 0, r->arg_len, p, &ln);
+	if (rc < 0)
+		goto out;
+	rc = do_lookup(r, p, ln.name, &e);
+	if (rc < 0)
+		goto out;
+	void *b = cd_reply_buf(r, sizeof(e));
+	memcpy(b, &e, sizeof(e));
+out:
+	cd_inode_put(p);
+	return rc;
+}
+
+static int op_getattr(struct cd_req *r)
+{
+	struct cd_inode *n = cd_inode_get(r->sqe.ino);
+	struct stat st;
+	struct cs_attr a;
+	int rc;
+	if (!n)
+		return -ESTALE;
+	rc = lstat_node(n, &st);
+	if (rc < 0)
+		goto out;
+	fill_attr(r, n, &st, &a);
+	memcpy(cd_reply_buf(r, sizeof(a)), &a, sizeof(a));
+out:
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_setattr(struct cd_req *r)
+{
+	struct cd_inode *n = cd_inode_get(r->sqe.ino);
+	struct cs_setattr_arg sa;
+	struct stat st;
+	struct cs_attr a;
+	char pp[64];
+	int rc = 0;
+	if (!n)
+		return -ESTALE;
+	if (r->arg_len != sizeof(sa)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(&sa, r->arg, sizeof(sa));
+	proc_path(pp, sizeof(pp), n->fd);
+	if (sa.valid & SA_MODE) {
+		if (n->type == S_IFLNK) {
+			rc = -EOPNOTSUPP;
+			goto out;
+		}
+		if (chmod(pp, sa.mode & 07777) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	if (sa.valid & (SA_UID | SA_GID)) {
+		uid_t u = (sa.valid & SA_UID) ? sa.uid : (uid_t)-1;
+		gid_t g = (sa.valid & SA_GID) ? sa.gid : (gid_t)-1;
+		if (fchownat(n->fd, "", u, g,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	if (sa.valid & SA_SIZE) {
+		if (n->type == S_IFDIR) {
+			rc = -EISDIR;
+			goto out;
+		}
+		if (n->type != S_IFREG) {
+			rc = -EINVAL;
+			goto out;
+		}
+		struct cd_file *f;
+		rc = cd_file_get(r->w, n, &f);
+		if (rc < 0)
+			goto out;
+		rc = cd_file_truncate(r->w, f, sa.size);
+		cd_file_put(r->w, n, f);
+		if (rc < 0)
+			goto out;
+	}
+	if (sa.valid & (SA_ATIME | SA_MTIME | SA_ATIME_NOW | SA_MTIME_NOW)) {
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
+					  { .tv_nsec = UTIME_OMIT } };
+		if (sa.valid & SA_ATIME_NOW)
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (sa.valid & SA_ATIME)
+			ts[0] = (struct timespec){ sa.atime, sa.atime_nsec };
+		if (sa.valid & SA_MTIME_NOW)
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (sa.valid & SA_MTIME)
+			ts[1] = (struct timespec){ sa.mtime, sa.mtime_nsec };
+		int u = n->type == S_IFLNK ?
+				utimensat(n->fd, "", ts,
+					  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) :
+				utimensat(AT_FDCWD, pp, ts, 0);
+		if (u < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	rc = lstat_node(n, &st);
+	if (rc < 0)
+		goto out;
+	fill_attr(r, n, &st, &a);
+	memcpy(cd_reply_buf(r, sizeof(a)), &a, sizeof(a));
+out:
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_readlink(struct cd_req *r)
+{
+	struct cd_inode *n = cd_inode_get(r->sqe.ino);
+	char enc[PATH_MAX];
+	int rc;
+	if (!n)
+		return -ESTALE;
+	if (n->type != S_IFLNK) {
+		rc = -EINVAL;
+		goto out;
+	}
+	ssize_t l = readlinkat(n->fd, "", enc, sizeof(enc));
+	if (l < 0) {
+		rc = -errno;
+		goto out;
+	}
+	char *b = cd_reply_buf(r, CS_SYMLINK_MAX);
+	rc = cd_target_dec(enc, (size_t)l, b, CS_SYMLINK_MAX);
+	if (rc < 0) {
+		log_warnx("undecryptable symlink target (lower ino %llu)",
+			  (unsigned long long)n->ino);
+		rc = -EIO;
+		goto out;
+	}
+	r->cqe.data_len = (uint32_t)rc;
+	rc = 0;
+out:
+	cd_inode_put(n);
+	return rc;
+}
+
+/* Finishes a name-creating op: looks the new entry up and replies. */
+static int reply_entry(struct cd_req *r, struct cd_inode *p,
+		       const struct cd_lname *ln, uint32_t extra)
+{
+	struct cs_entry e;
+	int rc = do_lookup(r, p, ln->name, &e);
+	if (rc < 0)
+		return rc;
+	void *b = cd_reply_buf(r, sizeof(e) + extra);
+	if (!b)
+		return -EOVERFLOW;
+	memcpy(b, &e, sizeof(e));
+	return 0;
+}
+
+/* Creates an encrypted empty regular file at ln in p; the lower fd is
+ * returned in *fdp when fdp is set. */
+static int create_regular(struct cd_req *r, struct cd_inode *p,
+			  const struct cd_lname *ln, mode_t mode, bool excl)
+{
+	bool side = false;
+	int rc = 0, fd = -1;
+	if (ln->is_long) {
+		rc = cd_longname_store(p->fd, ln, &side);
+		if (rc < 0)
+			return rc;
+	}
+	fd = openat(p->fd, ln->name,
+		    O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC |
+			    (excl ? O_EXCL : 0),
+		    (mode & 07777) | 0600);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (st.st_size == 0) {
+		rc = cd_file_init_new(r->w, fd);
+		if (rc < 0) {
+			unlinkat(p->fd, ln->name, 0);
+			goto out;
+		}
+		chown_new(r, p->fd, ln->name);
+		if ((mode & 07777) != ((mode & 07777) | 0600) &&
+		    fchmod(fd, mode & 07777) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0 && side)
+		cd_longname_remove(p->fd, ln);
+	return rc;
+}
+
+static int op_mknod_mkdir(struct cd_req *r)
+{
+	struct cd_inode *p = cd_inode_get(r->sqe.ino);
+	struct cs_create_arg ca;
+	struct cd_lname ln;
+	bool side = false;
+	int rc;
+	if (!p)
+		return -ESTALE;
+	if (r->arg_len < sizeof(ca)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(&ca, r->arg, sizeof(ca));
+	if (ca.namelen != r->arg_len - sizeof(ca)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = arg_name(r, sizeof(ca), ca.namelen, p, &ln);
+	if (rc < 0)
+		goto out;
+	mode_t mode = ca.mode & ~ca.umask & 07777;
+	bool is_dir = r->sqe.op == CS_OP_MKDIR;
+	if (!is_dir && S_ISREG(ca.mode)) {
+		rc = create_regular(r, p, &ln, mode, true);
+		if (rc == 0)
+			rc = reply_entry(r, p, &ln, 0);
+		goto out;
+	}
+	if (ln.is_long) {
+		rc = cd_longname_store(p->fd, &ln, &side);
+		if (rc < 0)
+			goto out;
+	}
+	if (is_dir) {
+		if (mkdirat(p->fd, ln.name, 0700) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		int dfd = open_beneath(p->fd, ln.name,
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		rc = dfd < 0 ? dfd : cd_dirid_create(dfd);
+		if (rc == 0 && fchmod(dfd, mode) < 0)
+			rc = -errno;
+		if (dfd >= 0)
+			close(dfd);
+		if (rc < 0) {
+			log_warnx("mkdir: dir id: %s", strerror(-rc));
+			unlinkat(dfd >= 0 ? p->fd : p->fd, ln.name,
+				 AT_REMOVEDIR);
+			goto out;
+		}
+	} else {
+		mode_t t = ca.mode & S_IFMT;
+		if (t != S_IFIFO && t != S_IFSOCK && t != S_IFCHR &&
+		    t != S_IFBLK) {
+			rc = -EINVAL;
+			goto out;
+		}
+		if (mknodat(p->fd, ln.name, t | mode, ca.rdev) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	chown_new(r, p->fd, ln.name);
+	side = false; /* the entry exists now: keep its side file */
+	rc = reply_entry(r, p, &ln, 0);
+out:
+	if (rc < 0 && side)
+		cd_longname_remove(p->fd, &ln);
+	cd_inode_put(p);
+	return rc;
+}
+
+static int op_unlink_rmdir(struct cd_req *r)
+{
+	struct cd_inode *p = cd_inode_get(r->sqe.ino);
+	struct cd_lname ln;
+	int rc, dfd = -1;
+	if (!p)
+		return -ESTALE;
+	rc = arg_name(r, 0, r->arg_len, p, &ln);
+	if (rc < 0)
+		goto out;
+	if (r->sqe.op == CS_OP_RMDIR) {
+		uint8_t saved[CD_DIRID_LEN];
+		dfd = open_beneath(p->fd, ln.name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		if (dfd < 0) {
+			rc = dfd;
+			goto out;
+		}
+		/* Refuse early when a visible entry remains. */
+		DIR *d = fdopendir(dup(dfd));
+		if (!d) {
+			rc = -errno;
+			goto out;
+		}
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, "..") ||
+			    cd_name_hidden(de->d_name) == 1)
+				continue;
+			rc = -ENOTEMPTY;
+			break;
+		}
+		closedir(d);
+		if (rc < 0)
+			goto out;
+		bool had = cd_dirid_remove(dfd, saved) == 0;
+		if (unlinkat(p->fd, ln.name, AT_REMOVEDIR) < 0) {
+			rc = -errno;
+			if (had)
+				cd_dirid_restore(dfd, saved);
+			goto out;
+		}
+	} else {
+		if (unlinkat(p->fd, ln.name, 0) < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	if (ln.is_long)
+		cd_longname_remove(p->fd, &ln);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	cd_inode_put(p);
+	return rc;
+}
+
+static int op_symlink(struct cd_req *r)
+{
+	struct cd_inode *p = cd_inode_get(r->sqe.ino);
+	struct cs_symlink_arg sa;
+	struct cd_lname ln;
+	const void *tgt = NULL;
+	char enc[PATH_MAX];
+	bool side = false;
+	int rc;
+	if (!p)
+		return -ESTALE;
+	if (r->arg_len < sizeof(sa)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(&sa, r->arg, sizeof(sa));
+	uint32_t pos = sizeof(sa);
+	if (sa.namelen > r->arg_len - pos ||
+	    sa.targetlen != r->arg_len - pos - sa.namelen || !sa.targetlen ||
+	    sa.targetlen > CS_SYMLINK_MAX) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = arg_name(r, pos, sa.namelen, p, &ln);
+	if (rc < 0)
+		goto out;
+	pos += sa.namelen;
+	rc = arg_take(r, &pos, sa.targetlen, &tgt);
+	if (rc < 0)
+		goto out;
+	rc = cd_target_enc(tgt, sa.targetlen, enc, sizeof(enc));
+	if (rc < 0)
+		goto out;
+	if (ln.is_long) {
+		rc = cd_longname_store(p->fd, &ln, &side);
+		if (rc < 0)
+			goto out;
+	}
+	if (symlinkat(enc, p->fd, ln.name) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	side = false;
+	chown_new(r, p->fd, ln.name);
+	rc = reply_entry(r, p, &ln, 0);
+out:
+	if (rc < 0 && side)
+		cd_longname_remove(p->fd, &ln);
+	cd_inode_put(p);
+	return rc;
+}
+
+static int op_rename(struct cd_req *r)
+{
+	struct cs_rename_arg ra;
+	struct cd_inode *p = cd_inode_get(r->sqe.ino), *np = NULL;
+	struct cd_lname ln, nln;
+	bool side = false;
+	int rc;
+	if (!p)
+		return -ESTALE;
+	if (r->arg_len < sizeof(ra)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(&ra, r->arg, sizeof(ra));
+	uint32_t pos = sizeof(ra);
+	if (ra.namelen > r->arg_len - pos ||
+	    ra.newnamelen != r->arg_len - pos - ra.namelen) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (ra.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	np = cd_inode_get(ra.newparent);
+	if (!np) {
+		rc = -ESTALE;
+		goto out;
+	}
+	rc = arg_name(r, pos, ra.namelen, p, &ln);
+	if (rc < 0)
+		goto out;
+	rc = arg_name(r, pos + ra.namelen, ra.newnamelen, np, &nln);
+	if (rc < 0)
+		goto out;
+	if (nln.is_long && !(ra.flags & RENAME_EXCHANGE)) {
+		rc = cd_longname_store(np->fd, &nln, &side);
+		if (rc < 0)
+			goto out;
+	}
+	if (renameat2(p->fd, ln.name, np->fd, nln.name, ra.flags) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	side = false;
+	bool same = p == np && ln.len == nln.len &&
+		    !memcmp(ln.name, nln.name, ln.len);
+	if (ln.is_long && !same && !(ra.flags & RENAME_EXCHANGE))
+		cd_longname_remove(p->fd, &ln);
+out:
+	if (rc < 0 && side)
+		cd_longname_remove(np->fd, &nln);
+	cd_inode_put(np);
+	cd_inode_put(p);
+	return rc;
+}
+
+static int op_link(struct cd_req *r)
+{
+	struct cs_link_arg la;
+	struct cd_inode *n = cd_inode_get(r->sqe.ino), *np = NULL;
+	struct cd_lname nln;
+	char pp[64];
+	bool side = false;
+	int rc;
+	if (!n)
+		return -ESTALE;
+	if (r->arg_len < sizeof(la)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(&la, r->arg, sizeof(la));
+	if (la.namelen != r->arg_len - sizeof(la)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (n->type == S_IFDIR) {
+		rc = -EPERM;
+		goto out;
+	}
+	np = cd_inode_get(la.newparent);
+	if (!np) {
+		rc = -ESTALE;
+		goto out;
+	}
+	rc = arg_name(r, sizeof(la), la.namelen, np, &nln);
+	if (rc < 0)
+		goto out;
+	if (nln.is_long) {
+		rc = cd_longname_store(np->fd, &nln, &side);
+		if (rc < 0)
+			goto out;
+	}
+	/* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the magic link
+	 * with AT_SYMLINK_FOLLOW works for everyone (passthrough_ll). */
+	proc_path(pp, sizeof(pp), n->fd);
+	if (linkat(AT_FDCWD, pp, np->fd, nln.name, AT_SYMLINK_FOLLOW) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	side = false;
+	rc = reply_entry(r, np, &nln, 0);
+out:
+	if (rc < 0 && side)
+		cd_longname_remove(np->fd, &nln);
+	cd_inode_put(np);
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_create(struct cd_req *r)
+{
+	struct cd_inode *p = cd_inode_get(r->sqe.ino), *n = NULL;
+	struct cs_create_arg ca;
+	struct cd_lname ln;
+	struct cs_entry e;
+	struct cd_handle *h = NULL;
+	int rc;
+	if (!p)
+		return -ESTALE;
+	if (r->arg_len < sizeof(ca)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(&ca, r->arg, sizeof(ca));
+	if (ca.namelen != r->arg_len - sizeof(ca)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = arg_name(r, sizeof(ca), ca.namelen, p, &ln);
+	if (rc < 0)
+		goto out;
+	rc = create_regular(r, p, &ln, ca.mode & ~ca.umask & 07777,
+			    (ca.flags & O_EXCL) != 0);
+	if (rc < 0)
+		goto out;
+	rc = do_lookup(r, p, ln.name, &e);
+	if (rc < 0)
+		goto out;
+	n = cd_inode_get(e.nodeid);
+	if (!n || n->type != S_IFREG) {
+		rc = n ? -EISDIR : -ESTALE;
+		goto undo;
+	}
+	h = handle_new(n);
+	if (!h) {
+		rc = -ENOMEM;
+		goto undo;
+	}
+	rc = cd_file_get(r->w, n, &h->f);
+	if (rc < 0)
+		goto undo;
+	if ((ca.flags & O_TRUNC) && (ca.flags & O_ACCMODE) != O_RDONLY) {
+		rc = cd_file_truncate(r->w, h->f, 0);
+		if (rc < 0)
+			goto undo;
+		e.attr.size = 0;
+	}
+	uint8_t *b = cd_reply_buf(r, sizeof(e) + sizeof(struct cs_open_reply));
+	struct cs_open_reply orep = { .fh = h->fh };
+	memcpy(b, &e, sizeof(e));
+	memcpy(b + sizeof(e), &orep, sizeof(orep));
+	h = NULL;
+	goto out;
+undo:
+	/* The kernel will not see this entry: drop the lookup we took. */
+	cd_inode_forget(e.nodeid, 1);
+out:
+	if (h) {
+		handle_remove(h->fh, h->n->nodeid);
+		if (h->f)
+			cd_file_put(r->w, h->n, h->f);
+		cd_inode_open_ref(h->n, -1);
+		pthread_mutex_destroy(&h->dmu);
+		free(h);
+	}
+	cd_inode_put(n);
+	cd_inode_put(p);
+	return rc;
+}
+
+static int op_open(struct cd_req *r)
+{
+	struct cd_inode *n = cd_inode_get(r->sqe.ino);
+	struct cs_open_arg oa;
+	struct cd_handle *h = NULL;
+	int rc = 0;
+	if (!n)
+		return -ESTALE;
+	if (r->arg_len != sizeof(oa)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	memcpy(&oa, r->arg, sizeof(oa));
+	bool dir = r->sqe.op == CS_OP_OPENDIR;
+	if (dir != (n->type == S_IFDIR)) {
+		rc = dir ? -ENOTDIR : -EISDIR;
+		goto out;
+	}
+	if (!dir && n->type != S_IFREG) {
+		rc = -ENXIO;
+		goto out;
+	}
+	h = handle_new(n);
+	if (!h) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (!dir) {
+		rc = cd_file_get(r->w, n, &h->f);
+		if (rc < 0)
+			goto out;
+		if ((oa.flags & O_TRUNC) &&
+		    (oa.flags & O_ACCMODE) != O_RDONLY) {
+			rc = cd_file_truncate(r->w, h->f, 0);
+			if (rc < 0)
+				goto out;
+		}
+	}
+	struct cs_open_reply orep = { .fh = h->fh };
+	memcpy(cd_reply_buf(r, sizeof(orep)), &orep, sizeof(orep));
+	h = NULL;
+out:
+	if (h) {
+		handle_remove(h->fh, h->n->nodeid);
+		if (h->f)
+			cd_file_put(r->w, h->n, h->f);
+		cd_inode_open_ref(h->n, -1);
+		pthread_mutex_destroy(&h->dmu);
+		free(h);
+	}
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_release(struct cd_req *r)
+{
+	struct cd_handle *h = handle_remove(r->sqe.fh, r->sqe.ino);
+	if (!h)
+		return -EBADF;
+	if (h->f)
+		cd_file_put(r->w, h->n, h->f);
+	snap_free(h);
+	pthread_mutex_destroy(&h->dmu);
+	cd_inode_open_ref(h->n, -1);
+	free(h);
+	return 0;
+}
+
+static struct cd_handle *file_handle(struct cd_req *r)
+{
+	struct cd_handle *h = handle_find(r->sqe.fh, r->sqe.ino);
+	return h && h->f ? h : NULL;
+}
+
+static int op_read(struct cd_req *r)
+{
+	struct cd_handle *h = file_handle(r);
+	if (!h)
+		return -EBADF;
+	uint8_t *dst = cd_reply_buf(r, r->slot_size);
+	uint32_t doff = 0;
+	ssize_t n = cd_file_read(r->w, h->f, dst, r->slot_size, r->sqe.len,
+				 r->sqe.off, &doff);
+	if (n < 0)
+		return (int)n;
+	r->cqe.data_off = doff;
+	r->cqe.data_len = (uint32_t)n;
+	return (int)n;
+}
+
+static int op_write(struct cd_req *r)
+{
+	struct cd_handle *h = file_handle(r);
+	if (!h)
+		return -EBADF;
+	if (r->sqe.len > r->slot_size - r->sqe.arg_off ||
+	    r->sqe.arg_len < r->sqe.len)
+		return -EINVAL;
+	ssize_t n = cd_file_write(r->w, h->f, r->slot + r->sqe.arg_off,
+				  r->sqe.len, r->sqe.off);
+	return n < 0 ? (int)n : (int)n;
+}
+
+static int op_flush(struct cd_req *r)
+{
+	return handle_find(r->sqe.fh, r->sqe.ino) ? 0 : -EBADF;
+}
+
+static int op_fsync(struct cd_req *r)
+{
+	struct cd_handle *h = handle_find(r->sqe.fh, r->sqe.ino);
+	bool ds = r->sqe.flags & CS_F_DATASYNC;
+	if (!h)
+		return -EBADF;
+	if (h->f)
+		return cd_io_fsync(r->w, h->f->fd, ds);
+	int fd = cd_inode_reopen(h->n, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	int rc = cd_io_fsync(r->w, fd, ds);
+	close(fd);
+	return rc;
+}
+
+/* Builds the directory snapshot of handle h: every visible entry with its
+ * decrypted name; cookies are indices + 1. */
+static int snap_build(struct cd_handle *h)
+{
+	struct cd_inode *n = h->n;
+	int fd = cd_inode_reopen(n, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	snap_free(h);
+	size_t cap = 0;
+	int rc = 0;
+	struct dirent *de;
+	char name[CS_NAME_MAX + 1];
+	while ((errno = 0, de = readdir(d))) {
+		int len;
+		bool dot = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+		if (dot) {
+			len = (int)strlen(de->d_name);
+			memcpy(name, de->d_name, (size_t)len + 1);
+		} else {
+			if (cd_name_hidden(de->d_name))
+				continue;
+			len = cd_name_from_lower(n, dirfd(d), de->d_name, name,
+						 sizeof(name));
+			if (len < 0) {
+				log_debug("readdir: skipping undecodable entry");
+				continue;
+			}
+		}
+		if (h->nents == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct dsnap_ent *ne =
+				realloc(h->ents, nc * sizeof(*ne));
+			if (!ne) {
+				rc = -ENOMEM;
+				break;
+			}
+			h->ents = ne;
+			cap = nc;
+		}
+		struct dsnap_ent *e = &h->ents[h->nents];
+		e->ino = de->d_ino;
+		e->type = de->d_type;
+		e->namelen = (uint32_t)len;
+		e->name = malloc((size_t)len + 1);
+		e->lname = strdup(dot ? "" : de->d_name);
+		if (!e->name || !e->lname) {
+			free(e->name);
+			free(e->lname);
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(e->name, name, (size_t)len);
+		e->name[len] = 0;
+		h->nents++;
+	}
+	if (!rc && errno)
+		rc = -errno;
+	closedir(d);
+	return rc;
+}
+
+static int op_readdir(struct cd_req *r)
+{
+	struct cd_handle *h = handle_find(r->sqe.fh, r->sqe.ino);
+	bool plus = r->sqe.op == CS_OP_READDIRPLUS;
+	int rc = 0;
+	if (!h || h->f)
+		return -EBADF;
+	pthread_mutex_lock(&h->dmu);
+	if (r->sqe.off == 0 || !h->ents) {
+		rc = snap_build(h);
+		if (rc < 0)
+			goto out;
+	}
+	uint32_t cap = r->sqe.len < r->slot_size ? r->sqe.len : r->slot_size;
+	uint8_t *b = cd_reply_buf(r, cap);
+	uint32_t used = 0;
+	for (uint64_t i = r->sqe.off; i < h->nents; i++) {
+		struct dsnap_ent *e = &h->ents[i];
+		uint32_t nl = (e->namelen + 7u) & ~7u;
+		uint32_t rec = (uint32_t)sizeof(struct cs_dirent) + nl +
+			       (plus ? (uint32_t)sizeof(struct cs_entry) : 0);
+		if (rec > cap - used)
+			break;
+		struct cs_dirent de = { .ino = e->ino, .off = i + 1,
+					.type = e->type,
+					.namelen = e->namelen };
+		struct cs_entry ent;
+		memset(&ent, 0, sizeof(ent));
+		if (plus && e->lname[0]) {
+			if (do_lookup(r, h->n, e->lname, &ent) < 0)
+				memset(&ent, 0, sizeof(ent));
+		}
+		memcpy(b + used, &de, sizeof(de));
+		memcpy(b + used + sizeof(de), e->name, e->namelen);
+		memset(b + used + sizeof(de) + e->namelen, 0,
+		       nl - e->namelen);
+		if (plus) {
+			if (!ent.nodeid)
+				ent.attr.ino = e->ino;
+			memcpy(b + used + sizeof(de) + nl, &ent, sizeof(ent));
+		}
+		used += rec;
+	}
+	r->cqe.data_len = used;
+out:
+	pthread_mutex_unlock(&h->dmu);
+	return rc;
+}
+
+static int op_statfs(struct cd_req *r)
+{
+	struct statfs s;
+	if (fstatfs(cd.lower_fd, &s) < 0)
+		return -errno;
+	struct cs_statfs o = {
+		.bsize = (uint64_t)s.f_bsize,
+		.frsize = s.f_frsize ? (uint64_t)s.f_frsize : (uint64_t)s.f_bsize,
+		.blocks = s.f_blocks,
+		.bfree = s.f_bfree,
+		.bavail = s.f_bavail,
+		.files = s.f_files,
+		.ffree = s.f_ffree,
+		.favail = s.f_ffree,
+		.fsid = 0,
+		.flag = (uint64_t)s.f_flags,
+		.namemax = cd_name_max(),
+	};
+	memcpy(cd_reply_buf(r, sizeof(o)), &o, sizeof(o));
+	return 0;
+}
+
+/* --- xattrs ----------------------------------------------------------- */
+
+#define XLNAME_MAX 256u
+#define XVAL_MAX (CS_XATTR_SIZE_MAX + 64u)
+
+static int xattr_node(struct cd_req *r, struct cd_inode **np, char *pp)
+{
+	struct cd_inode *n = cd_inode_get(r->sqe.ino);
+	if (!n)
+		return -ESTALE;
+	if (n->type != S_IFREG && n->type != S_IFDIR) {
+		cd_inode_put(n);
+		return -EPERM;
+	}
+	proc_path(pp, 64, n->fd);
+	*np = n;
+	return 0;
+}
+
+static int op_setxattr(struct cd_req *r)
+{
+	struct cs_xattr_arg xa;
+	struct cd_inode *n = NULL;
+	char pp[64], lname[XLNAME_MAX];
+	uint8_t *val = NULL;
+	int rc;
+	if (r->arg_len < sizeof(xa))
+		return -EINVAL;
+	memcpy(&xa, r->arg, sizeof(xa));
+	uint32_t pos = sizeof(xa);
+	if (xa.namelen > r->arg_len - pos ||
+	    xa.valuelen != r->arg_len - pos - xa.namelen ||
+	    xa.valuelen > CS_XATTR_SIZE_MAX)
+		return -EINVAL;
+	rc = cd_xname_enc((const char *)r->arg + pos, xa.namelen, lname,
+			  sizeof(lname));
+	if (rc < 0)
+		return rc;
+	rc = xattr_node(r, &n, pp);
+	if (rc < 0)
+		return rc;
+	val = malloc(XVAL_MAX);
+	if (!val) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	int vl = cd_xval_enc((const char *)r->arg + pos, xa.namelen,
+			     r->arg + pos + xa.namelen, xa.valuelen, val,
+			     XVAL_MAX);
+	if (vl < 0) {
+		rc = vl;
+		goto out;
+	}
+	if (setxattr(pp, lname, val, (size_t)vl, (int)xa.flags) < 0)
+		rc = -errno;
+out:
+	free(val);
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_getxattr(struct cd_req *r)
+{
+	struct cd_inode *n = NULL;
+	char pp[64], lname[XLNAME_MAX];
+	uint8_t *val = NULL;
+	int rc = cd_xname_enc((const char *)r->arg, r->arg_len, lname,
+			      sizeof(lname));
+	if (rc == -EOPNOTSUPP)
+		return -ENODATA;
+	if (rc < 0)
+		return rc;
+	rc = xattr_node(r, &n, pp);
+	if (rc < 0)
+		return rc == -EPERM ? -ENODATA : rc;
+	val = malloc(XVAL_MAX);
+	if (!val) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ssize_t l = getxattr(pp, lname, val, XVAL_MAX);
+	if (l < 0) {
+		rc = -errno;
+		goto out;
+	}
+	uint8_t *b = cd_reply_buf(r, CS_XATTR_SIZE_MAX);
+	int d = cd_xval_dec((const char *)r->arg, r->arg_len, val, (size_t)l,
+			    b, CS_XATTR_SIZE_MAX);
+	if (d < 0) {
+		log_warnx("xattr value fails authentication (lower ino %llu)",
+			  (unsigned long long)n->ino);
+		rc = -EIO;
+		goto out;
+	}
+	r->cqe.val = (uint64_t)d;
+	if (r->sqe.len == 0) {
+		r->cqe.data_len = 0;
+	} else if ((uint32_t)d > r->sqe.len) {
+		rc = -ERANGE;
+	} else {
+		r->cqe.data_len = (uint32_t)d;
+	}
+out:
+	if (rc < 0)
+		r->cqe.data_len = 0;
+	free(val);
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_listxattr(struct cd_req *r)
+{
+	struct cd_inode *n = cd_inode_get(r->sqe.ino);
+	char pp[64];
+	char *list = NULL;
+	int rc = 0;
+	if (!n)
+		return -ESTALE;
+	if (n->type != S_IFREG && n->type != S_IFDIR)
+		goto empty;
+	proc_path(pp, sizeof(pp), n->fd);
+	ssize_t l = listxattr(pp, NULL, 0);
+	if (l < 0) {
+		rc = -errno;
+		goto out;
+	}
+	list = malloc((size_t)l + 1);
+	if (!list) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	l = listxattr(pp, list, (size_t)l);
+	if (l < 0) {
+		rc = -errno == -ERANGE ? -EAGAIN : -errno;
+		goto out;
+	}
+	uint8_t *b = cd_reply_buf(r, r->slot_size < (1u << 20) ?
+					     r->slot_size : (1u << 20));
+	uint32_t cap = r->cqe.data_len, used = 0;
+	for (ssize_t i = 0; i < l;) {
+		size_t nl = strnlen(list + i, (size_t)(l - i));
+		char dec[CS_XATTR_NAME_MAX + 1];
+		int d = cd_xname_dec(list + i, nl, dec, sizeof(dec));
+		i += (ssize_t)nl + 1;
+		if (d < 0)
+			continue;
+		if ((uint32_t)d + 1 > cap - used) {
+			rc = -E2BIG;
+			goto out;
+		}
+		memcpy(b + used, dec, (size_t)d);
+		b[used + (uint32_t)d] = 0;
+		used += (uint32_t)d + 1;
+	}
+	r->cqe.val = used;
+	if (r->sqe.len == 0)
+		r->cqe.data_len = 0;
+	else if (used > r->sqe.len)
+		rc = -ERANGE;
+	else
+		r->cqe.data_len = used;
+	goto out;
+empty:
+	cd_reply_buf(r, 0);
+	r->cqe.val = 0;
+out:
+	if (rc < 0)
+		r->cqe.data_len = 0;
+	free(list);
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_removexattr(struct cd_req *r)
+{
+	struct cd_inode *n = NULL;
+	char pp[64], lname[XLNAME_MAX];
+	int rc = cd_xname_enc((const char *)r->arg, r->arg_len, lname,
+			      sizeof(lname));
+	if (rc == -EOPNOTSUPP)
+		return -ENODATA;
+	if (rc < 0)
+		return rc;
+	rc = xattr_node(r, &n, pp);
+	if (rc < 0)
+		return rc == -EPERM ? -ENODATA : rc;
+	if (removexattr(pp, lname) < 0)
+		rc = -errno;
+	cd_inode_put(n);
+	return rc;
+}
+
+static int op_fallocate(struct cd_req *r)
+{
+	struct cs_fallocate_arg fa;
+	struct cd_handle *h = file_handle(r);
+	if (!h)
+		return -EBADF;
+	if (r->arg_len != sizeof(fa))
+		return -EINVAL;
+	memcpy(&fa, r->arg, sizeof(fa));
+	return cd_file_fallocate(r->w, h->f, fa.mode, fa.offset, fa.length);
+}
+
+static int op_lseek(struct cd_req *r)
+{
+	struct cs_lseek_arg la;
+	struct cd_handle *h = file_handle(r);
+	if (!h)
+		return -EBADF;
+	if (r->arg_len != sizeof(la))
+		return -EINVAL;
+	memcpy(&la, r->arg, sizeof(la));
+	if (la.whence != SEEK_DATA && la.whence != SEEK_HOLE)
+		return -EINVAL;
+	int64_t o = cd_file_lseek(r->w, h->f, r->sqe.off, (int)la.whence);
+	if (o < 0)
+		return (int)o;
+	r->cqe.val = (uint64_t)o;
+	return 0;
+}
+
+static int op_fsyncdir(struct cd_req *r)
+{
+	return op_fsync(r);
+}
+
+static const struct cd_op ops[CS_OP__MAX] = {
+	[CS_OP_LOOKUP] = { op_lookup, "LOOKUP" },
+	[CS_OP_GETATTR] = { op_getattr, "GETATTR" },
+	[CS_OP_SETATTR] = { op_setattr, "SETATTR" },
+	[CS_OP_READLINK] = { op_readlink, "READLINK" },
+	[CS_OP_MKNOD] = { op_mknod_mkdir, "MKNOD" },
+	[CS_OP_MKDIR] = { op_mknod_mkdir, "MKDIR" },
+	[CS_OP_UNLINK] = { op_unlink_rmdir, "UNLINK" },
+	[CS_OP_RMDIR] = { op_unlink_rmdir, "RMDIR" },
+	[CS_OP_SYMLINK] = { op_symlink, "SYMLINK" },
+	[CS_OP_RENAME] = { op_rename, "RENAME" },
+	[CS_OP_LINK] = { op_link, "LINK" },
+	[CS_OP_OPEN] = { op_open, "OPEN" },
+	[CS_OP_READ] = { op_read, "READ" },
+	[CS_OP_WRITE] = { op_write, "WRITE" },
+	[CS_OP_FLUSH] = { op_flush, "FLUSH" },
+	[CS_OP_RELEASE] = { op_release, "RELEASE" },
+	[CS_OP_FSYNC] = { op_fsync, "FSYNC" },
+	[CS_OP_OPENDIR] = { op_open, "OPENDIR" },
+	[CS_OP_READDIR] = { op_readdir, "READDIR" },
+	[CS_OP_READDIRPLUS] = { op_readdir, "READDIRPLUS" },
+	[CS_OP_RELEASEDIR] = { op_release, "RELEASEDIR" },
+	[CS_OP_FSYNCDIR] = { op_fsyncdir, "FSYNCDIR" },
+	[CS_OP_STATFS] = { op_statfs, "STATFS" },
+	[CS_OP_SETXATTR] = { op_setxattr, "SETXATTR" },
+	[CS_OP_GETXATTR] = { op_getxattr, "GETXATTR" },
+	[CS_OP_LISTXATTR] = { op_listxattr, "LISTXATTR" },
+	[CS_OP_REMOVEXATTR] = { op_removexattr, "REMOVEXATTR" },
+	[CS_OP_CREATE] = { op_create, "CREATE" },
+	[CS_OP_FALLOCATE] = { op_fallocate, "FALLOCATE" },
+	[CS_OP_LSEEK] = { op_lseek, "LSEEK" },
+};
+
+void cd_dispatch(struct cd_req *r)
+{
+	uint16_t op = r->sqe.op;
+	if (op >= CS_OP__MAX || !ops[op].fn) {
+		r->cqe.res = -ENOSYS;
+		return;
+	}
+	int rc = ops[op].fn(r);
+	if (rc < 0) {
+		r->cqe.data_off = 0;
+		r->cqe.data_len = 0;
+		if (rc < -4095)
+			rc = -EIO;
+	}
+	r->cqe.res = rc;
+	log_debug("worker %u: %s ino %llu -> %d", r->w->idx, ops[op].name,
+		  (unsigned long long)r->sqe.ino, rc);
+}

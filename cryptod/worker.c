@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Workers: worker i serves ring pair i. Each owns an io_uring (lower I/O,
+ * the doorbell FUTEX_WAIT and a poll on the peer fd, so one wait covers new
+ * requests, I/O completions and hang-up), a registered ciphertext buffer and
+ * a cipher_thread.
+ *
+ * Loop: pop a batch of submissions, serve each (copy + validate the
+ * arguments, dispatch, push the completion, kick), and when the ring is
+ * empty announce sleep (ring_sq_prepare_sleep) and wait in io_uring.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "cipher.h"
+#include "cryptod.h"
+#include "log.h"
+#include "ring.h"
+#include "ring_uring.h"
+
+#define URING_ENTRIES 256u
+#define POP_BATCH 32u
+/* Ciphertext of one maximal request plus a partial extent on each side,
+ * plus room for metadata blocks. */
+#define CTBUF_LEN (CS_MAX_IO * 2u + (256u << 10))
+/* Largest argument block: rename/symlink/xattr (value up to 64 KiB). */
+#define ARGBUF_LEN (CS_XATTR_SIZE_MAX + 4096u)
+
+static int setup_one(struct cd_worker *w)
+{
+	int rc;
+	w->uring = calloc(1, sizeof(*w->uring));
+	if (!w->uring)
+		return -ENOMEM;
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_COOP_TASKRUN;
+	rc = io_uring_queue_init_params(URING_ENTRIES, w->uring, &p);
+	if (rc == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		rc = io_uring_queue_init_params(URING_ENTRIES, w->uring, &p);
+	}
+	if (rc < 0)
+		return rc;
+	w->ctbuf_len = CTBUF_LEN;
+	w->ctbuf = mmap(NULL, w->ctbuf_len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w->ctbuf == MAP_FAILED) {
+		w->ctbuf = NULL;
+		return -ENOMEM;
+	}
+	struct iovec iov = { .iov_base = w->ctbuf, .iov_len = w->ctbuf_len };
+	rc = io_uring_register_buffers(w->uring, &iov, 1);
+	if (rc < 0) {
+		log_warnx("worker %u: cannot register buffer (%s), plain reads",
+			  w->idx, strerror(-rc));
+	}
+	w->argbuf = malloc(ARGBUF_LEN);
+	if (!w->argbuf)
+		return -ENOMEM;
+	rc = cipher_thread_new(cipher_backend_default(),
+			       (struct cipher_thread **)&w->cipher);
+	if (rc < 0)
+		return rc;
+	return 0;
+}
+
+int cd_workers_setup(void)
+{
+	cd.workers = calloc(cd.nworkers, sizeof(*cd.workers));
+	if (!cd.workers)
+		return -ENOMEM;
+	for (unsigned i = 0; i < cd.nworkers; i++) {
+		cd.workers[i].idx = i;
+		int rc = setup_one(&cd.workers[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Serves one popped submission. */
+static void serve(struct cd_worker *w, const struct cs_sqe *sqe)
+{
+	struct cd_req r;
+	memset(&r, 0, sizeof(r));
+	r.w = w;
+	r.sqe = *sqe;
+	r.cqe.id = sqe->id;
+	r.cqe.slot = sqe->slot;
+	if (sqe->op == CS_OP_FORGET) {
+		cd_inode_forget(sqe->ino, sqe->off);
+		return;
+	}
+	r.slot_size = ring_region_params(cd.region)->slot_size;
+	r.slot = ring_slot(cd.region, sqe->slot);
+	/* ring_sq_pop() validated arg_off/arg_len against the slot. Copy the
+	 * arguments once; WRITE payloads are read in place (once, by the
+	 * cipher), never parsed. */
+	if (sqe->op != CS_OP_WRITE && sqe->arg_len) {
+		if (sqe->arg_len > ARGBUF_LEN) {
+			r.cqe.res = -EINVAL;
+			goto push;
+		}
+		memcpy(w->argbuf, r.slot + sqe->arg_off, sqe->arg_len);
+		r.arg = w->argbuf;
+		r.arg_len = sqe->arg_len;
+	}
+	cd_dispatch(&r);
+push:
+	while (ring_cq_push(cd.region, w->idx, &r.cqe, 1) != 1) {
+		/* The frontend never has more requests out than the ring
+		 * holds, so this is transient. */
+		ring_cq_kick(cd.region, w->idx);
+		sched_yield();
+	}
+	ring_cq_kick(cd.region, w->idx);
+}
+
+static void arm_poll(struct cd_worker *w)
+{
+	if (w->poll_armed)
+		return;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(w->uring);
+	if (!sqe)
+		return;
+	io_uring_prep_poll_add(sqe, cd.peer_fd, POLLIN | POLLRDHUP);
+	io_uring_sqe_set_data64(sqe, CD_UD_POLL);
+	w->poll_armed = true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct cd_worker *w = arg;
+	struct cs_sqe sqes[POP_BATCH];
+
+	arm_poll(w);
+	io_uring_submit(w->uring);
+	while (!w->hangup) {
+		int n = ring_sq_pop(cd.region, w->idx, sqes, POP_BATCH);
+		if (n < 0)
+			fatalx("worker %u: malformed submission from frontend",
+			       w->idx);
+		for (int i = 0; i < n; i++)
+			serve(w, &sqes[i]);
+		if (n > 0)
+			continue;
+		arm_poll(w);
+		if (!w->futex_armed) {
+			uint32_t *addr, val;
+			if (ring_sq_prepare_sleep(cd.region, w->idx, &addr,
+						  &val))
+				continue;
+			struct io_uring_sqe *sqe = io_uring_get_sqe(w->uring);
+			if (!sqe) {
+				io_uring_submit(w->uring);
+				sqe = io_uring_get_sqe(w->uring);
+			}
+			if (!sqe) {
+				ring_sq_wake_done(cd.region, w->idx);
+				continue;
+			}
+			ring_prep_futex_wait(sqe, addr, val);
+			io_uring_sqe_set_data64(sqe, CD_UD_FUTEX);
+			w->futex_armed = true;
+		}
+		int rc = cd_uring_wait_special(w);
+		if (rc < 0)
+			fatalx("worker %u: io_uring wait: %s", w->idx,
+			       strerror(-rc));
+		if (!w->futex_armed)
+			ring_sq_wake_done(cd.region, w->idx);
+	}
+	return NULL;
+}
+
+int cd_workers_start(void)
+{
+	for (unsigned i = 0; i < cd.nworkers; i++) {
+		int rc = pthread_create(&cd.workers[i].thr, NULL, worker_main,
+					&cd.workers[i]);
+		if (rc)
+			return -rc;
+	}
+	return 0;
+}
+
+void cd_workers_join(void)
+{
+	for (unsigned i = 0; i < cd.nworkers; i++)
+		pthread_join(cd.workers[i].thr, NULL);
+}
