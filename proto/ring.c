@@ -63,6 +63,7 @@ struct ring_region {
 	int own_fd;
 	uint32_t mask;
 	uint64_t slab_off;
+	uint32_t spin_ns; /* busy-poll before a futex sleep */
 	struct ring_params p;
 	struct ring_priv *rings;
 };
@@ -139,6 +140,7 @@ static int setup_private(struct ring_region *r, uint64_t pair_size)
 	memset(mem, 0, sizeof(struct ring_priv) * r->p.nrings);
 	r->rings = mem;
 	r->mask = r->p.entries - 1;
+	r->spin_ns = RING_SPIN_NS_DEFAULT;
 	for (uint32_t i = 0; i < r->p.nrings; i++) {
 		struct ring_priv *q = &r->rings[i];
 		uint8_t *pair = r->base + RING_HDR_SIZE + pair_size * i;
@@ -332,6 +334,11 @@ void ring_region_destroy(struct ring_region *r)
 		close(r->fd);
 	free(r->rings);
 	free(r);
+}
+
+void ring_set_spin(struct ring_region *r, uint32_t spin_ns)
+{
+	r->spin_ns = spin_ns;
 }
 
 int ring_region_fd(const struct ring_region *r)
@@ -576,11 +583,31 @@ static int elapsed_ms(uint64_t start)
 	return d > INT_MAX ? INT_MAX : (int)d;
 }
 
+/* Busy-polls c for up to spin_ns; true when work showed up. Cheaper than
+ * a sleep + wake when the peer answers within a few microseconds. */
+static bool spin_ring(struct ring_ctl *c, uint32_t head, uint32_t spin_ns)
+{
+	if (!spin_ns)
+		return false;
+	uint64_t end = now_ns() + spin_ns;
+	for (;;) {
+		for (int i = 0; i < 32; i++) {
+			if (has_work(c, head))
+				return true;
+			__builtin_ia32_pause();
+		}
+		if (now_ns() >= end)
+			return false;
+	}
+}
+
 /* Sleeps on c until the tail moves away from head or timeout_ms passes. */
-static int wait_ring(struct ring_priv *q, struct ring_ctl *c, uint32_t head,
-		     int timeout_ms)
+static int wait_ring(struct ring_region *r, struct ring_priv *q,
+		     struct ring_ctl *c, uint32_t head, int timeout_ms)
 {
 	uint64_t start = timeout_ms > 0 ? now_ns() : 0;
+	if (timeout_ms != 0 && !q->broken && spin_ring(c, head, r->spin_ns))
+		return 0;
 	for (;;) {
 		uint32_t *addr, val;
 		int left = -1;
@@ -626,7 +653,7 @@ int ring_cq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_ring(q, &q->ctl->cq, q->cq_head, timeout_ms);
+	return wait_ring(r, q, &q->ctl->cq, q->cq_head, timeout_ms);
 }
 
 int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
@@ -634,7 +661,7 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_ring(q, &q->ctl->sq, q->sq_head, timeout_ms);
+	return wait_ring(r, q, &q->ctl->sq, q->sq_head, timeout_ms);
 }
 
 int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring,
@@ -686,7 +713,8 @@ int ring_peer_dead(int peer_fd)
 
 /* Waits in slices; the peer is polled only after a slice ran out with no
  * work, so a busy peer costs nothing extra. */
-static int wait_peer(struct ring_priv *q, struct ring_ctl *c,
+static int wait_peer(struct ring_region *r, struct ring_priv *q,
+		     struct ring_ctl *c,
 		     const uint32_t *phead, int peer_fd, int timeout_ms)
 {
 	uint64_t start = now_ns();
@@ -699,7 +727,7 @@ static int wait_peer(struct ring_priv *q, struct ring_ctl *c,
 			if (left < slice)
 				slice = left;
 		}
-		int rc = wait_ring(q, c, *phead, slice);
+		int rc = wait_ring(r, q, c, *phead, slice);
 		if (rc != -ETIMEDOUT)
 			return rc;
 		int dead = ring_peer_dead(peer_fd);
@@ -718,7 +746,7 @@ int ring_cq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_peer(q, &q->ctl->cq, &q->cq_head, peer_fd, timeout_ms);
+	return wait_peer(r, q, &q->ctl->cq, &q->cq_head, peer_fd, timeout_ms);
 }
 
 int ring_sq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
@@ -727,7 +755,7 @@ int ring_sq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_peer(q, &q->ctl->sq, &q->sq_head, peer_fd, timeout_ms);
+	return wait_peer(r, q, &q->ctl->sq, &q->sq_head, peer_fd, timeout_ms);
 }
 
 /* --- spreading ------------------------------------------------------ */

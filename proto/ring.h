@@ -56,7 +56,13 @@ void ring_region_destroy(struct ring_region *r);
 int ring_region_fd(const struct ring_region *r);
 /* The region's parameters (validated copy). */
 const struct ring_params *ring_region_params(const struct ring_region *r);
-/* Pointer to slot i's first byte; i must be < nslots. */
+/* Sets how long (ns) ring_*_wait*() busy-poll for work before a futex
+ * sleep, for this process's handle only (default RING_SPIN_NS_DEFAULT = 0:
+ * sleep at once). Spinning pays only when the peer has a CPU of its own
+ * (docs/RINGS.md, numbers). Waits through io_uring never spin. */
+#define RING_SPIN_NS_DEFAULT 0u
+void ring_set_spin(struct ring_region *r, uint32_t spin_ns);
+/* Pointer to slot i's first byte, or NULL if i >= nslots. */
 void *ring_slot(struct ring_region *r, uint32_t slot);
 
 /* --- frontend side -------------------------------------------------- */
