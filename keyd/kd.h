@@ -60,7 +60,7 @@ int kd_names_key(const uint8_t nmk[static 32], const uint8_t *volume_id,
 int kd_slot_pass_seal(struct vol_config *c, unsigned i, const uint8_t *pass,
 		      size_t pass_len, const uint8_t payload[static 64]);
 /* Makes slot i an RSA-OAEP slot for the PEM public key (key_id set by the
- * caller). Returns 0, -EINVAL (not an RSA public key) with *why. */
+ * caller; type set here). Returns 0, -EINVAL (not an RSA public key) with *why. */
 int kd_slot_rsa_seal(struct vol_config *c, unsigned i, const uint8_t *pem,
 		     size_t pem_len, const uint8_t payload[static 64],
 		     const char **why);

@@ -96,6 +96,7 @@ int kd_slot_pass_seal(struct vol_config *c, unsigned i, const uint8_t *pass,
 	int r;
 	if (!key)
 		return -ENOMEM;
+	s->type = VOL_SLOT_PASS;
 	kd_random(s->salt, sizeof(s->salt));
 	kd_random(s->nonce, sizeof(s->nonce));
 	size_t adl = vol_slot_ad(c, i, ad);
@@ -164,6 +165,7 @@ int kd_slot_rsa_seal(struct vol_config *c, unsigned i, const uint8_t *pem,
 	uint8_t *buf = NULL;
 	int r = -EINVAL;
 	mbedtls_pk_init(&pk);
+	s->type = VOL_SLOT_RSA;
 	*why = "not a PEM RSA public key";
 	/* mbedTLS wants PEM NUL-terminated and counted with the NUL. */
 	buf = malloc(pem_len + 1);
