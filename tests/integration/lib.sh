@@ -1,0 +1,81 @@
+# Sourced by the integration scripts (tests/integration.cmake passes the
+# build directory as $1). Real mounts, real processes; as root (CI).
+set -eu
+B=$(cd "$1" && pwd)
+CS=$B/cryptstack
+POSIX=$B/cs_posix
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+say() { echo "== $*"; }
+
+[ "$(id -u)" = 0 ] || skip "needs root (CI runs the integration label as root)"
+[ -c /dev/fuse ] || skip "/dev/fuse is missing"
+command -v fusermount3 >/dev/null || skip "fusermount3 missing (Debian package fuse3)"
+
+T=$(mktemp -d /tmp/cs-it.XXXXXX)
+chmod 755 "$T"
+PASS=$T/pass
+printf 'correct horse battery staple\n' >"$PASS"
+WRONG=$T/wrong
+printf 'not the passphrase\n' >"$WRONG"
+MOUNTS=""
+
+is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/self/mounts; }
+
+cleanup() {
+	set +e
+	for m in $MOUNTS; do
+		if is_mounted "$m"; then
+			"$CS" umount "$m" >/dev/null 2>&1 || umount -l "$m"
+		fi
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# cs_init LOWER: a new volume with cheap KDF parameters (tests only).
+cs_init() {
+	mkdir -p "$1"
+	"$CS" init --passfile "$PASS" --kdf-memory 1M --kdf-time 1 \
+		--kdf-parallelism 1 "$1" >/dev/null
+}
+
+# cs_mount [mount args...] LOWER MNT: mounts with the test passphrase.
+cs_mount() {
+	eval "mnt=\${$#}"
+	mkdir -p "$mnt"
+	MOUNTS="$MOUNTS $mnt"
+	"$CS" mount --passfile "$PASS" "$@"
+	is_mounted "$mnt" || fail "mount returned 0 but $mnt is not mounted"
+}
+
+cs_umount() {
+	"$CS" umount "$1" || fail "umount $1"
+	! is_mounted "$1" || fail "$1 still mounted after umount"
+}
+
+# Supervisor pid of the mount at $1 (from its pid file).
+sup_pid() {
+	h=$(ls /run/cryptstack/*.pid 2>/dev/null | while read -r f; do
+		p=$(cat "$f")
+		if tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q " $1\$\| $1 "; then
+			echo "$p"
+		fi
+	done | head -n1)
+	echo "$h"
+}
+
+# child_pid SUPERVISOR NAME: pid of the helper NAME started by it.
+child_pid() {
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		a0=$(tr '\0' '\n' </proc/"$c"/cmdline 2>/dev/null | head -n1)
+		if [ "${a0##*/}" = "$2" ]; then
+			echo "$c"
+			return
+		fi
+	done
+}
+
+# tree_sums DIR: sorted "sha256  path" of every regular file.
+tree_sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
