@@ -98,7 +98,7 @@ static inline double bench_gbps(const struct bench_cfg *c, bench_fn fn,
 
 /* Prints one machine-readable line: "<fields> gbps=X.XX". */
 static inline void bench_line(double gbps, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 static inline void bench_line(double gbps, const char *fmt, ...)
 {
 	va_list ap;
@@ -113,7 +113,7 @@ static inline void bench_line(double gbps, const char *fmt, ...)
  * insertion order. Fixed capacity, no allocation. */
 #define BENCH_MAX_ROWS 64
 #define BENCH_MAX_COLS 8
-#define BENCH_LABEL 48
+#define BENCH_LABEL    48
 
 struct bench_table {
 	char rows[BENCH_MAX_ROWS][BENCH_LABEL];

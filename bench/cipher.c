@@ -46,19 +46,25 @@ static int ossl_run(void *arg)
 		uint8_t *p = b->pt + (size_t)i * CB_EXTENT;
 		uint8_t *c = b->ct + (size_t)i * CB_EXTENT;
 		if (!b->open) {
-			if (EVP_EncryptInit_ex(b->ctx, NULL, NULL, NULL, iv) != 1 ||
-			    EVP_EncryptUpdate(b->ctx, NULL, &l, ad, CB_ADLEN) != 1 ||
-			    EVP_EncryptUpdate(b->ctx, c, &l, p, CB_EXTENT) != 1 ||
+			if (EVP_EncryptInit_ex(b->ctx, NULL, NULL, NULL, iv) !=
+				1 ||
+			    EVP_EncryptUpdate(b->ctx, NULL, &l, ad, CB_ADLEN) !=
+				1 ||
+			    EVP_EncryptUpdate(b->ctx, c, &l, p, CB_EXTENT) !=
+				1 ||
 			    EVP_EncryptFinal_ex(b->ctx, c + l, &l) != 1 ||
-			    EVP_CIPHER_CTX_ctrl(b->ctx, EVP_CTRL_AEAD_GET_TAG, 16,
-						tag) != 1)
+			    EVP_CIPHER_CTX_ctrl(b->ctx, EVP_CTRL_AEAD_GET_TAG,
+						16, tag) != 1)
 				return -1;
 		} else {
-			if (EVP_DecryptInit_ex(b->ctx, NULL, NULL, NULL, iv) != 1 ||
-			    EVP_DecryptUpdate(b->ctx, NULL, &l, ad, CB_ADLEN) != 1 ||
-			    EVP_DecryptUpdate(b->ctx, p, &l, c, CB_EXTENT) != 1 ||
-			    EVP_CIPHER_CTX_ctrl(b->ctx, EVP_CTRL_AEAD_SET_TAG, 16,
-						tag) != 1 ||
+			if (EVP_DecryptInit_ex(b->ctx, NULL, NULL, NULL, iv) !=
+				1 ||
+			    EVP_DecryptUpdate(b->ctx, NULL, &l, ad, CB_ADLEN) !=
+				1 ||
+			    EVP_DecryptUpdate(b->ctx, p, &l, c, CB_EXTENT) !=
+				1 ||
+			    EVP_CIPHER_CTX_ctrl(b->ctx, EVP_CTRL_AEAD_SET_TAG,
+						16, tag) != 1 ||
 			    EVP_DecryptFinal_ex(b->ctx, p + l, &l) != 1)
 				return -1;
 		}
@@ -89,10 +95,10 @@ static double ossl_gbps(const struct bench_cfg *cfg, size_t batch, int open,
 	b.ctx = EVP_CIPHER_CTX_new();
 	if (!b.ctx)
 		goto out;
-	if ((open ? EVP_DecryptInit_ex(b.ctx, EVP_aes_256_gcm(), NULL, key,
-				       NULL) :
-		    EVP_EncryptInit_ex(b.ctx, EVP_aes_256_gcm(), NULL, key,
-				       NULL)) != 1)
+	if ((open
+		 ? EVP_DecryptInit_ex(b.ctx, EVP_aes_256_gcm(), NULL, key, NULL)
+		 : EVP_EncryptInit_ex(b.ctx, EVP_aes_256_gcm(), NULL, key,
+				      NULL)) != 1)
 		goto out;
 	b.pt = cb.pt;
 	b.ct = cb.ct;
@@ -110,13 +116,12 @@ out:
 }
 #endif
 
-static const size_t batches[] = { 4096, 65536, 1048576 };
-static const char *const batch_names[] = { "4 KiB", "64 KiB", "1 MiB" };
-static const int algs[] = { CIPHER_AES256GCM, CIPHER_AES128GCM,
-			    CIPHER_CHACHA20POLY1305 };
-static const int backends[] = { CIPHER_BACKEND_IPSECMB,
-				CIPHER_BACKEND_MBEDTLS };
-static const char *const ops[] = { "seal", "open" };
+static const size_t batches[] = {4096, 65536, 1048576};
+static const char *const batch_names[] = {"4 KiB", "64 KiB", "1 MiB"};
+static const int algs[] = {CIPHER_AES256GCM, CIPHER_AES128GCM,
+			   CIPHER_CHACHA20POLY1305};
+static const int backends[] = {CIPHER_BACKEND_IPSECMB, CIPHER_BACKEND_MBEDTLS};
+static const char *const ops[] = {"seal", "open"};
 
 int main(int argc, char **argv)
 {
@@ -148,9 +153,8 @@ int main(int argc, char **argv)
 					 cipher_backend_name(be),
 					 cipher_alg_name(algs[ai]), ops[op]);
 				for (size_t s = 0; s < 3; s++) {
-					double g = cb_raw_gbps(&cfg, be,
-							       algs[ai],
-							       batches[s], op);
+					double g = cb_raw_gbps(
+					    &cfg, be, algs[ai], batches[s], op);
 					if (g < 0) {
 						failures++;
 						continue;

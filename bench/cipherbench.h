@@ -19,7 +19,7 @@
 #include "cipher.h"
 
 #define CB_EXTENT 4096
-#define CB_ADLEN 24
+#define CB_ADLEN  24
 
 struct cb_batch {
 	struct cipher_thread *th;
@@ -48,8 +48,8 @@ static inline void cb_batch_free(struct cb_batch *b)
 static inline int cb_batch_run(void *arg)
 {
 	struct cb_batch *b = arg;
-	int r = b->open ? cipher_open_batch(b->th, b->key, b->ops, b->n) :
-			  cipher_seal_batch(b->th, b->key, b->ops, b->n);
+	int r = b->open ? cipher_open_batch(b->th, b->key, b->ops, b->n)
+			: cipher_seal_batch(b->th, b->key, b->ops, b->n);
 	return r == 0 ? 0 : -1;
 }
 
@@ -123,8 +123,7 @@ static inline double cb_raw_gbps(const struct bench_cfg *cfg, int backend,
 	int r = cb_batch_init(&b, backend, alg, batch_bytes, open);
 	if (r != 0)
 		return r;
-	double g = bench_gbps(cfg, cb_batch_run, &b,
-			      (uint64_t)b.n * CB_EXTENT);
+	double g = bench_gbps(cfg, cb_batch_run, &b, (uint64_t)b.n * CB_EXTENT);
 	cb_batch_free(&b);
 	return g;
 }

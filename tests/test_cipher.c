@@ -18,8 +18,8 @@
 #include "cunit_main.h"
 #include "util.h"
 
-static const int algs[] = { CIPHER_AES256GCM, CIPHER_AES128GCM,
-			    CIPHER_CHACHA20POLY1305 };
+static const int algs[] = {CIPHER_AES256GCM, CIPHER_AES128GCM,
+			   CIPHER_CHACHA20POLY1305};
 static int backends[2];
 static int nbackends;
 
@@ -87,10 +87,10 @@ struct aead_kat {
 
 #define GCM_K3 "feffe9928665731c6d6a8f9467308308"
 #define GCM_IV "cafebabefacedbaddecaf888"
-#define GCM_P64                                                              \
+#define GCM_P64                                                                \
 	"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"     \
 	"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255"
-#define GCM_P60                                                              \
+#define GCM_P60                                                                \
 	"d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"     \
 	"1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39"
 #define GCM_A "feedfacedeadbeeffeedfacedeadbeefabaddad2"
@@ -99,51 +99,49 @@ struct aead_kat {
  * cases with 96-bit IVs (5, 6, 17, 18 use other IV lengths, which this
  * interface does not offer). */
 static const struct aead_kat kats[] = {
-	{ "gcm tc1", CIPHER_AES128GCM, "00000000000000000000000000000000",
-	  "000000000000000000000000", "", "", "",
-	  "58e2fccefa7e3061367f1d57a4e7455a" },
-	{ "gcm tc2", CIPHER_AES128GCM, "00000000000000000000000000000000",
-	  "000000000000000000000000", "", "00000000000000000000000000000000",
-	  "0388dace60b6a392f328c2b971b2fe78",
-	  "ab6e47d42cec13bdf53a67b21257bddf" },
-	{ "gcm tc3", CIPHER_AES128GCM, GCM_K3, GCM_IV, "", GCM_P64,
-	  "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
-	  "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985",
-	  "4d5c2af327cd64a62cf35abd2ba6fab4" },
-	{ "gcm tc4", CIPHER_AES128GCM, GCM_K3, GCM_IV, GCM_A, GCM_P60,
-	  "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
-	  "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
-	  "5bc94fbc3221a5db94fae95ae7121a47" },
-	{ "gcm tc13", CIPHER_AES256GCM,
-	  "0000000000000000000000000000000000000000000000000000000000000000",
-	  "000000000000000000000000", "", "", "",
-	  "530f8afbc74536b9a963b4f1c4cb738b" },
-	{ "gcm tc14", CIPHER_AES256GCM,
-	  "0000000000000000000000000000000000000000000000000000000000000000",
-	  "000000000000000000000000", "", "00000000000000000000000000000000",
-	  "cea7403d4d606b6e074ec5d3baf39d18",
-	  "d0d1c8a799996bf0265b98b5d48ab919" },
-	{ "gcm tc15", CIPHER_AES256GCM, GCM_K3 GCM_K3, GCM_IV, "", GCM_P64,
-	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-	  "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
-	  "b094dac5d93471bdec1a502270e3cc6c" },
-	{ "gcm tc16", CIPHER_AES256GCM, GCM_K3 GCM_K3, GCM_IV, GCM_A, GCM_P60,
-	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-	  "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
-	  "76fc6ece0f4e1768cddf8853bb2d551b" },
-	/* RFC 8439 section 2.8.2. */
-	{ "rfc8439 2.8.2", CIPHER_CHACHA20POLY1305,
-	  "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
-	  "070000004041424344454647", "50515253c0c1c2c3c4c5c6c7",
-	  "4c616469657320616e642047656e746c656d656e206f662074686520636c6173"
-	  "73206f66202739393a204966204920636f756c64206f6666657220796f75206f"
-	  "6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73"
-	  "637265656e20776f756c642062652069742e",
-	  "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
-	  "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
-	  "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
-	  "3ff4def08e4b7a9de576d26586cec64b6116",
-	  "1ae10b594f09e26a7e902ecbd0600691" },
+    {"gcm tc1", CIPHER_AES128GCM, "00000000000000000000000000000000",
+     "000000000000000000000000", "", "", "",
+     "58e2fccefa7e3061367f1d57a4e7455a"},
+    {"gcm tc2", CIPHER_AES128GCM, "00000000000000000000000000000000",
+     "000000000000000000000000", "", "00000000000000000000000000000000",
+     "0388dace60b6a392f328c2b971b2fe78", "ab6e47d42cec13bdf53a67b21257bddf"},
+    {"gcm tc3", CIPHER_AES128GCM, GCM_K3, GCM_IV, "", GCM_P64,
+     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+     "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985",
+     "4d5c2af327cd64a62cf35abd2ba6fab4"},
+    {"gcm tc4", CIPHER_AES128GCM, GCM_K3, GCM_IV, GCM_A, GCM_P60,
+     "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+     "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+     "5bc94fbc3221a5db94fae95ae7121a47"},
+    {"gcm tc13", CIPHER_AES256GCM,
+     "0000000000000000000000000000000000000000000000000000000000000000",
+     "000000000000000000000000", "", "", "",
+     "530f8afbc74536b9a963b4f1c4cb738b"},
+    {"gcm tc14", CIPHER_AES256GCM,
+     "0000000000000000000000000000000000000000000000000000000000000000",
+     "000000000000000000000000", "", "00000000000000000000000000000000",
+     "cea7403d4d606b6e074ec5d3baf39d18", "d0d1c8a799996bf0265b98b5d48ab919"},
+    {"gcm tc15", CIPHER_AES256GCM, GCM_K3 GCM_K3, GCM_IV, "", GCM_P64,
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+     "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
+     "b094dac5d93471bdec1a502270e3cc6c"},
+    {"gcm tc16", CIPHER_AES256GCM, GCM_K3 GCM_K3, GCM_IV, GCM_A, GCM_P60,
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+     "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+     "76fc6ece0f4e1768cddf8853bb2d551b"},
+    /* RFC 8439 section 2.8.2. */
+    {"rfc8439 2.8.2", CIPHER_CHACHA20POLY1305,
+     "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f",
+     "070000004041424344454647", "50515253c0c1c2c3c4c5c6c7",
+     "4c616469657320616e642047656e746c656d656e206f662074686520636c6173"
+     "73206f66202739393a204966204920636f756c64206f6666657220796f75206f"
+     "6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73"
+     "637265656e20776f756c642062652069742e",
+     "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
+     "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+     "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+     "3ff4def08e4b7a9de576d26586cec64b6116",
+     "1ae10b594f09e26a7e902ecbd0600691"},
 };
 
 static void run_kat(int backend, const struct aead_kat *t)
@@ -212,7 +210,7 @@ static void test_names_and_args(void)
 {
 	struct cipher_thread *th = NULL;
 	struct cipher_key *k = NULL;
-	uint8_t key[32] = { 1 };
+	uint8_t key[32] = {1};
 
 	CU_ASSERT_EQUAL(cipher_alg_keylen(CIPHER_AES256GCM), 32);
 	CU_ASSERT_EQUAL(cipher_alg_keylen(CIPHER_AES128GCM), 16);
@@ -259,18 +257,17 @@ static void test_names_and_args(void)
 
 	/* Backend mismatch between key and thread: -EINVAL, nothing done. */
 	if (nbackends == 2) {
-		uint8_t n[12] = { 0 }, tag[16], buf[16] = { 0 };
-		struct cipher_op op = { .in = buf, .out = buf, .len = 16,
-					.nonce = n, .tag = tag };
+		uint8_t n[12] = {0}, tag[16], buf[16] = {0};
+		struct cipher_op op = {
+		    .in = buf, .out = buf, .len = 16, .nonce = n, .tag = tag};
 		th = thread_for(CIPHER_BACKEND_MBEDTLS);
 		k = key_for(CIPHER_AES256GCM, CIPHER_BACKEND_IPSECMB, key);
 		CU_ASSERT_EQUAL(cipher_key_backend(k), CIPHER_BACKEND_IPSECMB);
 		CU_ASSERT_EQUAL(cipher_key_alg(k), CIPHER_AES256GCM);
 		CU_ASSERT_EQUAL(cipher_thread_backend(th),
 				CIPHER_BACKEND_MBEDTLS);
-		CU_ASSERT_EQUAL(cipher_seal(th, k, n, NULL, 0, buf, buf, 16,
-					    tag),
-				-EINVAL);
+		CU_ASSERT_EQUAL(
+		    cipher_seal(th, k, n, NULL, 0, buf, buf, 16, tag), -EINVAL);
 		CU_ASSERT_EQUAL(cipher_seal_batch(th, k, &op, 1), -EINVAL);
 		CU_ASSERT_EQUAL(cipher_open_batch(th, k, &op, 1), -EINVAL);
 		cipher_key_free(k);
@@ -279,22 +276,20 @@ static void test_names_and_args(void)
 
 	/* Bad buffers on each backend. */
 	for (int b = 0; b < nbackends; b++) {
-		uint8_t n[12] = { 0 }, tag[16], buf[64] = { 0 };
+		uint8_t n[12] = {0}, tag[16], buf[64] = {0};
 		th = thread_for(backends[b]);
 		k = key_for(CIPHER_AES256GCM, backends[b], key);
-		CU_ASSERT_EQUAL(cipher_seal(th, k, n, NULL, 1, buf, buf, 16,
-					    tag),
-				-EINVAL);
-		CU_ASSERT_EQUAL(cipher_seal(th, k, n, NULL, 0, NULL, buf, 16,
-					    tag),
-				-EINVAL);
+		CU_ASSERT_EQUAL(
+		    cipher_seal(th, k, n, NULL, 1, buf, buf, 16, tag), -EINVAL);
+		CU_ASSERT_EQUAL(
+		    cipher_seal(th, k, n, NULL, 0, NULL, buf, 16, tag),
+		    -EINVAL);
 		/* Partial overlap refused; exact in-place allowed. */
-		CU_ASSERT_EQUAL(cipher_seal(th, k, n, NULL, 0, buf, buf + 1, 16,
-					    tag),
-				-EINVAL);
-		CU_ASSERT_EQUAL(cipher_seal(th, k, n, NULL, 0, buf, buf, 16,
-					    tag),
-				0);
+		CU_ASSERT_EQUAL(
+		    cipher_seal(th, k, n, NULL, 0, buf, buf + 1, 16, tag),
+		    -EINVAL);
+		CU_ASSERT_EQUAL(
+		    cipher_seal(th, k, n, NULL, 0, buf, buf, 16, tag), 0);
 		/* Zero-length batch. */
 		CU_ASSERT_EQUAL(cipher_seal_batch(th, k, NULL, 0), 0);
 		CU_ASSERT_EQUAL(cipher_open_batch(th, k, NULL, 0), 0);
@@ -307,9 +302,9 @@ static void test_backend_default(void)
 {
 	const char *old = getenv("CRYPTSTACK_CIPHER_BACKEND");
 	char *saved = old ? strdup(old) : NULL;
-	int expect = cipher_backend_available(CIPHER_BACKEND_IPSECMB) ?
-			     CIPHER_BACKEND_IPSECMB :
-			     CIPHER_BACKEND_MBEDTLS;
+	int expect = cipher_backend_available(CIPHER_BACKEND_IPSECMB)
+			 ? CIPHER_BACKEND_IPSECMB
+			 : CIPHER_BACKEND_MBEDTLS;
 
 	unsetenv("CRYPTSTACK_CIPHER_BACKEND");
 	CU_ASSERT_EQUAL(cipher_backend_default(), expect);
@@ -331,11 +326,11 @@ static void test_backend_default(void)
 
 /* ---- cross-checks, tampering, batches ---- */
 
-static const size_t sizes[] = { 0, 1, 15, 16, 17, 4095, 4096, 4097, 65536 };
+static const size_t sizes[] = {0, 1, 15, 16, 17, 4095, 4096, 4097, 65536};
 
 static void test_cross_backend(void)
 {
-	struct cipher_thread *th[2] = { NULL, NULL };
+	struct cipher_thread *th[2] = {NULL, NULL};
 	size_t max = 65536;
 	uint8_t *pt = malloc(max), *ct[2], *dec = malloc(max);
 	uint8_t key[32], nonce[12], ad[40], tag[2][16];
@@ -370,11 +365,10 @@ static void test_cross_backend(void)
 			/* Seal on one, open on the other. */
 			for (int b = 0; b < 2; b++) {
 				memset(dec, 0xaa, len);
-				CU_ASSERT_EQUAL(cipher_open(th[1 - b],
-							    k[1 - b], nonce,
-							    ad, adl, ct[b], dec,
-							    len, tag[b]),
-						0);
+				CU_ASSERT_EQUAL(
+				    cipher_open(th[1 - b], k[1 - b], nonce, ad,
+						adl, ct[b], dec, len, tag[b]),
+				    0);
 				CU_ASSERT_EQUAL(memcmp(dec, pt, len), 0);
 			}
 		}
@@ -401,9 +395,8 @@ static void tamper_one(struct cipher_thread *th, struct cipher_key *k,
 	cipher_random(pt, len);
 	cipher_random(nonce, sizeof(nonce));
 	cipher_random(ad, sizeof(ad));
-	CU_ASSERT_EQUAL_FATAL(cipher_seal(th, k, nonce, ad, adl, pt, ct, len,
-					  tag),
-			      0);
+	CU_ASSERT_EQUAL_FATAL(
+	    cipher_seal(th, k, nonce, ad, adl, pt, ct, len, tag), 0);
 	CU_ASSERT_EQUAL(cipher_open(th, k, nonce, ad, adl, ct, out, len, tag),
 			0);
 	CU_ASSERT_EQUAL(memcmp(out, pt, len), 0);
@@ -411,9 +404,9 @@ static void tamper_one(struct cipher_thread *th, struct cipher_key *k,
 	for (int bit = 0; bit < 128; bit++) {
 		tag[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		memset(out, 0x5a, sizeof(out));
-		CU_ASSERT_EQUAL(cipher_open(th, k, nonce, ad, adl, ct, out, len,
-					    tag),
-				-EBADMSG);
+		CU_ASSERT_EQUAL(
+		    cipher_open(th, k, nonce, ad, adl, ct, out, len, tag),
+		    -EBADMSG);
 		CU_ASSERT(all_zero(out, len));
 		tag[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 	}
@@ -421,29 +414,29 @@ static void tamper_one(struct cipher_thread *th, struct cipher_key *k,
 		uint8_t m = (uint8_t)(1u << (i % 8));
 		ct[i] ^= m;
 		memset(out, 0x5a, sizeof(out));
-		CU_ASSERT_EQUAL(cipher_open(th, k, nonce, ad, adl, ct, out, len,
-					    tag),
-				-EBADMSG);
+		CU_ASSERT_EQUAL(
+		    cipher_open(th, k, nonce, ad, adl, ct, out, len, tag),
+		    -EBADMSG);
 		CU_ASSERT(all_zero(out, len));
 		ct[i] ^= m;
 	}
 	for (size_t i = 0; i < adl; i += 5) {
 		ad[i] ^= 0x10;
-		CU_ASSERT_EQUAL(cipher_open(th, k, nonce, ad, adl, ct, out, len,
-					    tag),
-				-EBADMSG);
+		CU_ASSERT_EQUAL(
+		    cipher_open(th, k, nonce, ad, adl, ct, out, len, tag),
+		    -EBADMSG);
 		CU_ASSERT(all_zero(out, len));
 		ad[i] ^= 0x10;
 	}
 	/* Shorter AD (truncation) rejected too. */
-	CU_ASSERT_EQUAL(cipher_open(th, k, nonce, ad, adl - 1, ct, out, len,
-				    tag),
-			-EBADMSG);
+	CU_ASSERT_EQUAL(
+	    cipher_open(th, k, nonce, ad, adl - 1, ct, out, len, tag),
+	    -EBADMSG);
 	for (int i = 0; i < 12; i++) {
 		nonce[i] ^= 0x01;
-		CU_ASSERT_EQUAL(cipher_open(th, k, nonce, ad, adl, ct, out, len,
-					    tag),
-				-EBADMSG);
+		CU_ASSERT_EQUAL(
+		    cipher_open(th, k, nonce, ad, adl, ct, out, len, tag),
+		    -EBADMSG);
 		CU_ASSERT(all_zero(out, len));
 		nonce[i] ^= 0x01;
 	}
@@ -451,9 +444,9 @@ static void tamper_one(struct cipher_thread *th, struct cipher_key *k,
 	if (len) {
 		memcpy(out, ct, len);
 		out[0] ^= 1;
-		CU_ASSERT_EQUAL(cipher_open(th, k, nonce, ad, adl, out, out,
-					    len, tag),
-				-EBADMSG);
+		CU_ASSERT_EQUAL(
+		    cipher_open(th, k, nonce, ad, adl, out, out, len, tag),
+		    -EBADMSG);
 		CU_ASSERT(all_zero(out, len));
 	}
 	/* Untouched data still opens. */
@@ -463,15 +456,15 @@ static void tamper_one(struct cipher_thread *th, struct cipher_key *k,
 
 static void test_tamper(void)
 {
-	static const size_t lens[] = { 0, 1, 16, 33, 300 };
+	static const size_t lens[] = {0, 1, 16, 33, 300};
 	uint8_t key[32];
 
 	cipher_random(key, sizeof(key));
 	for (int b = 0; b < nbackends; b++) {
 		struct cipher_thread *th = thread_for(backends[b]);
 		for (size_t a = 0; a < ARRAY_SIZE(algs); a++) {
-			struct cipher_key *k = key_for(algs[a], backends[b],
-						       key);
+			struct cipher_key *k =
+			    key_for(algs[a], backends[b], key);
 			for (size_t l = 0; l < ARRAY_SIZE(lens); l++)
 				tamper_one(th, k, lens[l]);
 			cipher_key_free(k);
@@ -498,33 +491,32 @@ static void test_batch(void)
 	for (int b = 0; b < nbackends; b++) {
 		struct cipher_thread *th = thread_for(backends[b]);
 		for (size_t a = 0; a < ARRAY_SIZE(algs); a++) {
-			struct cipher_key *k = key_for(algs[a], backends[b],
-						       key);
+			struct cipher_key *k =
+			    key_for(algs[a], backends[b], key);
 			/* In place: ct starts as the plaintext. Last extent
 			 * short, one with no AD. */
 			memcpy(ct, pt, total);
 			for (int i = 0; i < NEXT; i++) {
 				ops[i] = (struct cipher_op){
-					.in = ct + i * ext,
-					.out = ct + i * ext,
-					.len = i == NEXT - 1 ? 100 : 4096,
-					.nonce = nonce[i],
-					.ad = i == 3 ? NULL : ad[i],
-					.adlen = i == 3 ? 0 : 24,
-					.tag = tag[i],
-					.status = 1,
+				    .in = ct + i * ext,
+				    .out = ct + i * ext,
+				    .len = i == NEXT - 1 ? 100 : 4096,
+				    .nonce = nonce[i],
+				    .ad = i == 3 ? NULL : ad[i],
+				    .adlen = i == 3 ? 0 : 24,
+				    .tag = tag[i],
+				    .status = 1,
 				};
 			}
 			CU_ASSERT_EQUAL(cipher_seal_batch(th, k, ops, NEXT), 0);
 			for (int i = 0; i < NEXT; i++) {
 				CU_ASSERT_EQUAL(ops[i].status, 0);
-				CU_ASSERT_EQUAL(cipher_seal(th, k, nonce[i],
-							    ops[i].ad,
-							    ops[i].adlen,
-							    pt + i * ext,
-							    ref + i * ext,
-							    ops[i].len, rtag),
-						0);
+				CU_ASSERT_EQUAL(
+				    cipher_seal(th, k, nonce[i], ops[i].ad,
+						ops[i].adlen, pt + i * ext,
+						ref + i * ext, ops[i].len,
+						rtag),
+				    0);
 				CU_ASSERT_EQUAL(memcmp(ref + i * ext,
 						       ct + i * ext,
 						       ops[i].len),
@@ -540,15 +532,14 @@ static void test_batch(void)
 				if (i == 5 || i == 9) {
 					CU_ASSERT_EQUAL(ops[i].status,
 							-EBADMSG);
-					CU_ASSERT(all_zero(ct + i * ext,
-							   ops[i].len));
+					CU_ASSERT(
+					    all_zero(ct + i * ext, ops[i].len));
 				} else {
 					CU_ASSERT_EQUAL(ops[i].status, 0);
-					CU_ASSERT_EQUAL(
-						memcmp(ct + i * ext,
-						       pt + i * ext,
-						       ops[i].len),
-						0);
+					CU_ASSERT_EQUAL(memcmp(ct + i * ext,
+							       pt + i * ext,
+							       ops[i].len),
+							0);
 				}
 			}
 			/* An op with bad pointers fails alone. */
@@ -569,18 +560,18 @@ static void test_batch(void)
 /* Two keys alternating on one thread (mbedTLS caches the loaded key). */
 static void test_key_switch(void)
 {
-	uint8_t k1[32], k2[32], n[12] = { 0 }, pt[64], c1[64], c2[64], t1[16],
-						       t2[16], out[64];
+	uint8_t k1[32], k2[32], n[12] = {0}, pt[64], c1[64], c2[64], t1[16],
+				t2[16], out[64];
 
 	cipher_random(k1, 32);
 	cipher_random(k2, 32);
 	cipher_random(pt, sizeof(pt));
 	for (int b = 0; b < nbackends; b++) {
 		struct cipher_thread *th = thread_for(backends[b]);
-		struct cipher_key *a = key_for(CIPHER_AES256GCM, backends[b],
-					       k1);
-		struct cipher_key *c = key_for(CIPHER_CHACHA20POLY1305,
-					       backends[b], k2);
+		struct cipher_key *a =
+		    key_for(CIPHER_AES256GCM, backends[b], k1);
+		struct cipher_key *c =
+		    key_for(CIPHER_CHACHA20POLY1305, backends[b], k2);
 		CU_ASSERT_EQUAL(cipher_seal(th, a, n, NULL, 0, pt, c1, 64, t1),
 				0);
 		CU_ASSERT_EQUAL(cipher_seal(th, c, n, NULL, 0, pt, c2, 64, t2),
@@ -610,15 +601,16 @@ static void test_siv_kat(void)
 	size_t adl1, adl2, nl, pl, el;
 
 	/* RFC 5297 A.1, deterministic. */
-	unhex("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
-	      key, sizeof(key));
+	unhex(
+	    "fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+	    key, sizeof(key));
 	adl1 = unhex("101112131415161718191a1b1c1d1e1f2021222324252627", ad1,
 		     sizeof(ad1));
 	pl = unhex("112233445566778899aabbccddee", pt, sizeof(pt));
 	el = unhex("85632d07c6e8f37f950acd320a2ecc93"
 		   "40c02b9690c4dc04daef7f6afe5c",
 		   exp, sizeof(exp));
-	struct cipher_ad a1[1] = { { ad1, adl1 } };
+	struct cipher_ad a1[1] = {{ad1, adl1}};
 	CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 32, a1, 1, pt, pl, out), 0);
 	CU_ASSERT_EQUAL(el, pl + 16);
 	CU_ASSERT_EQUAL(memcmp(out, exp, el), 0);
@@ -626,8 +618,9 @@ static void test_siv_kat(void)
 	CU_ASSERT_EQUAL(memcmp(dec, pt, pl), 0);
 
 	/* RFC 5297 A.2, nonce-based: AD1, AD2, nonce as the last AD. */
-	unhex("7f7e7d7c7b7a79787776757473727170404142434445464748494a4b4c4d4e4f",
-	      key, sizeof(key));
+	unhex(
+	    "7f7e7d7c7b7a79787776757473727170404142434445464748494a4b4c4d4e4f",
+	    key, sizeof(key));
 	adl1 = unhex("00112233445566778899aabbccddeeffdeaddadadeaddadaffeeddcc"
 		     "bbaa99887766554433221100",
 		     ad1, sizeof(ad1));
@@ -640,14 +633,14 @@ static void test_siv_kat(void)
 		   "c889bf17dba77ceb094fa663b7a3f748ba8af829ea64ad544a272e9c"
 		   "485b62a3fd5c0d",
 		   exp, sizeof(exp));
-	struct cipher_ad a3[3] = { { ad1, adl1 }, { ad2, adl2 }, { nonce, nl } };
+	struct cipher_ad a3[3] = {{ad1, adl1}, {ad2, adl2}, {nonce, nl}};
 	CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 32, a3, 3, pt, pl, out), 0);
 	CU_ASSERT_EQUAL(el, pl + 16);
 	CU_ASSERT_EQUAL(memcmp(out, exp, el), 0);
 	CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 32, a3, 3, out, el, dec), 0);
 	CU_ASSERT_EQUAL(memcmp(dec, pt, pl), 0);
 	/* AD order matters. */
-	struct cipher_ad sw[3] = { { ad2, adl2 }, { ad1, adl1 }, { nonce, nl } };
+	struct cipher_ad sw[3] = {{ad2, adl2}, {ad1, adl1}, {nonce, nl}};
 	memset(dec, 0x77, sizeof(dec));
 	CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 32, sw, 3, out, el, dec),
 			-EBADMSG);
@@ -658,31 +651,28 @@ static void test_siv_props(void)
 {
 	uint8_t key[64], pt[100], out[116], out2[116], dec[100];
 	uint8_t dirid[16];
-	struct cipher_ad ad[1] = { { dirid, sizeof(dirid) } };
+	struct cipher_ad ad[1] = {{dirid, sizeof(dirid)}};
 
 	cipher_random(key, sizeof(key));
 	cipher_random(pt, sizeof(pt));
 	cipher_random(dirid, sizeof(dirid));
 	for (size_t len = 0; len <= sizeof(pt); len++) {
-		CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 64, ad, 1, pt, len,
-						   out),
-				0);
+		CU_ASSERT_EQUAL(
+		    cipher_siv_encrypt(key, 64, ad, 1, pt, len, out), 0);
 		/* Deterministic. */
-		CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 64, ad, 1, pt, len,
-						   out2),
-				0);
+		CU_ASSERT_EQUAL(
+		    cipher_siv_encrypt(key, 64, ad, 1, pt, len, out2), 0);
 		CU_ASSERT_EQUAL(memcmp(out, out2, len + 16), 0);
-		CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 64, ad, 1, out,
-						   len + 16, dec),
-				0);
+		CU_ASSERT_EQUAL(
+		    cipher_siv_decrypt(key, 64, ad, 1, out, len + 16, dec), 0);
 		CU_ASSERT_EQUAL(memcmp(dec, pt, len), 0);
 		/* Any flipped bit (V or C) is rejected, output zeroed. */
 		size_t bit = (len * 37) % ((len + 16) * 8);
 		out[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		memset(dec, 0x33, sizeof(dec));
-		CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 64, ad, 1, out,
-						   len + 16, dec),
-				-EBADMSG);
+		CU_ASSERT_EQUAL(
+		    cipher_siv_decrypt(key, 64, ad, 1, out, len + 16, dec),
+		    -EBADMSG);
 		CU_ASSERT(all_zero(dec, len));
 	}
 	/* Different AD (directory) -> different output, and rejection. */
@@ -695,7 +685,7 @@ static void test_siv_props(void)
 	/* No AD at all, and the AD-count bounds (126 ok, 127 refused). */
 	static struct cipher_ad many[127];
 	for (int i = 0; i < 127; i++)
-		many[i] = (struct cipher_ad){ dirid, (size_t)i % 17 };
+		many[i] = (struct cipher_ad){dirid, (size_t)i % 17};
 	CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 64, NULL, 0, pt, 5, out), 0);
 	CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 64, NULL, 0, out, 21, dec), 0);
 	CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 64, many, 126, pt, 5, out), 0);
@@ -741,18 +731,17 @@ static void test_hkdf(void)
 	unhex("8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
 	      "9d201395faa4b61a96c8",
 	      exp, sizeof(exp));
-	CU_ASSERT_EQUAL(cipher_hkdf(NULL, 0, ikm, sizeof(ikm), NULL, 0, okm,
-				    sizeof(okm)),
-			0);
+	CU_ASSERT_EQUAL(
+	    cipher_hkdf(NULL, 0, ikm, sizeof(ikm), NULL, 0, okm, sizeof(okm)),
+	    0);
 	CU_ASSERT_EQUAL(memcmp(okm, exp, sizeof(exp)), 0);
 	/* Bounds: 255 * 32 ok, one more refused, zero refused. */
 	uint8_t *big = malloc(255 * 32 + 1);
 	CU_ASSERT_FATAL(big != NULL);
 	CU_ASSERT_EQUAL(cipher_hkdf(NULL, 0, ikm, 22, NULL, 0, big, 255 * 32),
 			0);
-	CU_ASSERT_EQUAL(cipher_hkdf(NULL, 0, ikm, 22, NULL, 0, big,
-				    255 * 32 + 1),
-			-EINVAL);
+	CU_ASSERT_EQUAL(
+	    cipher_hkdf(NULL, 0, ikm, 22, NULL, 0, big, 255 * 32 + 1), -EINVAL);
 	CU_ASSERT_EQUAL(cipher_hkdf(NULL, 0, ikm, 22, NULL, 0, big, 0),
 			-EINVAL);
 	CU_ASSERT_EQUAL(cipher_hkdf(NULL, 5, ikm, 22, NULL, 0, big, 32),
@@ -762,7 +751,7 @@ static void test_hkdf(void)
 
 static void test_random(void)
 {
-	uint8_t a[64] = { 0 }, b[64] = { 0 };
+	uint8_t a[64] = {0}, b[64] = {0};
 	static uint8_t big[1 << 20];
 
 	CU_ASSERT_EQUAL(cipher_random(a, sizeof(a)), 0);
@@ -779,18 +768,18 @@ static void test_random(void)
 int cs_register_suites(void)
 {
 	static const struct cs_test tests[] = {
-		{ "names and arguments", test_names_and_args },
-		{ "backend default and env override", test_backend_default },
-		{ "AEAD known answers (GCM spec, RFC 8439)", test_aead_kat },
-		{ "cross-check ipsec-mb vs mbedTLS", test_cross_backend },
-		{ "tamper rejection, output zeroed", test_tamper },
-		{ "batch == single, in place", test_batch },
-		{ "key switch on one thread", test_key_switch },
-		{ "AES-SIV RFC 5297 A.1, A.2", test_siv_kat },
-		{ "AES-SIV properties and bounds", test_siv_props },
-		{ "HKDF-SHA256 RFC 5869", test_hkdf },
-		{ "random bytes", test_random },
-		{ NULL, NULL },
+	    {"names and arguments", test_names_and_args},
+	    {"backend default and env override", test_backend_default},
+	    {"AEAD known answers (GCM spec, RFC 8439)", test_aead_kat},
+	    {"cross-check ipsec-mb vs mbedTLS", test_cross_backend},
+	    {"tamper rejection, output zeroed", test_tamper},
+	    {"batch == single, in place", test_batch},
+	    {"key switch on one thread", test_key_switch},
+	    {"AES-SIV RFC 5297 A.1, A.2", test_siv_kat},
+	    {"AES-SIV properties and bounds", test_siv_props},
+	    {"HKDF-SHA256 RFC 5869", test_hkdf},
+	    {"random bytes", test_random},
+	    {NULL, NULL},
 	};
 
 	if (cipher_backend_available(CIPHER_BACKEND_IPSECMB))

@@ -32,9 +32,9 @@
  * Weak references: resolved only when the program links a sanitizer
  * runtime, whatever flags this library was compiled with. */
 void __lsan_register_root_region(const void *p, size_t size)
-	__attribute__((weak));
+    __attribute__((weak));
 void __lsan_unregister_root_region(const void *p, size_t size)
-	__attribute__((weak));
+    __attribute__((weak));
 
 static void lsan_root_add(const void *p, size_t n)
 {
@@ -49,7 +49,7 @@ static void lsan_root_del(const void *p, size_t n)
 }
 
 /* GCM allows 2^32 - 2 blocks of plaintext; ChaCha20 more. One bound. */
-#define CIPHER_MAX_LEN ((((uint64_t)1 << 32) - 2) * 16)
+#define CIPHER_MAX_LEN	 ((((uint64_t)1 << 32) - 2) * 16)
 #define CIPHER_MAX_ADLEN ((uint64_t)1 << 40)
 /* mbedTLS in-place GCM decryption goes through this scratch buffer. */
 #define MBED_SCRATCH 4096
@@ -122,14 +122,14 @@ int cipher_alg_keylen(int alg)
 }
 
 static const char *const alg_names[] = {
-	[CIPHER_AES256GCM] = "aes256gcm",
-	[CIPHER_AES128GCM] = "aes128gcm",
-	[CIPHER_CHACHA20POLY1305] = "chacha20poly1305",
+    [CIPHER_AES256GCM] = "aes256gcm",
+    [CIPHER_AES128GCM] = "aes128gcm",
+    [CIPHER_CHACHA20POLY1305] = "chacha20poly1305",
 };
 
 static const char *const backend_names[] = {
-	[CIPHER_BACKEND_IPSECMB] = "ipsecmb",
-	[CIPHER_BACKEND_MBEDTLS] = "mbedtls",
+    [CIPHER_BACKEND_IPSECMB] = "ipsecmb",
+    [CIPHER_BACKEND_MBEDTLS] = "mbedtls",
 };
 
 const char *cipher_alg_name(int alg)
@@ -185,7 +185,8 @@ enum cipher_backend cipher_backend_default(void)
 		int b = cipher_backend_from_name(env);
 		if (b < 0)
 			log_warnx("CRYPTSTACK_CIPHER_BACKEND=%s unknown "
-				  "(ipsecmb|mbedtls), ignored", env);
+				  "(ipsecmb|mbedtls), ignored",
+				  env);
 		else if (!cipher_backend_available(b))
 			log_warnx("cipher backend %s unavailable here, ignored",
 				  env);
@@ -365,8 +366,8 @@ static int mbed_setkey(struct cipher_thread *th, const struct cipher_key *k)
 	if (k->alg == CIPHER_CHACHA20POLY1305)
 		r = mbedtls_chachapoly_setkey(&th->mcp, k->raw);
 	else
-		r = mbedtls_gcm_setkey(&th->mgcm, MBEDTLS_CIPHER_ID_AES,
-				       k->raw, (unsigned)k->keylen * 8);
+		r = mbedtls_gcm_setkey(&th->mgcm, MBEDTLS_CIPHER_ID_AES, k->raw,
+				       (unsigned)k->keylen * 8);
 	if (r != 0) {
 		log_warnx("cipher: mbedTLS setkey failed (-0x%04x)",
 			  (unsigned)-r);
@@ -388,10 +389,9 @@ static int mbed_seal(struct cipher_thread *th, const struct cipher_key *k,
 		r = mbedtls_chachapoly_encrypt_and_tag(&th->mcp, len, nonce, ad,
 						       adlen, in, out, tag);
 	else
-		r = mbedtls_gcm_crypt_and_tag(&th->mgcm, MBEDTLS_GCM_ENCRYPT,
-					      len, nonce, CIPHER_NONCE_LEN, ad,
-					      adlen, in, out, CIPHER_TAG_LEN,
-					      tag);
+		r = mbedtls_gcm_crypt_and_tag(
+		    &th->mgcm, MBEDTLS_GCM_ENCRYPT, len, nonce,
+		    CIPHER_NONCE_LEN, ad, adlen, in, out, CIPHER_TAG_LEN, tag);
 	return r == 0 ? 0 : -EINVAL;
 }
 
@@ -483,7 +483,8 @@ static int check_args(const uint8_t *nonce, const uint8_t *ad, size_t adlen,
 {
 	if (!nonce || !tag || (adlen && !ad) || (len && (!in || !out)))
 		return -EINVAL;
-	if ((uint64_t)len > CIPHER_MAX_LEN || (uint64_t)adlen > CIPHER_MAX_ADLEN)
+	if ((uint64_t)len > CIPHER_MAX_LEN ||
+	    (uint64_t)adlen > CIPHER_MAX_ADLEN)
 		return -EINVAL;
 	/* Partial overlap breaks every backend; exact in-place is fine. */
 	if (len && in != out && overlaps(in, out, len))

@@ -23,17 +23,17 @@
 #include <stdint.h>
 
 #define CIPHER_NONCE_LEN 12
-#define CIPHER_TAG_LEN 16
-#define CIPHER_KEY_MAX 32
+#define CIPHER_TAG_LEN	 16
+#define CIPHER_KEY_MAX	 32
 /* AES-SIV: output = V (16 bytes) || C; key = K1 (CMAC) || K2 (CTR). */
 #define CIPHER_SIV_TAG_LEN 16
-#define CIPHER_SIV_KEY_LEN 64 /* AES-256-SIV; 32 (AES-128-SIV) also works */
-#define CIPHER_SIV_MAX_AD 126 /* RFC 5297: at most 126 AD components */
+#define CIPHER_SIV_KEY_LEN 64  /* AES-256-SIV; 32 (AES-128-SIV) also works */
+#define CIPHER_SIV_MAX_AD  126 /* RFC 5297: at most 126 AD components */
 
 /* On-disk values: never renumber. */
 enum cipher_alg {
-	CIPHER_AES256GCM = 1, /* default; 32-byte key */
-	CIPHER_AES128GCM = 2, /* 16-byte key */
+	CIPHER_AES256GCM = 1,	     /* default; 32-byte key */
+	CIPHER_AES128GCM = 2,	     /* 16-byte key */
 	CIPHER_CHACHA20POLY1305 = 3, /* 32-byte key, RFC 8439 */
 };
 
@@ -43,7 +43,7 @@ enum cipher_backend {
 };
 
 struct cipher_thread; /* opaque, per thread */
-struct cipher_key; /* opaque expanded key, in locked memory */
+struct cipher_key;    /* opaque expanded key, in locked memory */
 
 /* One extent of a batch. in == out (in place) is allowed; other overlap is
  * not. seal writes tag, open reads it. status: 0, -EBADMSG (open: tag
@@ -54,8 +54,8 @@ struct cipher_op {
 	uint32_t len;
 	uint32_t adlen;
 	const uint8_t *nonce; /* CIPHER_NONCE_LEN bytes */
-	const uint8_t *ad; /* may be NULL when adlen == 0 */
-	uint8_t *tag; /* CIPHER_TAG_LEN bytes */
+	const uint8_t *ad;    /* may be NULL when adlen == 0 */
+	uint8_t *tag;	      /* CIPHER_TAG_LEN bytes */
 	int status;
 };
 

@@ -25,8 +25,8 @@ static uint8_t buf[1 << 17], buf2[1 << 17];
 
 static void setup(void)
 {
-	static const uint8_t raw[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 };
-	int bs[2] = { CIPHER_BACKEND_IPSECMB, CIPHER_BACKEND_MBEDTLS };
+	static const uint8_t raw[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+	int bs[2] = {CIPHER_BACKEND_IPSECMB, CIPHER_BACKEND_MBEDTLS};
 
 	have_imb = cipher_backend_available(CIPHER_BACKEND_IPSECMB);
 	for (int i = 0; i < 2; i++) {
@@ -45,7 +45,7 @@ static void setup(void)
 
 static void fuzz_siv(const uint8_t *d, size_t n)
 {
-	static const uint8_t key[64] = { 0x42 };
+	static const uint8_t key[64] = {0x42};
 	struct cipher_ad ads[CIPHER_SIV_MAX_AD + 2];
 	unsigned nad;
 
@@ -63,7 +63,7 @@ static void fuzz_siv(const uint8_t *d, size_t n)
 		size_t l = lens[i] % 40;
 		if (l > n)
 			l = n;
-		ads[i] = (struct cipher_ad){ d, l };
+		ads[i] = (struct cipher_ad){d, l};
 		d += l;
 		n -= l;
 	}
@@ -120,9 +120,9 @@ static void fuzz_aead(int alg, int backend, int inplace, const uint8_t *d,
 			buf, len, t1) != 0)
 		abort();
 	if (have_imb) {
-		int other = backend == CIPHER_BACKEND_IPSECMB ?
-				    CIPHER_BACKEND_MBEDTLS :
-				    CIPHER_BACKEND_IPSECMB;
+		int other = backend == CIPHER_BACKEND_IPSECMB
+				? CIPHER_BACKEND_MBEDTLS
+				: CIPHER_BACKEND_IPSECMB;
 		if (cipher_seal(th[other], keys[other][alg], nonce, ad, adlen,
 				ct, buf2, len, t2) != 0 ||
 		    memcmp(buf, buf2, len) != 0 || memcmp(t1, t2, 16) != 0)
@@ -146,8 +146,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	int mode = data[0] & 3;
-	int backend = (data[0] & 4) && have_imb ? CIPHER_BACKEND_IPSECMB :
-						  CIPHER_BACKEND_MBEDTLS;
+	int backend = (data[0] & 4) && have_imb ? CIPHER_BACKEND_IPSECMB
+						: CIPHER_BACKEND_MBEDTLS;
 	int inplace = !!(data[0] & 8);
 	if (mode == 0)
 		fuzz_siv(data + 1, size - 1);

@@ -13,15 +13,16 @@ int cipher_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
 		uint8_t *out, size_t outlen)
 {
 	static const uint8_t empty[1];
-	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	const mbedtls_md_info_t *md =
+	    mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 
 	if (!md || !out || outlen == 0 || outlen > 255 * 32 ||
 	    (saltlen && !salt) || (ikmlen && !ikm) || (infolen && !info))
 		return -EINVAL;
 	/* NULL salt means "hash-length zeros" to mbedTLS, as in RFC 5869. */
-	if (mbedtls_hkdf(md, saltlen ? salt : NULL, saltlen,
-			 ikm ? ikm : empty, ikmlen, info ? info : empty,
-			 infolen, out, outlen) != 0)
+	if (mbedtls_hkdf(md, saltlen ? salt : NULL, saltlen, ikm ? ikm : empty,
+			 ikmlen, info ? info : empty, infolen, out,
+			 outlen) != 0)
 		return -EINVAL;
 	return 0;
 }

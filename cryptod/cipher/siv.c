@@ -119,8 +119,8 @@ static int cmac_setup(mbedtls_cipher_context_t *ctx, const uint8_t *k1,
 		      size_t klen)
 {
 	const mbedtls_cipher_info_t *ci = mbedtls_cipher_info_from_type(
-		klen == 32 ? MBEDTLS_CIPHER_AES_256_ECB :
-			     MBEDTLS_CIPHER_AES_128_ECB);
+	    klen == 32 ? MBEDTLS_CIPHER_AES_256_ECB
+		       : MBEDTLS_CIPHER_AES_128_ECB);
 	if (!ci || mbedtls_cipher_setup(ctx, ci) != 0 ||
 	    mbedtls_cipher_cmac_starts(ctx, k1, klen * 8) != 0)
 		return -EINVAL;
