@@ -15,3 +15,13 @@ cs_unit_test(test_keyd_volume
   LIBS ${KEYD_T_FMT} csproto PkgConfig::ARGON2 cs::mbedx509 cs::mbedcrypto)
 target_include_directories(test_keyd_volume PRIVATE ${KEYD_DIR}
   ${PROJECT_SOURCE_DIR}/cryptod/fmt ${PROJECT_SOURCE_DIR}/proto)
+
+cs_unit_test(test_keyd
+  SOURCES test_keyd.c ${PROJECT_SOURCE_DIR}/cli/keyd_client.c
+    ${PROJECT_SOURCE_DIR}/cli/pass.c ${KEYD_T_VOL}
+  LIBS ${KEYD_T_FMT} csproto PkgConfig::ARGON2 cs::mbedcrypto)
+target_include_directories(test_keyd PRIVATE ${PROJECT_SOURCE_DIR}/cli
+  ${PROJECT_SOURCE_DIR}/cryptod/fmt ${PROJECT_SOURCE_DIR}/proto)
+target_compile_definitions(test_keyd PRIVATE
+  CS_CLI="$<TARGET_FILE:cryptstack>" CS_BUILD_DIR="$<TARGET_FILE_DIR:cryptstack-keyd>")
+add_dependencies(test_keyd cryptstack cryptstack-keyd)
