@@ -259,7 +259,8 @@ int fmt_open_run(struct cipher_thread *th, const struct cipher_key *key,
 					which[k] = (uint8_t)(old ^ 1u);
 				continue;
 			}
-			if (try_slot(th, key, h, first + k, slot_cp(rec, old),
+			if (h->recovering &&
+			    try_slot(th, key, h, first + k, slot_cp(rec, old),
 				     in + (size_t)k * FMT_EXTENT,
 				     out + (size_t)k * FMT_EXTENT) == 0) {
 				if (which)

@@ -93,6 +93,12 @@ struct fmt_header {
 	uint32_t size_flags; /* FMT_SZ_* */
 	uint8_t size_cur; /* index of the slot holding size */
 	uint8_t size_ok;
+	/* Set by fmt_size_open() when the file was not closed cleanly
+	 * (FMT_SZ_DIRTY on disk): extents may then also match their older
+	 * slot (an interrupted write). On a clean file only the newer slot
+	 * is accepted, so replaying an extent's previous data is detected.
+	 * fmt_size_update() leaves it alone. */
+	uint8_t recovering;
 };
 
 /* ---- header ---------------------------------------------------------- */
@@ -128,9 +134,15 @@ int fmt_file_key_new(const struct fmt_header *h,
 /* ---- authenticated size --------------------------------------------- */
 
 /* Verifies the size slots with the file key and sets h->size, size_seq,
- * size_flags, size_cur, size_ok. 0 or -EBADMSG (no slot verifies). */
+ * size_flags, size_cur, size_ok, recovering. Every non-empty slot must
+ * verify; the higher seq wins. 0 or -EBADMSG. */
 int fmt_size_open(struct fmt_header *h, struct cipher_thread *th,
 		  const struct cipher_key *key);
+/* fsck --repair only: as fmt_size_open() but a slot that fails (a torn
+ * size write after power loss) is skipped; sets h->recovering. 0 or
+ * -EBADMSG (no slot verifies). */
+int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
+			   const struct cipher_key *key);
 /* Seals size/flags into the slot not holding the current size (seq + 1)
  * and makes it current. *off, *len: the lower byte range to write (within
  * block 0's first sector; fmt_header_serialize() also includes it). Write
@@ -204,7 +216,8 @@ int fmt_seal_run(struct cipher_thread *th, const struct cipher_key *key,
 		 const uint8_t *cur);
 /* Opens count consecutive extents: in = lower data (count * 4096), out =
  * plaintext (must not overlap in: a failed slot zeroes out, and the other
- * slot is tried next), recs = their records. A hole (empty slot and
+ * slot is tried next), recs = their records. The older slot is tried only
+ * when h->recovering. A hole (empty slot and
  * all-zero data) gives zeros. which (optional): per extent, the slot that
  * verified (0/1; 2 = hole with an all-zero record). Returns the number of
  * extents that failed (their out zeroed; bad[] set when non-NULL), or

@@ -6,6 +6,7 @@
  * the key packets (keyd binds them to it) and through the size slots' AD.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cipher.h"
@@ -236,12 +237,15 @@ static void size_ad(const struct fmt_header *h, const uint8_t *slot,
 	memcpy(ad + 16 + FMT_FIXED_LEN, slot, SS_AUTH_LEN);
 }
 
-/* The newest verifying slot wins (a 64-bit seq never wraps). */
-int fmt_size_open(struct fmt_header *h, struct cipher_thread *th,
-		  const struct cipher_key *key)
+/* Both slots are sealed by us and only rewritten whole, one at a time, so
+ * a slot that is not empty must verify: otherwise flipping the current
+ * slot's bits would silently select the older (smaller) size. A torn slot
+ * write (power loss) is therefore an error; fsck uses the fallback. */
+static int size_open(struct fmt_header *h, struct cipher_thread *th,
+		     const struct cipher_key *key, bool fallback)
 {
 	uint8_t ad[16 + FMT_FIXED_LEN + SS_AUTH_LEN];
-	int best = -1;
+	int best = -1, bad = 0;
 	uint64_t best_seq = 0;
 
 	if (!h || !th || !key)
@@ -250,25 +254,41 @@ int fmt_size_open(struct fmt_header *h, struct cipher_thread *th,
 	for (int i = 0; i < 2; i++) {
 		const uint8_t *s = h->size_slot[i];
 		uint64_t seq = fmt_get64(s + SS_SEQ);
-		if (seq == 0 || (best >= 0 && seq <= best_seq))
-			continue;
+		if (seq == 0)
+			continue; /* empty (fmt_header_parse checked) */
 		size_ad(h, s, ad);
 		if (cipher_open(th, key, s + SS_NONCE, ad, sizeof(ad), NULL,
-				NULL, 0, s + SS_TAG) != 0)
+				NULL, 0, s + SS_TAG) != 0 ||
+		    fmt_get64(s + SS_SIZE) > FMT_MAX_SIZE) {
+			bad++;
 			continue;
-		if (fmt_get64(s + SS_SIZE) > FMT_MAX_SIZE)
-			continue;
-		best = i;
-		best_seq = seq;
+		}
+		if (best < 0 || seq > best_seq) {
+			best = i;
+			best_seq = seq;
+		}
 	}
-	if (best < 0)
+	if (best < 0 || (bad && !fallback))
 		return -EBADMSG;
 	h->size_cur = (uint8_t)best;
 	h->size_seq = best_seq;
 	h->size = fmt_get64(h->size_slot[best] + SS_SIZE);
 	h->size_flags = fmt_get32(h->size_slot[best] + SS_FLAGS);
+	h->recovering = (h->size_flags & FMT_SZ_DIRTY) != 0 || bad;
 	h->size_ok = 1;
 	return 0;
+}
+
+int fmt_size_open(struct fmt_header *h, struct cipher_thread *th,
+		  const struct cipher_key *key)
+{
+	return size_open(h, th, key, false);
+}
+
+int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
+			   const struct cipher_key *key)
+{
+	return size_open(h, th, key, true);
 }
 
 int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
