@@ -1,5 +1,11 @@
 # cscipher: known answers, backend cross-checks, tampering, batches, SIV, HKDF.
-cs_unit_test(test_cipher SOURCES test_cipher.c LIBS cscipher)
+cs_unit_test(test_cipher SOURCES test_cipher.c LIBS cscipher Threads::Threads)
+# OpenSSL 3's AES-SIV is an independent check of AES-256-SIV (libssl-dev).
+find_package(OpenSSL COMPONENTS Crypto)
+if(OPENSSL_FOUND)
+  target_compile_definitions(test_cipher PRIVATE CS_HAVE_OPENSSL)
+  target_link_libraries(test_cipher PRIVATE OpenSSL::Crypto)
+endif()
 
 # The fuzz target's seed corpus as a regression test (not under CS_FUZZ).
 if(TARGET fuzz-cipher-replay)
