@@ -55,6 +55,13 @@ cs_umount() {
 	! is_mounted "$1" || fail "$1 still mounted after umount"
 }
 
+# alive PID: running and not a zombie (an orphaned supervisor is reaped
+# by whoever adopted it, which may be slow or never in a container).
+alive() {
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' /proc/"$1"/status 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # Supervisor pid of the mount at $1 (from its pid file).
 sup_pid() {
 	h=$(ls /run/cryptstack/*.pid 2>/dev/null | while read -r f; do

@@ -22,7 +22,7 @@ want=$(tree_sums "$M")
 sup=$(sup_pid "$M")
 [ -n "$sup" ] || fail "no supervisor found for $M"
 cs_umount "$M"
-! kill -0 "$sup" 2>/dev/null || fail "supervisor $sup still alive after umount"
+! alive "$sup" || fail "supervisor $sup still alive after umount"
 
 say "lower holds ciphertext only"
 if grep -r -a -l "$MARK" "$L"; then fail "plaintext marker found in the lower directory"; fi
@@ -119,7 +119,7 @@ echo "EIO after $ms ms"
 [ $ms -lt 3000 ] || fail "EIO took $ms ms"
 if timeout 10 touch "$M/newfile" 2>/dev/null; then fail "create succeeded after cryptod died"; fi
 cs_umount "$M"
-! kill -0 "$sup" 2>/dev/null || fail "supervisor still alive"
+! alive "$sup" || fail "supervisor still alive"
 log=$(ls /run/cryptstack/*.log | xargs grep -l "cryptod (pid $cd_pid) killed by signal 9" || true)
 [ -n "$log" ] || fail "the supervisor did not log cryptod's death"
 
