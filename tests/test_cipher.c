@@ -586,6 +586,12 @@ static void test_key_switch(void)
 				0);
 		CU_ASSERT_EQUAL(cipher_open(th, c, n, NULL, 0, c1, out, 64, t1),
 				-EBADMSG);
+		/* After a flush the thread reloads the key by itself. */
+		cipher_thread_flush(th);
+		CU_ASSERT_EQUAL(cipher_open(th, a, n, NULL, 0, c1, out, 64, t1),
+				0);
+		CU_ASSERT_EQUAL(memcmp(out, pt, 64), 0);
+		cipher_thread_flush(NULL);
 		/* A freed key and a new one at possibly the same address. */
 		cipher_key_free(a);
 		a = key_for(CIPHER_AES256GCM, backends[b], k2);

@@ -88,6 +88,10 @@ int cipher_thread_new(int backend, struct cipher_thread **out);
 void cipher_thread_free(struct cipher_thread *th);
 /* Returns th's backend. */
 enum cipher_backend cipher_thread_backend(const struct cipher_thread *th);
+/* Drops any key material th still holds from earlier calls (mbedTLS keeps
+ * the last key's schedule loaded); call when a file's key is retired or the
+ * worker goes idle. th stays usable. NULL is a no-op. */
+void cipher_thread_flush(struct cipher_thread *th);
 
 /* Expands key (keylen must equal cipher_alg_keylen(alg)) for backend into
  * locked memory; 0, -EINVAL, -ENOTSUP or -ENOMEM. Thread-independent: the
