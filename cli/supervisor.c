@@ -574,6 +574,14 @@ static int sup_main(struct sup *s)
 		report(s, r, "no passphrase: %s", strerror(-r));
 		goto out;
 	}
+	/* From here on the terminal is no longer needed: detach before any
+	 * helper inherits our stdio (a caller capturing mount's output
+	 * through a pipe must see EOF when mount returns). */
+	if (!o->foreground) {
+		setsid();
+		daemon_stdio(s);
+		s->quiet = 0; /* errors go to the log as well from now on */
+	}
 	err[0] = '\0';
 	r = cli_keyd_start(lower_fd, &u, &svc_fd, &s->pid[CH_KEYD], err,
 			   sizeof(err));
@@ -583,12 +591,6 @@ static int sup_main(struct sup *s)
 		goto out;
 	}
 
-	/* From here on the terminal is no longer needed. */
-	if (!o->foreground) {
-		setsid();
-		daemon_stdio(s);
-		s->quiet = 0; /* errors go to the log as well from now on */
-	}
 	sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
