@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 SRC=/usr/src/linux-source-6.1.tar.xz
-SUB="linux-source-6.1/fs/ext4 linux-source-6.1/fs/fuse linux-source-6.1/fs/xfs/libxfs linux-source-6.1/include/linux/mm.h linux-source-6.1/lib"
+SUB="linux-source-6.1/fs/ext4 linux-source-6.1/fs/fuse linux-source-6.1/fs/xfs/libxfs linux-source-6.1/include/linux linux-source-6.1/lib"
 for p in git sqlite3 fio rsync xz tar; do
 	command -v $p >/dev/null || skip "$p missing (scripts/setup.sh installs it)"
 done
