@@ -28,13 +28,13 @@
 
 /* Size slot offsets. */
 #define SS_SEQ 0
-#define SS_SIZE 8
+#define SS_SIZE 8 /* encrypted: the AEAD's 8-byte ciphertext */
 #define SS_FLAGS 16
 #define SS_RSV1 20
 #define SS_NONCE 24
 #define SS_TAG 36
 #define SS_RSV2 52 /* 12 bytes */
-#define SS_AUTH_LEN 24 /* seq, size, flags, reserved: authenticated */
+#define SS_AD_LEN (16 + FMT_FIXED_LEN + 16) /* label, fixed, seq, flags, rsv */
 
 static const char size_label[16] = "cryptstack size";
 static const char key_info[] = "cryptstack v1 extent key";
@@ -228,13 +228,15 @@ int fmt_file_key_new(const struct fmt_header *h,
 }
 
 /* AD of a size slot: label || fixed header (npackets zeroed, as for keyd)
- * || the slot's seq, size, flags, reserved. */
+ * || the slot's seq || flags || reserved. The size itself is the AEAD's
+ * plaintext: hidden, so the lower directory shows sizes only to 4 KiB. */
 static void size_ad(const struct fmt_header *h, const uint8_t *slot,
-		    uint8_t ad[static 16 + FMT_FIXED_LEN + SS_AUTH_LEN])
+		    uint8_t ad[static SS_AD_LEN])
 {
 	memcpy(ad, size_label, 16);
 	fmt_header_ad(h, ad + 16, FMT_FIXED_LEN);
-	memcpy(ad + 16 + FMT_FIXED_LEN, slot, SS_AUTH_LEN);
+	memcpy(ad + 16 + FMT_FIXED_LEN, slot + SS_SEQ, 8);
+	memcpy(ad + 16 + FMT_FIXED_LEN + 8, slot + SS_FLAGS, 8);
 }
 
 /* Both slots are sealed by us and only rewritten whole, one at a time, so
@@ -244,9 +246,9 @@ static void size_ad(const struct fmt_header *h, const uint8_t *slot,
 static int size_open(struct fmt_header *h, struct cipher_thread *th,
 		     const struct cipher_key *key, bool fallback)
 {
-	uint8_t ad[16 + FMT_FIXED_LEN + SS_AUTH_LEN];
+	uint8_t ad[SS_AD_LEN], pt[8];
 	int best = -1, bad = 0;
-	uint64_t best_seq = 0;
+	uint64_t best_seq = 0, best_size = 0;
 
 	if (!h || !th || !key)
 		return -EINVAL;
@@ -257,22 +259,23 @@ static int size_open(struct fmt_header *h, struct cipher_thread *th,
 		if (seq == 0)
 			continue; /* empty (fmt_header_parse checked) */
 		size_ad(h, s, ad);
-		if (cipher_open(th, key, s + SS_NONCE, ad, sizeof(ad), NULL,
-				NULL, 0, s + SS_TAG) != 0 ||
-		    fmt_get64(s + SS_SIZE) > FMT_MAX_SIZE) {
+		if (cipher_open(th, key, s + SS_NONCE, ad, sizeof(ad),
+				s + SS_SIZE, pt, 8, s + SS_TAG) != 0 ||
+		    fmt_get64(pt) > FMT_MAX_SIZE) {
 			bad++;
 			continue;
 		}
 		if (best < 0 || seq > best_seq) {
 			best = i;
 			best_seq = seq;
+			best_size = fmt_get64(pt);
 		}
 	}
 	if (best < 0 || (bad && !fallback))
 		return -EBADMSG;
 	h->size_cur = (uint8_t)best;
 	h->size_seq = best_seq;
-	h->size = fmt_get64(h->size_slot[best] + SS_SIZE);
+	h->size = best_size;
 	h->size_flags = fmt_get32(h->size_slot[best] + SS_FLAGS);
 	h->recovering = (h->size_flags & FMT_SZ_DIRTY) != 0 || bad;
 	h->size_ok = 1;
@@ -295,7 +298,7 @@ int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 		    const struct cipher_key *key, uint64_t size,
 		    uint32_t flags, uint64_t *off, uint32_t *len)
 {
-	uint8_t ad[16 + FMT_FIXED_LEN + SS_AUTH_LEN];
+	uint8_t ad[SS_AD_LEN], pt[8];
 	uint8_t s[FMT_SIZE_SLOT_LEN];
 	unsigned t;
 	uint64_t seq;
@@ -314,14 +317,14 @@ int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 	}
 	memset(s, 0, sizeof(s));
 	fmt_put64(s + SS_SEQ, seq);
-	fmt_put64(s + SS_SIZE, size);
+	fmt_put64(pt, size);
 	fmt_put32(s + SS_FLAGS, flags);
 	r = cipher_random(s + SS_NONCE, CIPHER_NONCE_LEN);
 	if (r < 0)
 		return r;
 	size_ad(h, s, ad);
-	r = cipher_seal(th, key, s + SS_NONCE, ad, sizeof(ad), NULL, NULL, 0,
-			s + SS_TAG);
+	r = cipher_seal(th, key, s + SS_NONCE, ad, sizeof(ad), pt, s + SS_SIZE,
+			8, s + SS_TAG);
 	if (r < 0)
 		return r;
 	memcpy(h->size_slot[t], s, sizeof(s));
