@@ -27,7 +27,9 @@
 
 #include "../cli/cli.h"
 #include "../cli/keyd_client.h"
+#include "cipher.h"
 #include "cunit_main.h"
+#include "fmt.h"
 #include "keymsg.h"
 #include "volume.h"
 
@@ -751,6 +753,124 @@ static void test_passfile(void)
 	unsetenv("CRYPTSTACKRC");
 }
 
+static void hexstr(char *out, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+static int read_hdr(const char *path, struct fmt_header *h)
+{
+	uint8_t area[FMT_HDR_AREA];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = pread(fd, area, sizeof(area), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(area))
+		return -EIO;
+	return fmt_header_parse(area, sizeof(area), h);
+}
+
+/* recipients add/remove on a real lower-file header made with csfmt and
+ * keyd: headers only, size slots untouched, last packet never dropped. */
+static void test_recipients(void)
+{
+	const char *first[] = { pf1 }, *second[] = { pf2 };
+	char err[512], path[200], sub[200], id0[17], id1[17];
+	static struct fmt_header h, h2;
+	static struct kd_wrap_rep w;
+	struct cipher_thread *th = NULL;
+	struct cipher_key *key = NULL;
+	uint8_t fek[32], got[32], ad[FMT_FIXED_LEN];
+	static uint8_t block[FMT_HDR_BLOCK];
+	int fd;
+	pid_t pid;
+	uint64_t off;
+	uint32_t len;
+	memset(fek, 0x3c, sizeof(fek));
+	hexstr(id0, kid[0], 8);
+	hexstr(id1, kid[1], 8);
+	CU_ASSERT_EQUAL_FATAL(fmt_header_new(&h, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(fmt_header_ad(&h, ad, sizeof(ad)), FMT_FIXED_LEN);
+	/* A file wrapped to the first key only. */
+	CU_ASSERT_EQUAL_FATAL(start(vol1, first, 1, &fd, &pid, err,
+				    sizeof(err)), 0);
+	hello(fd);
+	static struct kd_wrap_req q;
+	memset(&q, 0, sizeof(q));
+	q.h.type = KD_WRAP;
+	memcpy(q.fek, fek, 32);
+	q.ad_len = FMT_FIXED_LEN;
+	memcpy(q.ad, ad, FMT_FIXED_LEN);
+	CU_ASSERT_EQUAL_FATAL(rpc(fd, &q, sizeof(q), &w, sizeof(w)), 0);
+	CU_ASSERT_EQUAL_FATAL(w.count, 1);
+	CU_ASSERT_EQUAL(finish(fd, pid), 0);
+	CU_ASSERT_EQUAL_FATAL(fmt_header_set_packets(&h, w.pkt, 1), 0);
+	if (cipher_thread_new(CIPHER_BACKEND_MBEDTLS, &th) ||
+	    fmt_file_key_new(&h, fek, CIPHER_BACKEND_MBEDTLS, &key)) {
+		CU_FAIL("cipher setup");
+		return;
+	}
+	CU_ASSERT_EQUAL_FATAL(fmt_size_update(&h, th, key, 0, 0, &off, &len),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(fmt_header_serialize(&h, block), 0);
+	snprintf(sub, sizeof(sub), "%s/d", vol1);
+	mkdir(sub, 0700);
+	snprintf(path, sizeof(path), "%s/d/file", vol1);
+	int f = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(f >= 0);
+	CU_ASSERT_EQUAL(write(f, block, sizeof(block)), (ssize_t)sizeof(block));
+	close(f);
+	/* A file that is not ours is skipped, not an error. */
+	snprintf(sub, sizeof(sub), "%s/d/other", vol1);
+	write_file(sub, "plain text");
+	/* The second key cannot open it yet. */
+	CU_ASSERT_EQUAL_FATAL(start(vol1, second, 1, &fd, &pid, err,
+				    sizeof(err)), 0);
+	hello(fd);
+	CU_ASSERT_EQUAL(unwrap(fd, &h.pkt[0], ad, FMT_FIXED_LEN, got), -ENOKEY);
+	CU_ASSERT_EQUAL(finish(fd, pid), 0);
+	/* add needs the new key opened too */
+	CU_ASSERT_NOT_EQUAL(run("recipients add --key-id %s --passfile %s %s",
+				id1, pf1, vol1), 0);
+	CU_ASSERT_EQUAL(run("recipients add --key-id %s --passfile %s "
+			    "--passfile %s %s", id1, pf1, pf2, vol1), 0);
+	CU_ASSERT_EQUAL_FATAL(read_hdr(path, &h2), 0);
+	CU_ASSERT_EQUAL(h2.npackets, 2);
+	CU_ASSERT_EQUAL(memcmp(h2.pkt[0].id, kid[0], 8), 0);
+	CU_ASSERT_EQUAL(memcmp(h2.pkt[1].id, kid[1], 8), 0);
+	CU_ASSERT_EQUAL(memcmp(h2.size_slot, h.size_slot, sizeof(h.size_slot)),
+			0);
+	CU_ASSERT_EQUAL(fmt_size_open(&h2, th, key), 0);
+	/* Now the second key alone opens it. */
+	CU_ASSERT_EQUAL_FATAL(start(vol1, second, 1, &fd, &pid, err,
+				    sizeof(err)), 0);
+	hello(fd);
+	CU_ASSERT_EQUAL(unwrap(fd, &h2.pkt[1], ad, FMT_FIXED_LEN, got), 0);
+	CU_ASSERT_EQUAL(memcmp(got, fek, 32), 0);
+	CU_ASSERT_EQUAL(finish(fd, pid), 0);
+	/* Adding again changes nothing. */
+	CU_ASSERT_EQUAL(run("recipients add --key-id %s --passfile %s "
+			    "--passfile %s %s", id1, pf1, pf2, vol1), 0);
+	CU_ASSERT_EQUAL_FATAL(read_hdr(path, &h2), 0);
+	CU_ASSERT_EQUAL(h2.npackets, 2);
+	/* Revoke the first key: only the second packet stays. */
+	CU_ASSERT_EQUAL(run("recipients remove --key-id %s %s %s/d", id0, vol1,
+			    vol1), 0);
+	CU_ASSERT_EQUAL_FATAL(read_hdr(path, &h2), 0);
+	CU_ASSERT_EQUAL(h2.npackets, 1);
+	CU_ASSERT_EQUAL(memcmp(h2.pkt[0].id, kid[1], 8), 0);
+	CU_ASSERT_EQUAL(fmt_size_open(&h2, th, key), 0);
+	/* The last packet is never dropped. */
+	CU_ASSERT_NOT_EQUAL(run("recipients remove --key-id %s %s", id1,
+				vol1), 0);
+	CU_ASSERT_EQUAL_FATAL(read_hdr(path, &h2), 0);
+	CU_ASSERT_EQUAL(h2.npackets, 1);
+	cipher_key_free(key);
+	cipher_thread_free(th);
+}
+
 int cs_register_suites(void)
 {
 	static const struct cs_test t[] = {
@@ -762,6 +882,7 @@ int cs_register_suites(void)
 		{ "default KDF parameters", test_default_params },
 		{ "public-key slots", test_rsa },
 		{ "passphrase input", test_passfile },
+		{ "recipients add/remove", test_recipients },
 		{ NULL, NULL },
 	};
 	signal(SIGPIPE, SIG_IGN);
