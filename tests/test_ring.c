@@ -633,6 +633,37 @@ static void test_wait_kick_threads(void)
 	ring_region_destroy(r);
 }
 
+/* Spinning before the sleep: same results, timeouts still honoured. */
+static void test_spin(void)
+{
+	struct ring_region *r = mk(1, 8, 4, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	ring_set_spin(r, 200000); /* 200 us */
+	uint64_t t = now_ns();
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 0), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 20), -ETIMEDOUT);
+	uint64_t ms = (now_ns() - t) / 1000000u;
+	CU_ASSERT(ms >= 19 && ms < 2000);
+	for (int k = 0; k < 10; k++) {
+		struct waiter w = { .r = r };
+		pthread_t th;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cq_waiter, &w),
+				      0);
+		if (k % 2)
+			usleep(1000); /* past the spin: a real sleep */
+		struct cs_cqe c = good_cqe(k, 0), o;
+		CU_ASSERT_EQUAL(ring_cq_push(r, 0, &c, 1), 1);
+		ring_cq_kick(r, 0);
+		pthread_join(th, NULL);
+		CU_ASSERT_EQUAL(w.rc, 0);
+		CU_ASSERT_EQUAL(ring_cq_pop(r, 0, &o, 1), 1);
+		CU_ASSERT_EQUAL(o.id, (uint64_t)k);
+	}
+	ring_set_spin(r, 0);
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 1), -ETIMEDOUT);
+	ring_region_destroy(r);
+}
+
 /* --- cross-process stream ------------------------------------------- */
 
 #define STREAM_RINGS 2
@@ -974,6 +1005,7 @@ int cs_register_suites(void)
 		{ "bad_headers", test_bad_headers },
 		{ "doorbell_flags", test_doorbell_flags },
 		{ "wait_kick_threads", test_wait_kick_threads },
+		{ "spin", test_spin },
 		{ "cross_process_stream", test_cross_process_stream },
 		{ "peer_death", test_peer_death },
 		{ "uring_futex_wait", test_uring_futex_wait },
