@@ -34,8 +34,8 @@
 
 #define MSG_SQE 64 /* bytes of a submission, same for the yardsticks */
 #define MSG_CQE 32
-#define BATCH 32
-#define WINDOW 256
+#define BATCH	32
+#define WINDOW	256
 
 static int opt_quick, opt_pin, opt_trials = 3;
 static uint32_t opt_spin = 5000;
@@ -71,7 +71,8 @@ static void unpin(void)
 {
 	cpu_set_t s;
 	CPU_ZERO(&s);
-	for (long i = 0; i < sysconf(_SC_NPROCESSORS_ONLN) && i < CPU_SETSIZE; i++)
+	for (long i = 0; i < sysconf(_SC_NPROCESSORS_ONLN) && i < CPU_SETSIZE;
+	     i++)
 		CPU_SET(i, &s);
 	sched_setaffinity(0, sizeof(s), &s);
 }
@@ -128,16 +129,16 @@ static int reap(pid_t pid)
 
 struct ring_job {
 	struct ring_region *r;
-	uint64_t n;   /* descriptors the server will see */
-	int spin;     /* server busy-polls instead of sleeping */
+	uint64_t n;	  /* descriptors the server will see */
+	int spin;	  /* server busy-polls instead of sleeping */
 	uint32_t spin_ns; /* ring_set_spin() before sleeping */
-	int touch;    /* server reads each 4 KiB extent's first line */
+	int touch;	  /* server reads each 4 KiB extent's first line */
 };
 
 static struct ring_region *mkring(uint32_t entries, uint32_t nslots,
 				  uint32_t slot_size)
 {
-	struct ring_params p = { 1, entries, nslots, slot_size, 0 };
+	struct ring_params p = {1, entries, nslots, slot_size, 0};
 	struct ring_region *r = NULL;
 	int rc = ring_region_create(&r, &p);
 	if (rc < 0) {
@@ -154,7 +155,8 @@ static void touch_slot(struct ring_region *r, const struct cs_sqe *s)
 	const uint8_t *p = (const uint8_t *)ring_slot(r, s->slot) + s->arg_off;
 	uint64_t acc = 0;
 	for (uint32_t off = 0; off < s->arg_len; off += 4096) {
-		const volatile uint64_t *l = (const volatile uint64_t *)(p + off);
+		const volatile uint64_t *l =
+		    (const volatile uint64_t *)(p + off);
 		for (int i = 0; i < 8; i++)
 			acc += l[i];
 	}
@@ -186,8 +188,9 @@ static int ring_server(void *arg)
 		for (int i = 0; i < n; i++) {
 			if (j->touch)
 				touch_slot(r, &s[i]);
-			c[i] = (struct cs_cqe){ .id = s[i].id, .slot = s[i].slot,
-						.res = (int32_t)s[i].len };
+			c[i] = (struct cs_cqe){.id = s[i].id,
+					       .slot = s[i].slot,
+					       .res = (int32_t)s[i].len};
 		}
 		unsigned done = 0;
 		while (done < (unsigned)n)
@@ -201,11 +204,14 @@ static int ring_server(void *arg)
 
 static struct cs_sqe mksqe(uint64_t id, uint32_t slot, uint32_t len)
 {
-	return (struct cs_sqe){ .id = id, .ino = 2, .off = id * 4096,
-				.op = len ? CS_OP_WRITE : CS_OP_GETATTR,
-				.slot = slot, .len = len,
-				.arg_off = len ? CS_SLOT_HDR_ROOM : 0,
-				.arg_len = len };
+	return (struct cs_sqe){.id = id,
+			       .ino = 2,
+			       .off = id * 4096,
+			       .op = len ? CS_OP_WRITE : CS_OP_GETATTR,
+			       .slot = slot,
+			       .len = len,
+			       .arg_off = len ? CS_SLOT_HDR_ROOM : 0,
+			       .arg_len = len};
 }
 
 /* Round-trip latency of one descriptor; spin: both sides busy-poll. */
@@ -215,7 +221,7 @@ static void bench_ring_latency(int spin, uint64_t iters, double *med,
 	struct ring_region *r = mkring(64, 64, 4096);
 	/* "Peer sleeps": no spinning before the futex sleep either. */
 	ring_set_spin(r, 0);
-	struct ring_job j = { .r = r, .n = iters + 1000, .spin = spin };
+	struct ring_job j = {.r = r, .n = iters + 1000, .spin = spin};
 	uint64_t *lat = calloc(iters, sizeof(*lat));
 	busy_pin = spin;
 	if (spin)
@@ -260,7 +266,7 @@ static double bench_ring_tput(uint64_t n, unsigned b, uint32_t spin_ns,
 	client_waits = 0;
 	struct ring_region *r = mkring(WINDOW, WINDOW, 4096);
 	ring_set_spin(r, spin_ns);
-	struct ring_job j = { .r = r, .n = n, .spin_ns = spin_ns, .spin = busy };
+	struct ring_job j = {.r = r, .n = n, .spin_ns = spin_ns, .spin = busy};
 	busy_pin = busy;
 	if (busy)
 		pin_force(0, 1);
@@ -275,8 +281,9 @@ static double bench_ring_tput(uint64_t n, unsigned b, uint32_t spin_ns,
 			if (want > n - sent)
 				want = (unsigned)(n - sent);
 			for (unsigned i = 0; i < want; i++)
-				s[i] = mksqe(sent + i,
-					     (uint32_t)((sent + i) % WINDOW), 0);
+				s[i] =
+				    mksqe(sent + i,
+					  (uint32_t)((sent + i) % WINDOW), 0);
 			unsigned k = ring_sq_push(r, 0, s, want);
 			sent += k;
 			pushed += k;
@@ -306,8 +313,9 @@ static double bench_ring_tput(uint64_t n, unsigned b, uint32_t spin_ns,
 	busy_pin = 0;
 	ring_region_destroy(r);
 	if (getenv("RINGBENCH_DEBUG"))
-		fprintf(stderr, "tput b=%u spin=%u: %.0f desc per client wait\n",
-			b, spin_ns, (double)n / (client_waits ? client_waits : 1));
+		fprintf(stderr,
+			"tput b=%u spin=%u: %.0f desc per client wait\n", b,
+			spin_ns, (double)n / (client_waits ? client_waits : 1));
 	return n / sec;
 }
 
@@ -319,15 +327,15 @@ static double bench_ring_slots(uint64_t n, uint32_t spin_ns)
 	ring_set_spin(r, spin_ns);
 	for (uint32_t i = 0; i < nslots; i++) /* fault the slab in */
 		memset(ring_slot(r, i), (int)i, CS_SLOT_SIZE_DEFAULT);
-	struct ring_job j = { .r = r, .n = n, .touch = 1, .spin_ns = spin_ns };
+	struct ring_job j = {.r = r, .n = n, .touch = 1, .spin_ns = spin_ns};
 	pid_t pid = spawn(ring_server, &j);
 	struct cs_cqe c[64];
 	uint64_t sent = 0, recv = 0, t0 = now_ns();
 	while (recv < n) {
 		unsigned pushed = 0;
 		while (sent - recv < nslots && sent < n) {
-			struct cs_sqe s = mksqe(sent, (uint32_t)(sent % nslots),
-						CS_MAX_IO);
+			struct cs_sqe s =
+			    mksqe(sent, (uint32_t)(sent % nslots), CS_MAX_IO);
 			if (ring_sq_push(r, 0, &s, 1) != 1)
 				break;
 			sent++;
@@ -382,7 +390,7 @@ static void bench_futex_latency(uint64_t iters, double *med, double *p99)
 	if (w == MAP_FAILED)
 		exit(1);
 	*w = 0;
-	struct futex_job j = { w, iters + 1000 };
+	struct futex_job j = {w, iters + 1000};
 	uint64_t *lat = calloc(iters, sizeof(*lat));
 	pid_t pid = spawn(futex_server, &j);
 	for (uint64_t i = 0; i < iters + 1000; i++) {
@@ -403,8 +411,8 @@ static void bench_futex_latency(uint64_t iters, double *med, double *p99)
 
 struct fd_job {
 	int in, out;
-	uint64_t n;      /* messages */
-	size_t msg;      /* request size */
+	uint64_t n; /* messages */
+	size_t msg; /* request size */
 	size_t reply;
 	int touch;
 };
@@ -419,7 +427,8 @@ static int fd_server(void *arg)
 	uint64_t seen = 0;
 	size_t partial = 0;
 	while (seen < j->n) {
-		ssize_t k = read(j->in, buf, j->msg > cap ? cap : cap - (cap % j->msg));
+		ssize_t k =
+		    read(j->in, buf, j->msg > cap ? cap : cap - (cap % j->msg));
 		if (k <= 0)
 			return 1;
 		partial += (size_t)k;
@@ -458,8 +467,12 @@ static double bench_fd_tput(int sock, uint64_t n, unsigned b, size_t msg,
 	}
 	/* client writes a[1], server reads a[0]; server writes c[1], client
 	 * reads c[0]. A socketpair is one fd per side. */
-	struct fd_job j = { .in = a[0], .out = c[1], .n = n, .msg = msg,
-			    .reply = MSG_CQE, .touch = touch };
+	struct fd_job j = {.in = a[0],
+			   .out = c[1],
+			   .n = n,
+			   .msg = msg,
+			   .reply = MSG_CQE,
+			   .touch = touch};
 	pid_t pid = spawn(fd_server, &j);
 	uint8_t *out = calloc(b, msg), *in = malloc(window * MSG_CQE);
 	uint64_t sent = 0, recv = 0;
@@ -507,11 +520,11 @@ static double bench_fd_latency(int sock, uint64_t iters)
 	} else if (pipe(a) < 0 || pipe(c) < 0) {
 		exit(1);
 	}
-	struct fd_job j = { .in = a[0], .out = c[1], .n = n, .msg = MSG_SQE,
-			    .reply = MSG_CQE };
+	struct fd_job j = {
+	    .in = a[0], .out = c[1], .n = n, .msg = MSG_SQE, .reply = MSG_CQE};
 	pid_t pid = spawn(fd_server, &j);
 	uint64_t *lat = calloc(iters, sizeof(*lat));
-	uint8_t m[MSG_SQE] = { 0 }, rep[MSG_CQE];
+	uint8_t m[MSG_SQE] = {0}, rep[MSG_CQE];
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t t0 = now_ns();
 		if (write_full(a[1], m, sizeof(m)) < 0 ||
@@ -555,8 +568,10 @@ int main(int argc, char **argv)
 			if (opt_trials < 1)
 				opt_trials = 1;
 		} else {
-			fprintf(stderr, "usage: %s [--quick] [--pin] "
-					"[--trials=N] [--spin=NS]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [--quick] [--pin] "
+				"[--trials=N] [--spin=NS]\n",
+				argv[0]);
 			return 2;
 		}
 	}
@@ -567,13 +582,13 @@ int main(int argc, char **argv)
 	const uint64_t tput_n = opt_quick ? 200000 : 2000000;
 	const uint64_t fd_n = opt_quick ? 100000 : 500000;
 	const uint64_t slot_n = opt_quick ? 500 : 5000;
-	struct results R = { 0 };
+	struct results R = {0};
 	double m, p;
 
 	printf("# ringbench: %s, %ld CPUs, pin=%d, trials=%d, batch=%d, "
-	       "window=%d, spin_ns=%u\n", opt_quick ? "quick" : "full",
-	       sysconf(_SC_NPROCESSORS_ONLN), opt_pin, opt_trials, BATCH,
-	       WINDOW, opt_spin);
+	       "window=%d, spin_ns=%u\n",
+	       opt_quick ? "quick" : "full", sysconf(_SC_NPROCESSORS_ONLN),
+	       opt_pin, opt_trials, BATCH, WINDOW, opt_spin);
 	/* Latency: median/p99 of each run; the run with the best median. */
 	R.lat_futex_med = R.lat_sleep_med = R.lat_spin_med = 1e30;
 	R.lat_pipe_med = R.lat_sock_med = 1e30;
@@ -601,30 +616,38 @@ int main(int argc, char **argv)
 	printf("ringbench test=lat_ring_spin median_us=%.3f p99_us=%.3f\n",
 	       R.lat_spin_med, R.lat_spin_p99);
 	printf("ringbench test=lat_pipe median_us=%.2f\n", R.lat_pipe_med);
-	printf("ringbench test=lat_socketpair median_us=%.2f\n", R.lat_sock_med);
+	printf("ringbench test=lat_socketpair median_us=%.2f\n",
+	       R.lat_sock_med);
 	fflush(stdout);
 
 	for (int t = 0; t < opt_trials; t++) {
-		R.tput_ring = best(R.tput_ring,
-				   bench_ring_tput(tput_n, BATCH, 0, 0));
-		R.tput_ring_spin = best(R.tput_ring_spin,
-					bench_ring_tput(tput_n, BATCH, opt_spin, 0));
+		R.tput_ring =
+		    best(R.tput_ring, bench_ring_tput(tput_n, BATCH, 0, 0));
+		R.tput_ring_spin =
+		    best(R.tput_ring_spin,
+			 bench_ring_tput(tput_n, BATCH, opt_spin, 0));
 		R.tput_ring_busy = best(R.tput_ring_busy,
 					bench_ring_tput(tput_n, BATCH, 0, 1));
-		R.tput_ring_nobatch = best(R.tput_ring_nobatch,
-					   bench_ring_tput(fd_n, 1, 0, 0));
-		R.tput_pipe = best(R.tput_pipe, bench_fd_tput(0, fd_n, BATCH,
-							      MSG_SQE, WINDOW, 0));
-		R.tput_sock = best(R.tput_sock, bench_fd_tput(1, fd_n, BATCH,
-							      MSG_SQE, WINDOW, 0));
+		R.tput_ring_nobatch =
+		    best(R.tput_ring_nobatch, bench_ring_tput(fd_n, 1, 0, 0));
+		R.tput_pipe =
+		    best(R.tput_pipe,
+			 bench_fd_tput(0, fd_n, BATCH, MSG_SQE, WINDOW, 0));
+		R.tput_sock =
+		    best(R.tput_sock,
+			 bench_fd_tput(1, fd_n, BATCH, MSG_SQE, WINDOW, 0));
 	}
-	printf("ringbench test=tput_ring batch=%d spin_ns=0 mdesc_per_s=%.2f ns_per_desc=%.1f\n",
+	printf("ringbench test=tput_ring batch=%d spin_ns=0 mdesc_per_s=%.2f "
+	       "ns_per_desc=%.1f\n",
 	       BATCH, R.tput_ring / 1e6, 1e9 / R.tput_ring);
-	printf("ringbench test=tput_ring batch=%d spin_ns=%u mdesc_per_s=%.2f ns_per_desc=%.1f\n",
+	printf("ringbench test=tput_ring batch=%d spin_ns=%u mdesc_per_s=%.2f "
+	       "ns_per_desc=%.1f\n",
 	       BATCH, opt_spin, R.tput_ring_spin / 1e6, 1e9 / R.tput_ring_spin);
-	printf("ringbench test=tput_ring_busy batch=%d mdesc_per_s=%.2f ns_per_desc=%.1f\n",
+	printf("ringbench test=tput_ring_busy batch=%d mdesc_per_s=%.2f "
+	       "ns_per_desc=%.1f\n",
 	       BATCH, R.tput_ring_busy / 1e6, 1e9 / R.tput_ring_busy);
-	printf("ringbench test=tput_ring batch=1 spin_ns=0 mdesc_per_s=%.2f ns_per_desc=%.1f\n",
+	printf("ringbench test=tput_ring batch=1 spin_ns=0 mdesc_per_s=%.2f "
+	       "ns_per_desc=%.1f\n",
 	       R.tput_ring_nobatch / 1e6, 1e9 / R.tput_ring_nobatch);
 	printf("ringbench test=tput_pipe batch=%d mdesc_per_s=%.2f\n", BATCH,
 	       R.tput_pipe / 1e6);
@@ -634,37 +657,54 @@ int main(int argc, char **argv)
 
 	for (int t = 0; t < opt_trials; t++) {
 		R.gbps_ring = best(R.gbps_ring, bench_ring_slots(slot_n, 0));
-		R.gbps_sock = best(R.gbps_sock,
-				   bench_fd_tput(1, slot_n / 2, 1, CS_MAX_IO, 4,
-						 1) * CS_MAX_IO / 1e9);
+		R.gbps_sock = best(R.gbps_sock, bench_fd_tput(1, slot_n / 2, 1,
+							      CS_MAX_IO, 4, 1) *
+						    CS_MAX_IO / 1e9);
 	}
 	printf("ringbench test=slots_1mib_touch gbps=%.2f\n", R.gbps_ring);
 	printf("ringbench test=socketpair_1mib_copy gbps=%.2f\n", R.gbps_sock);
 
-	printf("\n| measure | rings | yardstick | ratio |\n|---|---:|---:|---:|\n");
-	printf("| round trip, peer sleeps (median us) | %.2f | futex ping-pong %.2f | %.2fx |\n",
-	       R.lat_sleep_med, R.lat_futex_med, R.lat_sleep_med / R.lat_futex_med);
-	printf("| round trip, peer sleeps (p99 us) | %.2f | futex ping-pong %.2f | %.2fx |\n",
-	       R.lat_sleep_p99, R.lat_futex_p99, R.lat_sleep_p99 / R.lat_futex_p99);
-	printf("| round trip, peer sleeps (median us) | %.2f | pipe %.2f / socketpair %.2f | %.2fx / %.2fx |\n",
+	printf("\n| measure | rings | yardstick | ratio "
+	       "|\n|---|---:|---:|---:|\n");
+	printf("| round trip, peer sleeps (median us) | %.2f | futex ping-pong "
+	       "%.2f | %.2fx |\n",
+	       R.lat_sleep_med, R.lat_futex_med,
+	       R.lat_sleep_med / R.lat_futex_med);
+	printf("| round trip, peer sleeps (p99 us) | %.2f | futex ping-pong "
+	       "%.2f | %.2fx |\n",
+	       R.lat_sleep_p99, R.lat_futex_p99,
+	       R.lat_sleep_p99 / R.lat_futex_p99);
+	printf("| round trip, peer sleeps (median us) | %.2f | pipe %.2f / "
+	       "socketpair %.2f | %.2fx / %.2fx |\n",
 	       R.lat_sleep_med, R.lat_pipe_med, R.lat_sock_med,
-	       R.lat_sleep_med / R.lat_pipe_med, R.lat_sleep_med / R.lat_sock_med);
-	printf("| round trip, both busy, 2 CPUs (median us) | %.3f | futex ping-pong %.2f | %.3fx |\n",
-	       R.lat_spin_med, R.lat_futex_med, R.lat_spin_med / R.lat_futex_med);
-	printf("| descriptors/s, batch %d, sleeping (M/s) | %.2f | socketpair %.2f | %.1fx |\n",
-	       BATCH, R.tput_ring / 1e6, R.tput_sock / 1e6, R.tput_ring / R.tput_sock);
-	printf("| descriptors/s, batch %d, sleeping (M/s) | %.2f | pipe %.2f | %.1fx |\n",
-	       BATCH, R.tput_ring / 1e6, R.tput_pipe / 1e6, R.tput_ring / R.tput_pipe);
-	printf("| descriptors/s, batch %d, spin %u ns (M/s) | %.2f | socketpair %.2f | %.1fx |\n",
+	       R.lat_sleep_med / R.lat_pipe_med,
+	       R.lat_sleep_med / R.lat_sock_med);
+	printf("| round trip, both busy, 2 CPUs (median us) | %.3f | futex "
+	       "ping-pong %.2f | %.3fx |\n",
+	       R.lat_spin_med, R.lat_futex_med,
+	       R.lat_spin_med / R.lat_futex_med);
+	printf("| descriptors/s, batch %d, sleeping (M/s) | %.2f | socketpair "
+	       "%.2f | %.1fx |\n",
+	       BATCH, R.tput_ring / 1e6, R.tput_sock / 1e6,
+	       R.tput_ring / R.tput_sock);
+	printf("| descriptors/s, batch %d, sleeping (M/s) | %.2f | pipe %.2f | "
+	       "%.1fx |\n",
+	       BATCH, R.tput_ring / 1e6, R.tput_pipe / 1e6,
+	       R.tput_ring / R.tput_pipe);
+	printf("| descriptors/s, batch %d, spin %u ns (M/s) | %.2f | "
+	       "socketpair %.2f | %.1fx |\n",
 	       BATCH, opt_spin, R.tput_ring_spin / 1e6, R.tput_sock / 1e6,
 	       R.tput_ring_spin / R.tput_sock);
-	printf("| descriptors/s, batch %d, both busy, 2 CPUs (M/s) | %.2f | socketpair %.2f | %.1fx |\n",
+	printf("| descriptors/s, batch %d, both busy, 2 CPUs (M/s) | %.2f | "
+	       "socketpair %.2f | %.1fx |\n",
 	       BATCH, R.tput_ring_busy / 1e6, R.tput_sock / 1e6,
 	       R.tput_ring_busy / R.tput_sock);
-	printf("| descriptors/s, kick per descriptor (M/s) | %.2f | socketpair batch %d %.2f | %.1fx |\n",
+	printf("| descriptors/s, kick per descriptor (M/s) | %.2f | socketpair "
+	       "batch %d %.2f | %.1fx |\n",
 	       R.tput_ring_nobatch / 1e6, BATCH, R.tput_sock / 1e6,
 	       R.tput_ring_nobatch / R.tput_sock);
-	printf("| 1 MiB slots, 4 KiB touch (GB/s) | %.2f | socketpair copy %.2f | %.1fx |\n",
+	printf("| 1 MiB slots, 4 KiB touch (GB/s) | %.2f | socketpair copy "
+	       "%.2f | %.1fx |\n",
 	       R.gbps_ring, R.gbps_sock, R.gbps_ring / R.gbps_sock);
 	return 0;
 }

@@ -36,11 +36,11 @@
 #include "util.h"
 
 #ifndef F_SEAL_SEAL
-#define F_SEAL_SEAL 0x0001
+#define F_SEAL_SEAL   0x0001
 #define F_SEAL_SHRINK 0x0002
-#define F_SEAL_GROW 0x0004
+#define F_SEAL_GROW   0x0004
 #endif
-#define RING_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW)
+#define RING_SEALS     (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW)
 #define RING_MAX_ERRNO 4095
 
 /* Private per-ring-pair state. Aligned so that frontend threads, each
@@ -58,7 +58,7 @@ struct ring_priv {
 	 * when these run out keeps the peer's cache line from bouncing on
 	 * every call. */
 	uint32_t sq_head_seen, sq_tail_seen, cq_head_seen, cq_tail_seen;
-	int broken;       /* sticky -EPROTO */
+	int broken; /* sticky -EPROTO */
 } __attribute__((aligned(64)));
 
 struct ring_region {
@@ -153,13 +153,17 @@ static int setup_private(struct ring_region *r, uint64_t pair_size)
 		q->sqes = (struct cs_sqe *)(pair + RING_PAIR_ENTRIES_OFF);
 		q->cqes = (struct cs_cqe *)(pair + RING_PAIR_ENTRIES_OFF +
 					    (size_t)r->p.entries *
-						    sizeof(struct cs_sqe));
+						sizeof(struct cs_sqe));
 		/* Our own indices start where the shared copies are now;
 		 * from here on each side trusts only its private copy. */
-		q->sq_tail = __atomic_load_n(&q->ctl->sq.tail, __ATOMIC_ACQUIRE);
-		q->sq_head = __atomic_load_n(&q->ctl->sq.head, __ATOMIC_ACQUIRE);
-		q->cq_tail = __atomic_load_n(&q->ctl->cq.tail, __ATOMIC_ACQUIRE);
-		q->cq_head = __atomic_load_n(&q->ctl->cq.head, __ATOMIC_ACQUIRE);
+		q->sq_tail =
+		    __atomic_load_n(&q->ctl->sq.tail, __ATOMIC_ACQUIRE);
+		q->sq_head =
+		    __atomic_load_n(&q->ctl->sq.head, __ATOMIC_ACQUIRE);
+		q->cq_tail =
+		    __atomic_load_n(&q->ctl->cq.tail, __ATOMIC_ACQUIRE);
+		q->cq_head =
+		    __atomic_load_n(&q->ctl->cq.head, __ATOMIC_ACQUIRE);
 		/* Nothing cached yet: "seen" equal to our own index means no
 		 * room known (producer) / no work known (consumer). */
 		q->sq_head_seen = q->sq_tail - r->p.entries;
@@ -200,8 +204,8 @@ int ring_region_create(struct ring_region **out, const struct ring_params *p)
 		rc = -errno;
 		goto out;
 	}
-	r->base = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE,
-		       MAP_SHARED, fd, 0);
+	r->base = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       fd, 0);
 	if (r->base == MAP_FAILED) {
 		rc = -errno;
 		goto out;
@@ -214,25 +218,25 @@ int ring_region_create(struct ring_region **out, const struct ring_params *p)
 	r->slab_off = slab_off;
 
 	struct ring_shdr h = {
-		.magic = RING_MAGIC,
-		.version = CS_PROTO_VERSION,
-		.hdr_size = RING_HDR_SIZE,
-		.sqe_size = sizeof(struct cs_sqe),
-		.cqe_size = sizeof(struct cs_cqe),
-		.nrings = p->nrings,
-		.entries = p->entries,
-		.nslots = p->nslots,
-		.slot_size = p->slot_size,
-		.rings_off = RING_HDR_SIZE,
-		.pair_size = pair_size,
-		.slab_off = slab_off,
-		.total_size = total,
+	    .magic = RING_MAGIC,
+	    .version = CS_PROTO_VERSION,
+	    .hdr_size = RING_HDR_SIZE,
+	    .sqe_size = sizeof(struct cs_sqe),
+	    .cqe_size = sizeof(struct cs_cqe),
+	    .nrings = p->nrings,
+	    .entries = p->entries,
+	    .nslots = p->nslots,
+	    .slot_size = p->slot_size,
+	    .rings_off = RING_HDR_SIZE,
+	    .pair_size = pair_size,
+	    .slab_off = slab_off,
+	    .total_size = total,
 	};
 	memcpy(r->base, &h, sizeof(h));
 	for (uint32_t i = 0; i < p->nrings; i++) {
 		struct ring_pair_ctl *c =
-			(struct ring_pair_ctl *)(r->base + RING_HDR_SIZE +
-						 pair_size * i);
+		    (struct ring_pair_ctl *)(r->base + RING_HDR_SIZE +
+					     pair_size * i);
 		c->sq.head = c->sq.tail = p->start_index;
 		c->cq.head = c->cq.tail = p->start_index;
 	}
@@ -263,10 +267,10 @@ int ring_hdr_check(const void *hdr, size_t len, uint64_t fd_size,
 	    h.cqe_size != sizeof(struct cs_cqe) || h.pad0 != 0)
 		return -EPROTO;
 	struct ring_params p = {
-		.nrings = h.nrings,
-		.entries = h.entries,
-		.nslots = h.nslots,
-		.slot_size = h.slot_size,
+	    .nrings = h.nrings,
+	    .entries = h.entries,
+	    .nslots = h.nslots,
+	    .slot_size = h.slot_size,
 	};
 	if (!valid_params(&p) || layout(&p, &pair_size, &slab_off, &total))
 		return -EPROTO;
@@ -481,7 +485,8 @@ static int pop(struct ring_region *r, struct ring_priv *q, struct ring_ctl *c,
 	unsigned i;
 	for (i = 0; i < avail; i++) {
 		uint8_t *dst = (uint8_t *)out + i * esz;
-		memcpy(dst, (const uint8_t *)ents + ((*phead + i) & r->mask) * esz,
+		memcpy(dst,
+		       (const uint8_t *)ents + ((*phead + i) & r->mask) * esz,
 		       esz);
 		/* The checks below must read the private copy, never the
 		 * shared bytes again (no double fetch). */
@@ -577,8 +582,8 @@ static bool has_work(struct ring_ctl *c, uint32_t head)
 static int prepare_sleep(struct ring_ctl *c, uint32_t head, uint32_t **addr,
 			 uint32_t *val)
 {
-	uint32_t v = __atomic_or_fetch(&c->doorbell, RING_DB_SLEEPING,
-				       __ATOMIC_SEQ_CST);
+	uint32_t v =
+	    __atomic_or_fetch(&c->doorbell, RING_DB_SLEEPING, __ATOMIC_SEQ_CST);
 	/* Pairs with the fence in kick(): the flag is visible before we
 	 * re-read the tail. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -684,8 +689,8 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 	return wait_ring(r, q, &q->ctl->sq, q->sq_head, timeout_ms);
 }
 
-int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring,
-			  uint32_t **addr, uint32_t *val)
+int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
+			  uint32_t *val)
 {
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
@@ -700,8 +705,8 @@ void ring_sq_wake_done(struct ring_region *r, unsigned ring)
 		wake_done(&q->ctl->sq);
 }
 
-int ring_cq_prepare_sleep(struct ring_region *r, unsigned ring,
-			  uint32_t **addr, uint32_t *val)
+int ring_cq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
+			  uint32_t *val)
 {
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
@@ -720,7 +725,7 @@ void ring_cq_wake_done(struct ring_region *r, unsigned ring)
 
 int ring_peer_dead(int peer_fd)
 {
-	struct pollfd pfd = { .fd = peer_fd, .events = POLLRDHUP };
+	struct pollfd pfd = {.fd = peer_fd, .events = POLLRDHUP};
 	int n = poll(&pfd, 1, 0);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -734,8 +739,8 @@ int ring_peer_dead(int peer_fd)
 /* Waits in slices; the peer is polled only after a slice ran out with no
  * work, so a busy peer costs nothing extra. */
 static int wait_peer(struct ring_region *r, struct ring_priv *q,
-		     struct ring_ctl *c,
-		     const uint32_t *phead, int peer_fd, int timeout_ms)
+		     struct ring_ctl *c, const uint32_t *phead, int peer_fd,
+		     int timeout_ms)
 {
 	uint64_t start = now_ns();
 	for (;;) {

@@ -30,10 +30,10 @@
 struct ring_region; /* opaque, private to each process */
 
 struct ring_params {
-	uint32_t nrings;     /* ring pairs, 1..64 */
-	uint32_t entries;    /* per ring, power of two, 2..65536 */
-	uint32_t nslots;     /* data slots, 1..65536 */
-	uint32_t slot_size;  /* bytes, multiple of 4096, 4096..64 MiB */
+	uint32_t nrings;    /* ring pairs, 1..64 */
+	uint32_t entries;   /* per ring, power of two, 2..65536 */
+	uint32_t nslots;    /* data slots, 1..65536 */
+	uint32_t slot_size; /* bytes, multiple of 4096, 4096..64 MiB */
 	/* Test hook, 0 in production: initial value of every head and tail
 	 * (lets tests start the free-running indices near UINT32_MAX). */
 	uint32_t start_index;
@@ -103,14 +103,14 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms);
  * (do not sleep; the flag is cleared), else 0 and *val is the value to pass
  * to FUTEX_WAIT on *addr. ring_sq_wake_done() clears the flag after any
  * wake-up. */
-int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring,
-			  uint32_t **addr, uint32_t *val);
+int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
+			  uint32_t *val);
 void ring_sq_wake_done(struct ring_region *r, unsigned ring);
 
 /* Same as ring_sq_prepare_sleep()/ring_sq_wake_done() for the frontend's
  * completion waiter. */
-int ring_cq_prepare_sleep(struct ring_region *r, unsigned ring,
-			  uint32_t **addr, uint32_t *val);
+int ring_cq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
+			  uint32_t *val);
 void ring_cq_wake_done(struct ring_region *r, unsigned ring);
 
 /* --- peer death ----------------------------------------------------- */

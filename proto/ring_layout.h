@@ -24,16 +24,16 @@
 
 #include "wire.h"
 
-#define RING_MAGIC 0x47525343u /* "CSRG" little-endian */
-#define RING_HDR_SIZE 4096u
-#define RING_PAGE 4096u
-#define RING_CACHELINE 64u
+#define RING_MAGIC	      0x47525343u /* "CSRG" little-endian */
+#define RING_HDR_SIZE	      4096u
+#define RING_PAGE	      4096u
+#define RING_CACHELINE	      64u
 #define RING_PAIR_ENTRIES_OFF 512u
 
-#define RING_MAX_RINGS 64u
-#define RING_MIN_ENTRIES 2u
-#define RING_MAX_ENTRIES 65536u
-#define RING_MAX_SLOTS 65536u
+#define RING_MAX_RINGS	   64u
+#define RING_MIN_ENTRIES   2u
+#define RING_MAX_ENTRIES   65536u
+#define RING_MAX_SLOTS	   65536u
 #define RING_MAX_SLOT_SIZE (64u << 20)
 
 /* Doorbell word: bit 31 = the consumer sleeps (or is about to); bits 0..30
@@ -44,11 +44,11 @@
 
 /* Region header, written once by the creator before the fd is shared. */
 struct ring_shdr {
-	uint32_t magic;      /* RING_MAGIC */
-	uint32_t version;    /* CS_PROTO_VERSION */
-	uint32_t hdr_size;   /* RING_HDR_SIZE */
-	uint32_t sqe_size;   /* sizeof(struct cs_sqe) */
-	uint32_t cqe_size;   /* sizeof(struct cs_cqe) */
+	uint32_t magic;	   /* RING_MAGIC */
+	uint32_t version;  /* CS_PROTO_VERSION */
+	uint32_t hdr_size; /* RING_HDR_SIZE */
+	uint32_t sqe_size; /* sizeof(struct cs_sqe) */
+	uint32_t cqe_size; /* sizeof(struct cs_cqe) */
 	uint32_t nrings;
 	uint32_t entries;
 	uint32_t nslots;
@@ -98,9 +98,9 @@ _Static_assert(sizeof(struct ring_pair_ctl) <= RING_PAIR_ENTRIES_OFF,
  * overflow): control, sqes, cqes, rounded up to 4 KiB. */
 static inline uint64_t ring_pair_size(uint32_t entries)
 {
-	uint64_t sz = RING_PAIR_ENTRIES_OFF +
-		      (uint64_t)entries * (sizeof(struct cs_sqe) +
-					   sizeof(struct cs_cqe));
+	uint64_t sz =
+	    RING_PAIR_ENTRIES_OFF +
+	    (uint64_t)entries * (sizeof(struct cs_sqe) + sizeof(struct cs_cqe));
 	return (sz + RING_PAGE - 1) & ~(uint64_t)(RING_PAGE - 1);
 }
 

@@ -38,15 +38,15 @@
 #ifndef RING_IORING_OP_FUTEX_WAIT
 #define RING_IORING_OP_FUTEX_WAIT 51 /* enum io_uring_op, kernel 6.7 */
 #endif
-#define RING_FUTEX2_SIZE_U32 0x02u   /* FUTEX2_SIZE_U32 */
+#define RING_FUTEX2_SIZE_U32  0x02u /* FUTEX2_SIZE_U32 */
 #define RING_FUTEX_BITSET_ANY 0xffffffffu
 
 /* Prepares sqe as a shared (non-private) 32-bit FUTEX_WAIT on *addr while
  * it holds val. Clears the whole sqe (user_data too: set it afterwards).
  * Returns 0, or -EINVAL for a NULL sqe (io_uring_get_sqe() found the
  * submission queue full). */
-static inline int ring_prep_futex_wait(struct io_uring_sqe *sqe,
-				       uint32_t *addr, uint32_t val)
+static inline int ring_prep_futex_wait(struct io_uring_sqe *sqe, uint32_t *addr,
+				       uint32_t val)
 {
 	if (!sqe)
 		return -EINVAL;

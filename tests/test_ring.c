@@ -32,11 +32,11 @@ static struct ring_region *mk(uint32_t nrings, uint32_t entries,
 			      uint32_t nslots, uint32_t start)
 {
 	struct ring_params p = {
-		.nrings = nrings,
-		.entries = entries,
-		.nslots = nslots,
-		.slot_size = 8192,
-		.start_index = start,
+	    .nrings = nrings,
+	    .entries = entries,
+	    .nslots = nslots,
+	    .slot_size = 8192,
+	    .start_index = start,
 	};
 	struct ring_region *r = NULL;
 	int rc = ring_region_create(&r, &p);
@@ -47,17 +47,17 @@ static struct ring_region *mk(uint32_t nrings, uint32_t entries,
 static struct cs_sqe good_sqe(uint64_t id, uint32_t slot)
 {
 	struct cs_sqe s = {
-		.id = id,
-		.ino = 1,
-		.op = CS_OP_GETATTR,
-		.slot = slot,
+	    .id = id,
+	    .ino = 1,
+	    .op = CS_OP_GETATTR,
+	    .slot = slot,
 	};
 	return s;
 }
 
 static struct cs_cqe good_cqe(uint64_t id, uint32_t slot)
 {
-	struct cs_cqe c = { .id = id, .slot = slot };
+	struct cs_cqe c = {.id = id, .slot = slot};
 	return c;
 }
 
@@ -87,12 +87,12 @@ static void test_params(void)
 {
 	struct ring_region *r = NULL;
 	static const struct ring_params bad[] = {
-		{ 0, 8, 1, 4096, 0 },  { 65, 8, 1, 4096, 0 },
-		{ 1, 0, 1, 4096, 0 },  { 1, 1, 1, 4096, 0 },
-		{ 1, 3, 1, 4096, 0 },  { 1, 131072, 1, 4096, 0 },
-		{ 1, 8, 0, 4096, 0 },  { 1, 8, 65537, 4096, 0 },
-		{ 1, 8, 1, 0, 0 },     { 1, 8, 1, 4095, 0 },
-		{ 1, 8, 1, 4097, 0 },  { 1, 8, 1, (64u << 20) + 4096, 0 },
+	    {0, 8, 1, 4096, 0}, {65, 8, 1, 4096, 0},
+	    {1, 0, 1, 4096, 0}, {1, 1, 1, 4096, 0},
+	    {1, 3, 1, 4096, 0}, {1, 131072, 1, 4096, 0},
+	    {1, 8, 0, 4096, 0}, {1, 8, 65537, 4096, 0},
+	    {1, 8, 1, 0, 0},	{1, 8, 1, 4095, 0},
+	    {1, 8, 1, 4097, 0}, {1, 8, 1, (64u << 20) + 4096, 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		CU_ASSERT_EQUAL(ring_region_create(&r, &bad[i]), -EINVAL);
@@ -100,9 +100,9 @@ static void test_params(void)
 	}
 	/* Boundaries that are valid. */
 	static const struct ring_params ok[] = {
-		{ 1, 2, 1, 4096, 0 },
-		{ 64, 65536, 4, 4096, 0 },
-		{ 2, 64, 16, CS_SLOT_SIZE_DEFAULT, 0 },
+	    {1, 2, 1, 4096, 0},
+	    {64, 65536, 4, 4096, 0},
+	    {2, 64, 16, CS_SLOT_SIZE_DEFAULT, 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		CU_ASSERT_EQUAL_FATAL(ring_region_create(&r, &ok[i]), 0);
@@ -111,7 +111,8 @@ static void test_params(void)
 		CU_ASSERT_EQUAL(p->entries, ok[i].entries);
 		int fd = ring_region_fd(r);
 		int seals = fcntl(fd, F_GET_SEALS);
-		CU_ASSERT_EQUAL(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+		CU_ASSERT_EQUAL(seals &
+				    (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
 				F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 		CU_ASSERT(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 		CU_ASSERT(ftruncate(fd, 0) < 0);
@@ -184,8 +185,8 @@ static void test_full(void)
 /* Free-running indices crossing UINT32_MAX, for several start points. */
 static void test_wrap(void)
 {
-	static const uint32_t starts[] = { UINT32_MAX - 5, UINT32_MAX,
-					   UINT32_MAX - 3 };
+	static const uint32_t starts[] = {UINT32_MAX - 5, UINT32_MAX,
+					  UINT32_MAX - 3};
 	for (size_t k = 0; k < ARRAY_SIZE(starts); k++) {
 		struct ring_region *r = mk(1, 4, 2, starts[k]);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
@@ -299,7 +300,7 @@ static void test_pick(void)
 
 /* --- hostile descriptors -------------------------------------------- */
 
-static const struct ring_params vp = { 1, 8, 4, 8192, 0 };
+static const struct ring_params vp = {1, 8, 4, 8192, 0};
 
 static void test_sqe_check(void)
 {
@@ -334,9 +335,9 @@ static void test_sqe_check(void)
 	bad[nb] = good_sqe(1, 0), bad[nb++].op = CS_OP_INVALID;
 	bad[nb] = good_sqe(1, 0), bad[nb++].op = CS_OP__MAX;
 	bad[nb] = good_sqe(1, 0), bad[nb++].op = UINT16_MAX;
-	bad[nb] = good_sqe(1, 4);                   /* slot == nslots */
+	bad[nb] = good_sqe(1, 4); /* slot == nslots */
 	nb++;
-	bad[nb] = good_sqe(1, CS_NO_SLOT);          /* no slot, not FORGET */
+	bad[nb] = good_sqe(1, CS_NO_SLOT); /* no slot, not FORGET */
 	nb++;
 	bad[nb] = good_sqe(1, 0), bad[nb].op = CS_OP_FORGET; /* FORGET slot */
 	nb++;
@@ -501,26 +502,56 @@ static void test_bad_headers(void)
 		off_t fsz = sz;
 		int seals = ALL_SEALS;
 		switch (k) {
-		case 0: h.magic ^= 1; break;
-		case 1: h.version = CS_PROTO_VERSION + 1; break;
-		case 2: h.sqe_size = 32; break;
-		case 3: h.nrings = 0; break;
-		case 4: h.entries = 12; break;
-		case 5: h.slot_size = 4100; break;
-		case 6: h.slab_off += 4096; break;
-		case 7: h.total_size -= 4096; break;
-		case 8: fsz = sz - 4096; break;      /* fd smaller than region */
-		case 9: /* huge but consistent: far larger than the fd */
+		case 0:
+			h.magic ^= 1;
+			break;
+		case 1:
+			h.version = CS_PROTO_VERSION + 1;
+			break;
+		case 2:
+			h.sqe_size = 32;
+			break;
+		case 3:
+			h.nrings = 0;
+			break;
+		case 4:
+			h.entries = 12;
+			break;
+		case 5:
+			h.slot_size = 4100;
+			break;
+		case 6:
+			h.slab_off += 4096;
+			break;
+		case 7:
+			h.total_size -= 4096;
+			break;
+		case 8:
+			fsz = sz - 4096;
+			break; /* fd smaller than region */
+		case 9:	       /* huge but consistent: far larger than the fd */
 			h.nslots = 65536;
 			h.slot_size = 64u << 20;
 			h.total_size = h.slab_off + (65536ull << 26);
 			break;
-		case 10: seals = 0; break;            /* unsealed */
-		case 11: seals = F_SEAL_GROW | F_SEAL_SEAL; break;
-		case 12: seals = F_SEAL_SHRINK | F_SEAL_GROW; break;
-		case 13: fsz = 100; break;            /* shorter than a header */
-		case 14: h.pad0 = 1; break;
-		case 15: h.nslots = 0; break;
+		case 10:
+			seals = 0;
+			break; /* unsealed */
+		case 11:
+			seals = F_SEAL_GROW | F_SEAL_SEAL;
+			break;
+		case 12:
+			seals = F_SEAL_SHRINK | F_SEAL_GROW;
+			break;
+		case 13:
+			fsz = 100;
+			break; /* shorter than a header */
+		case 14:
+			h.pad0 = 1;
+			break;
+		case 15:
+			h.nslots = 0;
+			break;
 		}
 		fd = fake_region(&h, fsz, seals);
 		CU_ASSERT_FATAL(fd >= 0);
@@ -537,7 +568,8 @@ static void test_bad_headers(void)
 	fd = mkstemp(path);
 	CU_ASSERT_FATAL(fd >= 0);
 	unlink(path);
-	CU_ASSERT_EQUAL(pwrite(fd, &good, sizeof(good), 0), (ssize_t)sizeof(good));
+	CU_ASSERT_EQUAL(pwrite(fd, &good, sizeof(good), 0),
+			(ssize_t)sizeof(good));
 	CU_ASSERT_EQUAL(ftruncate(fd, sz), 0);
 	CU_ASSERT_EQUAL(ring_region_attach(&b, fd), -EPROTO);
 	close(fd);
@@ -548,7 +580,7 @@ static void test_bad_headers(void)
 	close(p[1]);
 	CU_ASSERT_EQUAL(ring_region_attach(&b, -1), -EBADF);
 	CU_ASSERT_EQUAL(ring_hdr_check(&good, sizeof(good) - 1, (uint64_t)sz,
-				       &(struct ring_params){ 0 }),
+				       &(struct ring_params){0}),
 			-EPROTO);
 }
 
@@ -571,7 +603,8 @@ static void test_doorbell_flags(void)
 	CU_ASSERT_EQUAL(ring_sq_prepare_sleep(r, 0, &addr, &val), 0);
 	/* addr is the doorbell in the region's own mapping: same page. */
 	CU_ASSERT_EQUAL(__atomic_load_n(addr, __ATOMIC_SEQ_CST), sq->doorbell);
-	CU_ASSERT_EQUAL((uintptr_t)addr % 4096, (uintptr_t)&sq->doorbell % 4096);
+	CU_ASSERT_EQUAL((uintptr_t)addr % 4096,
+			(uintptr_t)&sq->doorbell % 4096);
 	CU_ASSERT_EQUAL(val, RING_DB_SLEEPING);
 	CU_ASSERT_EQUAL(sq->doorbell, RING_DB_SLEEPING);
 	/* Producer kicks: flag cleared, sequence bumped, so a FUTEX_WAIT
@@ -616,9 +649,10 @@ static void test_wait_kick_threads(void)
 	struct ring_region *r = mk(1, 8, 4, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	for (int k = 0; k < 20; k++) {
-		struct waiter w = { .r = r };
+		struct waiter w = {.r = r};
 		pthread_t t;
-		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, cq_waiter, &w), 0);
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, cq_waiter, &w),
+				      0);
 		if (k % 2)
 			usleep(2000);
 		struct cs_cqe c = good_cqe(k, 0), o;
@@ -645,7 +679,7 @@ static void test_spin(void)
 	uint64_t ms = (now_ns() - t) / 1000000u;
 	CU_ASSERT(ms >= 19 && ms < 2000);
 	for (int k = 0; k < 10; k++) {
-		struct waiter w = { .r = r };
+		struct waiter w = {.r = r};
 		pthread_t th;
 		CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cq_waiter, &w),
 				      0);
@@ -666,10 +700,10 @@ static void test_spin(void)
 
 /* --- cross-process stream ------------------------------------------- */
 
-#define STREAM_RINGS 2
+#define STREAM_RINGS	2
 #define STREAM_PER_RING 500000u
-#define STREAM_ENTRIES 256u
-#define STREAM_SLOTS 64u
+#define STREAM_ENTRIES	256u
+#define STREAM_SLOTS	64u
 
 /* Child: cryptod-like consumer of one ring pair; checks every id in
  * order, echoes a completion. Exit status 0 when all were seen. */
@@ -704,7 +738,8 @@ static int stream_child(int memfd, unsigned ring, int peer)
 		while (done < (unsigned)n) {
 			done += ring_cq_push(r, ring, c + done, n - done);
 			if (done < (unsigned)n)
-				sched_yield(); /* cannot happen: window <= entries */
+				sched_yield(); /* cannot happen: window <=
+						  entries */
 		}
 		ring_cq_kick(r, ring);
 	}
@@ -759,7 +794,8 @@ static void *stream_parent(void *arg)
 		}
 		if (n == 0 && pushed == 0) {
 			a->waits++;
-			int rc = ring_cq_wait_peer(a->r, a->ring, a->peer, 10000);
+			int rc =
+			    ring_cq_wait_peer(a->r, a->ring, a->peer, 10000);
 			if (rc < 0 && rc != -EINTR) {
 				a->err = 3;
 				return NULL;
@@ -771,17 +807,17 @@ static void *stream_parent(void *arg)
 
 static void test_cross_process_stream(void)
 {
-	struct ring_params p = { STREAM_RINGS, STREAM_ENTRIES, STREAM_SLOTS,
-				 4096, UINT32_MAX - 1000 };
+	struct ring_params p = {STREAM_RINGS, STREAM_ENTRIES, STREAM_SLOTS,
+				4096, UINT32_MAX - 1000};
 	struct ring_region *r = NULL;
 	CU_ASSERT_EQUAL_FATAL(ring_region_create(&r, &p), 0);
 	int sv[STREAM_RINGS][2];
 	pid_t pid[STREAM_RINGS];
 	for (unsigned i = 0; i < STREAM_RINGS; i++) {
-		CU_ASSERT_EQUAL_FATAL(
-			socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-				   sv[i]),
-			0);
+		CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX,
+						 SOCK_SEQPACKET | SOCK_CLOEXEC,
+						 0, sv[i]),
+				      0);
 	}
 	for (unsigned i = 0; i < STREAM_RINGS; i++) {
 		pid[i] = fork();
@@ -798,9 +834,9 @@ static void test_cross_process_stream(void)
 	struct stream_arg a[STREAM_RINGS];
 	pthread_t th[STREAM_RINGS];
 	for (unsigned i = 0; i < STREAM_RINGS; i++) {
-		a[i] = (struct stream_arg){ .r = r, .ring = i, .peer = sv[i][0] };
+		a[i] = (struct stream_arg){.r = r, .ring = i, .peer = sv[i][0]};
 		CU_ASSERT_EQUAL_FATAL(
-			pthread_create(&th[i], NULL, stream_parent, &a[i]), 0);
+		    pthread_create(&th[i], NULL, stream_parent, &a[i]), 0);
 	}
 	for (unsigned i = 0; i < STREAM_RINGS; i++) {
 		pthread_join(th[i], NULL);
@@ -813,8 +849,9 @@ static void test_cross_process_stream(void)
 		close(sv[i][0]);
 	}
 	uint64_t ns = now_ns() - t0;
-	fprintf(stderr, "  %u descriptors + completions in %.3f s (%lu+%lu "
-			"sleeps)\n",
+	fprintf(stderr,
+		"  %u descriptors + completions in %.3f s (%lu+%lu "
+		"sleeps)\n",
 		STREAM_RINGS * STREAM_PER_RING, ns / 1e9,
 		(unsigned long)a[0].waits, (unsigned long)a[1].waits);
 	ring_region_destroy(r);
@@ -828,7 +865,7 @@ static void test_peer_death(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	int sv[2];
 	CU_ASSERT_EQUAL_FATAL(
-		socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 	struct cs_sqe s[64];
 	for (unsigned i = 0; i < 64; i++)
 		s[i] = good_sqe(i, i);
@@ -904,8 +941,8 @@ static void test_peer_death(void)
 
 static int wait_cqe_ms(struct io_uring *u, struct io_uring_cqe **cqe, int ms)
 {
-	struct __kernel_timespec ts = { .tv_sec = ms / 1000,
-					.tv_nsec = (ms % 1000) * 1000000L };
+	struct __kernel_timespec ts = {.tv_sec = ms / 1000,
+				       .tv_nsec = (ms % 1000) * 1000000L};
 	return io_uring_wait_cqe_timeout(u, cqe, &ts);
 }
 
@@ -932,8 +969,10 @@ static void test_uring_futex_wait(void)
 	CU_ASSERT_EQUAL(io_uring_submit(&u), 1);
 	CU_ASSERT_EQUAL_FATAL(wait_cqe_ms(&u, &cqe, 2000), 0);
 	if (cqe->res == -EINVAL || cqe->res == -EOPNOTSUPP) {
-		fprintf(stderr, "  IORING_OP_FUTEX_WAIT unsupported (%d): not "
-				"tested\n", cqe->res);
+		fprintf(stderr,
+			"  IORING_OP_FUTEX_WAIT unsupported (%d): not "
+			"tested\n",
+			cqe->res);
 		io_uring_cqe_seen(&u, cqe);
 		goto out;
 	}
@@ -992,24 +1031,24 @@ out:
 int cs_register_suites(void)
 {
 	static const struct cs_test tests[] = {
-		{ "params", test_params },
-		{ "empty", test_empty },
-		{ "full", test_full },
-		{ "wrap", test_wrap },
-		{ "batch", test_batch },
-		{ "attach", test_attach },
-		{ "pick", test_pick },
-		{ "sqe_check", test_sqe_check },
-		{ "cqe_check", test_cqe_check },
-		{ "hostile_indices", test_hostile_indices },
-		{ "bad_headers", test_bad_headers },
-		{ "doorbell_flags", test_doorbell_flags },
-		{ "wait_kick_threads", test_wait_kick_threads },
-		{ "spin", test_spin },
-		{ "cross_process_stream", test_cross_process_stream },
-		{ "peer_death", test_peer_death },
-		{ "uring_futex_wait", test_uring_futex_wait },
-		{ NULL, NULL },
+	    {"params", test_params},
+	    {"empty", test_empty},
+	    {"full", test_full},
+	    {"wrap", test_wrap},
+	    {"batch", test_batch},
+	    {"attach", test_attach},
+	    {"pick", test_pick},
+	    {"sqe_check", test_sqe_check},
+	    {"cqe_check", test_cqe_check},
+	    {"hostile_indices", test_hostile_indices},
+	    {"bad_headers", test_bad_headers},
+	    {"doorbell_flags", test_doorbell_flags},
+	    {"wait_kick_threads", test_wait_kick_threads},
+	    {"spin", test_spin},
+	    {"cross_process_stream", test_cross_process_stream},
+	    {"peer_death", test_peer_death},
+	    {"uring_futex_wait", test_uring_futex_wait},
+	    {NULL, NULL},
 	};
 	return cs_add_suite("ring", NULL, NULL, tests);
 }

@@ -26,10 +26,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define F_ENTRIES 8u
-#define F_NSLOTS 4u
-#define F_SLOT 8192u
+#define F_NSLOTS  4u
+#define F_SLOT	  8192u
 
-static const struct ring_params fp = { 1, F_ENTRIES, F_NSLOTS, F_SLOT, 0 };
+static const struct ring_params fp = {1, F_ENTRIES, F_NSLOTS, F_SLOT, 0};
 
 static void check_sqe_invariants(const struct cs_sqe *s)
 {
@@ -83,7 +83,7 @@ static void fuzz_region(const uint8_t *data, size_t size)
 		for (int i = 0; i < n; i++)
 			check_cqe_invariants(&c[i]);
 		/* Pushing into a ring with a hostile head never overfills. */
-		struct cs_sqe z = { .op = CS_OP_GETATTR, .slot = 0 };
+		struct cs_sqe z = {.op = CS_OP_GETATTR, .slot = 0};
 		(void)ring_sq_push(r, 0, &z, 1);
 		(void)ring_sq_wait(r, 0, 0);
 	}
@@ -107,10 +107,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(&fdsz, data, 8);
 		if (ring_hdr_check(data + 8, size - 8, fdsz, &out) == 0) {
 			/* Accepted: the layout fits the claimed fd size. */
-			uint64_t total = RING_HDR_SIZE +
-					 ring_pair_size(out.entries) * out.nrings +
-					 (uint64_t)out.nslots * out.slot_size;
-			if (total > fdsz || out.nrings == 0 || out.entries < 2 ||
+			uint64_t total =
+			    RING_HDR_SIZE +
+			    ring_pair_size(out.entries) * out.nrings +
+			    (uint64_t)out.nslots * out.slot_size;
+			if (total > fdsz || out.nrings == 0 ||
+			    out.entries < 2 ||
 			    (out.entries & (out.entries - 1)) ||
 			    out.slot_size % 4096)
 				abort();
