@@ -26,6 +26,7 @@
 
 #include "kd.h"
 #include "log.h"
+#include "sandbox.h"
 #include "secmem.h"
 #include "util.h"
 
@@ -609,11 +610,40 @@ static int op_keygen(int ctl, struct kd_input *in, char *why, size_t whylen)
 	return r;
 }
 
+/* Serving needs only the two sockets and memory: every other syscall kills
+ * keyd, and no filesystem access is left (Landlock). Sanitizer builds skip
+ * it (LeakSanitizer's exit-time scan uses ptrace and clone). */
+static void enter_sandbox(int enable)
+{
+	static const char *const extra[] = { "recvfrom", "recvmsg", "sendto",
+					     "sendmsg", "mlock", "munlock",
+					     NULL };
+	const char *list[96];
+	size_t n = 0;
+#if defined(__SANITIZE_ADDRESS__)
+	enable = 0;
+#endif
+	if (!enable) {
+		log_debug("sandbox disabled");
+		return;
+	}
+	for (size_t i = 0; sandbox_base_syscalls[i] && n < 80; i++)
+		list[n++] = sandbox_base_syscalls[i];
+	for (size_t i = 0; extra[i]; i++)
+		list[n++] = extra[i];
+	list[n] = NULL;
+	struct sandbox_cfg cfg = { .name = "keyd", .allow = list,
+				   .landlock_fd = -2 };
+	int r = sandbox_enter(&cfg);
+	if (r < 0)
+		fatalx("cannot enter the sandbox: %s", strerror(-r));
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: cryptstack-keyd --admin --lower-fd N --ctl-fd "
 		"N\n       cryptstack-keyd --serve --lower-fd N --ctl-fd N "
-		"--service-fd N [-d]\n(started by the cryptstack command)\n");
+		"--service-fd N [-d] [--no-sandbox]\n(started by the cryptstack command)\n");
 	exit(2);
 }
 
@@ -636,9 +666,10 @@ int main(int argc, char **argv)
 		{ "ctl-fd", required_argument, NULL, 'c' },
 		{ "service-fd", required_argument, NULL, 'S' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "no-sandbox", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int mode = 0, lower = -1, ctl = -1, svc = -1, o, r;
+	int mode = 0, lower = -1, ctl = -1, svc = -1, o, r, sandbox = 1;
 	char why[sizeof(((struct kc_result *)0)->msg)] = "";
 	log_init("keyd", LOG_LVL_INFO);
 	while ((o = getopt_long(argc, argv, "d", lo, NULL)) != -1) {
@@ -658,6 +689,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			log_setlevel(LOG_LVL_DEBUG);
+			break;
+		case 'n':
+			sandbox = 0;
 			break;
 		default:
 			usage();
@@ -711,6 +745,7 @@ int main(int argc, char **argv)
 		close(lower);
 	if (!serve || r)
 		return r ? 1 : 0;
+	enter_sandbox(sandbox);
 	r = kd_serve(svc, g_ctx);
 	close(svc);
 	return r ? 1 : 0;
