@@ -123,6 +123,18 @@ cs_umount "$M"
 log=$(ls /run/cryptstack/*.log | xargs grep -l "cryptod (pid $cd_pid) killed by signal 9" || true)
 [ -n "$log" ] || fail "the supervisor did not log cryptod's death"
 
+say "kill -9 frontend: the supervisor detaches the dead mount and exits"
+cs_mount "$L" "$M"
+sup=$(sup_pid "$M")
+fe_pid=$(child_pid "$sup" cryptstack-frontend)
+[ -n "$fe_pid" ] || fail "frontend of $M not found"
+kill -9 "$fe_pid"
+i=0
+while is_mounted "$M" || alive "$sup"; do
+	i=$((i + 1)); [ $i -lt 150 ] || fail "dead mount not cleaned up in 15 s"
+	sleep 0.1
+done
+
 say "remount after the crash reads back"
 cs_mount "$L" "$M"
 got=$(tree_sums "$M")
