@@ -419,9 +419,10 @@ static struct ring_priv *get_ring(struct ring_region *r, unsigned ring)
 
 /* Producer side, shared by both directions: returns how many of n entries
  * (esz bytes each) were copied into the ring at ents; 0 when full. */
-static unsigned push(struct ring_region *r, struct ring_priv *q,
-		     struct ring_ctl *c, uint32_t *ptail, uint32_t *head_seen,
-		     void *ents, size_t esz, const void *in, unsigned n)
+static inline __attribute__((always_inline)) unsigned
+push(struct ring_region *r, struct ring_priv *q, struct ring_ctl *c,
+     uint32_t *ptail, uint32_t *head_seen, void *ents, size_t esz,
+     const void *in, unsigned n)
 {
 	if (q->broken || n == 0)
 		return 0;
@@ -440,9 +441,13 @@ static unsigned push(struct ring_region *r, struct ring_priv *q,
 	}
 	if (n > space)
 		n = space;
-	for (unsigned i = 0; i < n; i++)
-		memcpy((uint8_t *)ents + ((*ptail + i) & r->mask) * esz,
-		       (const uint8_t *)in + i * esz, esz);
+	/* At most two runs: up to the end of the array, then from 0. */
+	uint32_t at = *ptail & r->mask;
+	uint32_t first = r->p.entries - at;
+	if (first > n)
+		first = n;
+	memcpy((uint8_t *)ents + at * esz, in, first * esz);
+	memcpy(ents, (const uint8_t *)in + first * esz, (n - first) * esz);
 	*ptail += n;
 	/* Release: the entries are visible before the new tail. */
 	store_release(&c->tail, *ptail);
@@ -463,9 +468,10 @@ static int check_cqe(const struct ring_params *p, const void *e)
 
 /* Consumer side: copies up to max entries out, validating each private
  * copy; returns count or -EPROTO. */
-static int pop(struct ring_region *r, struct ring_priv *q, struct ring_ctl *c,
-	       uint32_t *phead, uint32_t *tail_seen, const void *ents,
-	       size_t esz, void *out, unsigned max, check_fn check)
+static inline __attribute__((always_inline)) int
+pop(struct ring_region *r, struct ring_priv *q, struct ring_ctl *c,
+    uint32_t *phead, uint32_t *tail_seen, const void *ents, size_t esz,
+    void *out, unsigned max, check_fn check)
 {
 	if (q->broken)
 		return -EPROTO;
@@ -482,16 +488,19 @@ static int pop(struct ring_region *r, struct ring_priv *q, struct ring_ctl *c,
 	}
 	if (avail > max)
 		avail = max;
+	/* Copy out in at most two runs, then validate only the copies:
+	 * the barrier keeps the compiler from re-reading the shared bytes
+	 * for the checks (no double fetch). */
+	uint32_t at = *phead & r->mask;
+	uint32_t first = r->p.entries - at;
+	if (first > avail)
+		first = avail;
+	memcpy(out, (const uint8_t *)ents + at * esz, first * esz);
+	memcpy((uint8_t *)out + first * esz, ents, (avail - first) * esz);
+	__asm__ __volatile__("" ::: "memory");
 	unsigned i;
 	for (i = 0; i < avail; i++) {
-		uint8_t *dst = (uint8_t *)out + i * esz;
-		memcpy(dst,
-		       (const uint8_t *)ents + ((*phead + i) & r->mask) * esz,
-		       esz);
-		/* The checks below must read the private copy, never the
-		 * shared bytes again (no double fetch). */
-		__asm__ __volatile__("" ::: "memory");
-		if (check(&r->p, dst) < 0) {
+		if (check(&r->p, (uint8_t *)out + i * esz) < 0) {
 			q->broken = 1;
 			break;
 		}
