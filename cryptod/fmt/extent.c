@@ -16,7 +16,7 @@
 #include "fmt.h"
 #include "fmt_int.h"
 
-#define CHUNK 64u
+#define CHUNK 256u /* one 1 MiB batch: one getrandom() call */
 #define AD_LEN (FMT_FILE_ID_LEN + 8 + 4)
 
 /* Slot layout inside a record. */
