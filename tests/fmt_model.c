@@ -351,7 +351,7 @@ int tf_truncate(struct tfile *tf, uint64_t size)
 		return write_size(tf, size, tf->h.size_flags);
 	}
 	/* Shrink: re-seal the new partial last extent with a zero tail,
-	 * clear the records beyond EOF, then the size, then cut. */
+	 * then the size, then clear the records beyond EOF and cut. */
 	if (size % FMT_EXTENT) {
 		uint64_t last = size / FMT_EXTENT;
 		uint8_t pt[FMT_EXTENT];
@@ -363,6 +363,9 @@ int tf_truncate(struct tfile *tf, uint64_t size)
 		if (r < 0)
 			return r;
 	}
+	r = write_size(tf, size, tf->h.size_flags);
+	if (r < 0)
+		return r;
 	fmt_tail_records(size, &toff, &tlen);
 	if (tlen) {
 		uint8_t *z = calloc(1, tlen);
@@ -371,8 +374,6 @@ int tf_truncate(struct tfile *tf, uint64_t size)
 		lower_write(&tf->lf, toff, z, tlen);
 		free(z);
 	}
-	r = write_size(tf, size, tf->h.size_flags);
-	if (r == 0)
-		lower_truncate(&tf->lf, fmt_lower_size(size));
-	return r;
+	lower_truncate(&tf->lf, fmt_lower_size(size));
+	return 0;
 }

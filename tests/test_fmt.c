@@ -901,6 +901,13 @@ static void test_symlink_xattr(void)
 	}
 	CU_ASSERT_EQUAL(fmt_xattr_value_decrypt(NAMES_KEY, "user.a", 6, ev, 15,
 						dv, sizeof(dv)), -EINVAL);
+	static uint8_t big[FMT_XATTR_VALUE_MAX + 1], bigout[65536 + 16];
+	CU_ASSERT_EQUAL(fmt_xattr_value_encrypt(NAMES_KEY, "user.a", 6, big,
+						FMT_XATTR_VALUE_MAX, bigout,
+						sizeof(bigout)), 65536);
+	CU_ASSERT_EQUAL(fmt_xattr_value_encrypt(NAMES_KEY, "user.a", 6, big,
+						FMT_XATTR_VALUE_MAX + 1, bigout,
+						sizeof(bigout)), -E2BIG);
 }
 
 /* ---- golden files ---------------------------------------------------- */

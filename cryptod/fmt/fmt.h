@@ -325,6 +325,7 @@ int fmt_symlink_decrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 
 #define FMT_XATTR_PREFIX "user.cs." /* lower xattr names */
 #define FMT_XATTR_OVERHEAD 16u /* value: V (16) || C */
+#define FMT_XATTR_VALUE_MAX 65520u /* lower value fits XATTR_SIZE_MAX */
 /* Maps an upper xattr name "user.<rest>" (<= 255 bytes) to the lower name
  * "user.cs." + encoded AES-SIV(rest) (NUL-terminated). Returns its length,
  * or -EOPNOTSUPP (not user.*), -EINVAL, -ERANGE (too long), -ENOSPC. */
@@ -336,7 +337,8 @@ int fmt_xattr_name_decrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 			   const char *lower, size_t len, char *out,
 			   size_t outcap);
 /* Encrypts an xattr value (AES-SIV, AD = label || upper name) into out
- * (len + 16 bytes). Returns len + 16 or -EINVAL, -ENOSPC. */
+ * (len + 16 bytes). Returns len + 16 or -EINVAL, -E2BIG (len >
+ * FMT_XATTR_VALUE_MAX), -ENOSPC. */
 int fmt_xattr_value_encrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 			    const char *name, size_t namelen,
 			    const uint8_t *val, size_t len, uint8_t *out,

@@ -559,9 +559,10 @@ int fmt_xattr_value_encrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 	};
 	int r;
 
-	if (!names_key || !name || !out || (len && !val) ||
-	    len > INT32_MAX - SIV_TAG)
+	if (!names_key || !name || !out || (len && !val))
 		return -EINVAL;
+	if (len > FMT_XATTR_VALUE_MAX)
+		return -E2BIG;
 	if (outcap < len + SIV_TAG)
 		return -ENOSPC;
 	r = cipher_siv_encrypt(names_key, FMT_NAMES_KEY_LEN, ads, 2, val, len,
