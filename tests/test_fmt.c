@@ -523,6 +523,41 @@ static void test_swap_and_move(void)
 	free(pb);
 }
 
+/* Every pair of extents of an 8-extent file swapped (data and records),
+ * and every extent replaced by the other file's at the same position. */
+static void test_swap_exhaustive(void)
+{
+	struct tfile a, b;
+	uint8_t *pa;
+	uint64_t size = 8 * 4096 - 1;
+	struct lower c;
+	unsigned undetected = 0;
+
+	CU_ASSERT_EQUAL_FATAL(make_file(&a, CIPHER_AES256GCM, size, 21, &pa), 0);
+	CU_ASSERT_EQUAL_FATAL(make_file(&b, CIPHER_AES256GCM, size, 21, NULL), 0);
+	for (uint64_t x = 0; x < 8; x++) {
+		for (uint64_t y = x + 1; y < 8; y++) {
+			lower_copy(&c, &a.lf);
+			swap_bytes(c.b + fmt_data_off(x), c.b + fmt_data_off(y), 4096);
+			swap_bytes(c.b + fmt_rec_off(x), c.b + fmt_rec_off(y), 64);
+			undetected += reopen_check(&c, pa, size) >= 0;
+			lower_free(&c);
+		}
+		/* Same plaintext, same FEK, other file: still rejected. */
+		lower_copy(&c, &a.lf);
+		memcpy(c.b + fmt_data_off(x), b.lf.b + fmt_data_off(x), 4096);
+		memcpy(c.b + fmt_rec_off(x), b.lf.b + fmt_rec_off(x), 64);
+		undetected += reopen_check(&c, pa, size) >= 0;
+		lower_free(&c);
+	}
+	CU_ASSERT_EQUAL(undetected, 0);
+	tf_close(&a);
+	tf_close(&b);
+	lower_free(&a.lf);
+	lower_free(&b.lf);
+	free(pa);
+}
+
 static void test_truncation(void)
 {
 	struct tfile tf;
@@ -610,6 +645,8 @@ static void test_crash_states(void)
 	uint32_t len;
 
 	CU_ASSERT_EQUAL_FATAL(make_file(&tf, CIPHER_AES256GCM, 8192, 11, &p), 0);
+	uint8_t orig[8192];
+	memcpy(orig, p, sizeof(orig));
 	/* cryptod marks the file dirty before its first write. */
 	CU_ASSERT_EQUAL(fmt_size_update(&tf.h, model_th, tf.key, 8192,
 					FMT_SZ_DIRTY, &off, &len), 0);
@@ -664,13 +701,43 @@ static void test_crash_states(void)
 	tf_close(&t2);
 	lower_free(&t2.lf);
 
-	/* Why cryptod clears FMT_SZ_DIRTY only when every write of the
-	 * session completed: with the flag gone the older slot is no longer
-	 * tried, and an unconfirmed record becomes an error. */
+	/* A recovering file keeps FMT_SZ_DIRTY whatever the caller asks. */
+	struct tfile t3 = { 0 };
+	lower_copy(&t3.lf, &tf.lf);
+	CU_ASSERT_EQUAL_FATAL(tf_open(&t3, &kd), 0);
+	CU_ASSERT_EQUAL(fmt_size_update(&t3.h, model_th, t3.key, 8192, 0, &off,
+					&len), 0);
+	CU_ASSERT_EQUAL(t3.h.size_flags, FMT_SZ_DIRTY);
+	/* fsck: settle extent 1 (it matched its older slot), then clear. */
+	uint8_t pt[4096];
+	memcpy(rec, t3.lf.b + fmt_rec_off(1), 64);
+	CU_ASSERT_EQUAL(fmt_open_run(model_th, t3.key, &t3.h, 1, 1,
+				     t3.lf.b + fmt_data_off(1), pt, rec, which,
+				     NULL), 0);
+	CU_ASSERT_EQUAL(fmt_seal_run(model_th, t3.key, &t3.h, 1, 1, pt, ct, rec,
+				     which), 0);
+	lower_write(&t3.lf, fmt_rec_off(1), rec, 64);
+	lower_write(&t3.lf, fmt_data_off(1), ct, 4096);
+	fmt_recovery_done(&t3.h);
+	CU_ASSERT_EQUAL(fmt_size_update(&t3.h, model_th, t3.key, 8192, 0, &off,
+					&len), 0);
+	lower_write(&t3.lf, off, t3.h.size_slot[t3.h.size_cur], len);
+	CU_ASSERT_EQUAL(t3.h.size_flags, 0);
+	tf_close(&t3);
+	CU_ASSERT_EQUAL(tf_open(&t3, &kd), 0);
+	CU_ASSERT_EQUAL(t3.h.recovering, 0);
+	tf_close(&t3);
+	CU_ASSERT_EQUAL(reopen_check(&t3.lf, orig, 8192), 0);
+	lower_free(&t3.lf);
+
+	/* Why the flag may only be cleared once every record is confirmed:
+	 * with it gone the older slot is no longer tried, and an
+	 * unconfirmed record becomes an error. */
+	tf.h.recovering = 0;
 	CU_ASSERT_EQUAL(fmt_size_update(&tf.h, model_th, tf.key, 8192, 0, &off,
 					&len), 0);
 	lower_write(&tf.lf, off, tf.h.size_slot[tf.h.size_cur], len);
-	CU_ASSERT_EQUAL(reopen_check(&tf.lf, p, 8192), -EBADMSG);
+	CU_ASSERT_EQUAL(reopen_check(&tf.lf, orig, 8192), -EBADMSG);
 	tf_close(&tf);
 	lower_free(&tf.lf);
 	free(p);
@@ -935,6 +1002,7 @@ int cs_register_suites(void)
 		{ "bitflip_one_extent", test_bitflip_one_extent },
 		{ "bitflip_sampled", test_bitflip_sampled },
 		{ "swap_and_move", test_swap_and_move },
+		{ "swap_exhaustive", test_swap_exhaustive },
 		{ "truncation", test_truncation },
 		{ "replay", test_replay },
 		{ "crash_states", test_crash_states },

@@ -144,12 +144,20 @@ int fmt_size_open(struct fmt_header *h, struct cipher_thread *th,
 int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
 			   const struct cipher_key *key);
 /* Seals size/flags into the slot not holding the current size (seq + 1)
- * and makes it current. *off, *len: the lower byte range to write (within
+ * and makes it current. While h->recovering, FMT_SZ_DIRTY is kept set
+ * whatever flags says (records may still hold unconfirmed slots; only
+ * fsck, after fmt_recovery_done(), clears it). *off, *len: the lower byte range to write (within
  * block 0's first sector; fmt_header_serialize() also includes it). Write
  * it only after the data and records it covers are written. 0 or -EINVAL. */
 int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 		    const struct cipher_key *key, uint64_t size,
 		    uint32_t flags, uint64_t *off, uint32_t *len);
+
+/* fsck --repair only, after every extent below EOF was opened and, where
+ * it matched its older slot, re-sealed (or made a hole where neither slot
+ * matched): clears h->recovering so the next fmt_size_update() can clear
+ * FMT_SZ_DIRTY. */
+void fmt_recovery_done(struct fmt_header *h);
 
 /* Checks the lower file length against the authenticated size: 0 if
  * lower_size >= fmt_lower_size(h->size); -EBADMSG if the lower file was

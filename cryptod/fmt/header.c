@@ -315,6 +315,8 @@ int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 		t = 0;
 		seq = 1;
 	}
+	if (h->recovering)
+		flags |= FMT_SZ_DIRTY;
 	memset(s, 0, sizeof(s));
 	fmt_put64(s + SS_SEQ, seq);
 	fmt_put64(pt, size);
@@ -338,6 +340,12 @@ int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 	if (len)
 		*len = FMT_SIZE_SLOT_LEN;
 	return 0;
+}
+
+void fmt_recovery_done(struct fmt_header *h)
+{
+	if (h)
+		h->recovering = 0;
 }
 
 int fmt_check_lower_size(const struct fmt_header *h, uint64_t lower_size)
