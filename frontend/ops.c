@@ -659,6 +659,15 @@ static void fe_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	struct cs_lseek_arg a = { .whence = (uint32_t)whence, .pad = 0 };
 	uint8_t *p;
 
+	/* With the writeback cache, data may still sit in dirty kernel pages
+	 * cryptod has not seen (the kernel does not flush before LSEEK), so
+	 * its answer could call fresh data a hole. ENOSYS makes the kernel
+	 * fall back for good to "all data up to i_size", which is always
+	 * true; read-only mounts keep real SEEK_DATA/SEEK_HOLE. */
+	if (!fe.read_only) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	sqe_init(&s, req, CS_OP_LSEEK, ino);
 	sqe_fh(&s, fi);
 	s.off = (uint64_t)off;
