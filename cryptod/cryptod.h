@@ -253,6 +253,8 @@ int cd_xval_dec(const char *uname, size_t ulen, const uint8_t *v, size_t len,
 uint64_t cd_name_max(void);
 
 /* --- file contents (fileio.c) ------------------------------------------ */
+/* Allocates the worker's private plaintext and locked key scratch. */
+int cd_worker_scratch(struct cd_worker *w);
 /* Returns the node's open state, creating it on first use (opens the lower
  * file, reads the header, unwraps the FEK through keyd); takes a ref.
  * -EACCES when no key of the context unwraps it, -EIO for a bad header. */

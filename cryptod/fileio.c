@@ -99,7 +99,7 @@ static size_t data_cap(struct cd_worker *w)
 	return w->ctbuf_len - DATA_AREA_OFF;
 }
 
-static int scratch(struct cd_worker *w)
+int cd_worker_scratch(struct cd_worker *w)
 {
 	if (!w->pt) {
 		w->pt = aligned_alloc(4096, 2 * B);
@@ -295,7 +295,7 @@ out:
 int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 {
 	struct cd_file *f = NULL;
-	int rc = scratch(w);
+	int rc = cd_worker_scratch(w);
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&n->lock);
@@ -381,7 +381,7 @@ int cd_file_init_new(struct cd_worker *w, int fd)
 	uint8_t ad[FMT_FIXED_LEN];
 	uint64_t o;
 	uint32_t l;
-	int rc = scratch(w);
+	int rc = cd_worker_scratch(w);
 	if (rc < 0)
 		return rc;
 	uint8_t *fek = w->secret;
@@ -813,6 +813,10 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 		rc = grow_size(w, f, end);
 out:
 	rl_unlock(&f->rl, &rg);
+	if (rc < 0)
+		log_debug("write ino %llu off %llu len %zu: %s",
+			  (unsigned long long)f->ino, (unsigned long long)off,
+			  len, strerror(-rc));
 	return rc < 0 ? rc : (ssize_t)len;
 }
 

@@ -64,6 +64,9 @@ static int setup_one(struct cd_worker *w)
 	w->argbuf = malloc(ARGBUF_LEN);
 	if (!w->argbuf)
 		return -ENOMEM;
+	rc = cd_worker_scratch(w);
+	if (rc < 0)
+		return rc;
 	rc = cipher_thread_new(cipher_backend_default(),
 			       (struct cipher_thread **)&w->cipher);
 	if (rc < 0)

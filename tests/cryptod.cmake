@@ -1,0 +1,22 @@
+# cryptod: the real cryptod and keyd processes driven through the rings (no
+# FUSE). The harness execs the built binaries.
+set(CDH_SOURCES cryptod_harness.c ${CMAKE_SOURCE_DIR}/cli/keyd_client.c
+  ${CMAKE_SOURCE_DIR}/cli/pass.c)
+set(CDH_DEFS CS_CRYPTOD_BIN="$<TARGET_FILE:cryptstack-cryptod>"
+  CS_CLI_BIN="$<TARGET_FILE:cryptstack>"
+  CS_BIN_DIR="$<TARGET_FILE_DIR:cryptstack-keyd>")
+
+cs_unit_test(test_cryptod SOURCES test_cryptod.c ${CDH_SOURCES}
+  LIBS csproto csfmt Threads::Threads)
+target_compile_definitions(test_cryptod PRIVATE ${CDH_DEFS})
+target_include_directories(test_cryptod PRIVATE ${CMAKE_SOURCE_DIR}/cli)
+add_dependencies(test_cryptod cryptstack-cryptod cryptstack-keyd cryptstack)
+
+if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_cryptod_model.c)
+  cs_unit_test(test_cryptod_model SOURCES test_cryptod_model.c ${CDH_SOURCES}
+    LIBS csproto csfmt Threads::Threads LABELS integration)
+  target_compile_definitions(test_cryptod_model PRIVATE ${CDH_DEFS})
+  target_include_directories(test_cryptod_model PRIVATE ${CMAKE_SOURCE_DIR}/cli)
+  add_dependencies(test_cryptod_model cryptstack-cryptod cryptstack-keyd
+    cryptstack)
+endif()

@@ -1,0 +1,774 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cryptod through its rings, with the real keyd and cryptod processes
+ * (tests/cryptod_harness.c): every wire.h operation, boundary sizes,
+ * persistence across restarts, tampering, concurrency, and the lower
+ * directory holding no plaintext.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cryptod_harness.h"
+#include "cunit_main.h"
+
+#define ROOT 1
+#define MARK "PLAINTEXT-MARKER-7f3a"
+
+static struct cdh H;
+static bool started;
+
+static int suite_init(void)
+{
+	int r = cdh_start(&H, 2, NULL);
+	if (r < 0) {
+		fprintf(stderr, "harness: %s\n", strerror(-r));
+		return -1;
+	}
+	started = true;
+	return 0;
+}
+
+static int suite_clean(void)
+{
+	if (started)
+		cdh_stop(&H);
+	started = false;
+	return 0;
+}
+
+static void fill(uint8_t *b, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b[i] = (uint8_t)x;
+	}
+}
+
+/* Creates name in ROOT and writes data in pieces of at most CS_MAX_IO. */
+static uint64_t make_file(const char *name, const uint8_t *data, size_t len,
+			  uint64_t *fh)
+{
+	struct cs_entry e;
+	int r = cdh_create(&H, 0, ROOT, name, 0644, O_RDWR | O_CREAT, &e, fh);
+	CU_ASSERT_EQUAL_FATAL(r, 0);
+	for (size_t off = 0; off < len;) {
+		uint32_t n = len - off > CS_MAX_IO ? CS_MAX_IO :
+						     (uint32_t)(len - off);
+		r = cdh_write(&H, 0, e.nodeid, *fh, off, data + off, n);
+		CU_ASSERT_EQUAL_FATAL(r, (int)n);
+		off += n;
+	}
+	return e.nodeid;
+}
+
+static bool read_all_eq(unsigned ring, uint64_t ino, uint64_t fh,
+			const uint8_t *data, size_t len)
+{
+	uint8_t *b = malloc(CS_MAX_IO);
+	bool ok = true;
+	for (size_t off = 0; off <= len && ok;) {
+		int r = cdh_read(&H, ring, ino, fh, off, b, CS_MAX_IO);
+		size_t want = len - off > CS_MAX_IO ? CS_MAX_IO : len - off;
+		if (r != (int)want || memcmp(b, data + off, want)) {
+			fprintf(stderr, "read at %zu: %d want %zu\n", off, r,
+				want);
+			ok = false;
+		}
+		if (want == 0)
+			break;
+		off += want;
+	}
+	free(b);
+	return ok;
+}
+
+static void test_basic(void)
+{
+	struct cs_entry e;
+	uint64_t fh;
+	const char *msg = "hello " MARK " world";
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "basic", &e), -ENOENT);
+	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "basic", 0640,
+					 O_RDWR | O_CREAT, &e, &fh), 0);
+	CU_ASSERT(e.nodeid > 1);
+	CU_ASSERT_EQUAL(e.attr.size, 0);
+	CU_ASSERT_EQUAL(e.attr.mode, S_IFREG | 0640);
+	CU_ASSERT_EQUAL(cdh_write(&H, 0, e.nodeid, fh, 0, msg, strlen(msg)),
+			(int)strlen(msg));
+	char buf[100];
+	CU_ASSERT_EQUAL(cdh_read(&H, 1, e.nodeid, fh, 0, buf, sizeof(buf)),
+			(int)strlen(msg));
+	CU_ASSERT_EQUAL(memcmp(buf, msg, strlen(msg)), 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 6, buf, 4), 4);
+	CU_ASSERT_EQUAL(memcmp(buf, "PLAI", 4), 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 1000, buf, 4), 0);
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, e.nodeid, &a), 0);
+	CU_ASSERT_EQUAL(a.size, strlen(msg));
+	CU_ASSERT_EQUAL(cdh_flush(&H, 0, e.nodeid, fh), 0);
+	CU_ASSERT_EQUAL(cdh_fsync(&H, 0, e.nodeid, fh, false), 0);
+	CU_ASSERT_EQUAL(cdh_fsync(&H, 0, e.nodeid, fh, true), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), -EBADF);
+	/* Closed file: size from the header; same node id on lookup. */
+	struct cs_entry e2;
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 1, ROOT, "basic", &e2), 0);
+	CU_ASSERT_EQUAL(e2.nodeid, e.nodeid);
+	CU_ASSERT_EQUAL(e2.attr.size, strlen(msg));
+	CU_ASSERT_EQUAL(e2.attr.ino, e.attr.ino);
+	CU_ASSERT_EQUAL(cdh_open(&H, 1, e.nodeid, O_RDONLY, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 1, e.nodeid, fh, 0, buf, sizeof(buf)),
+			(int)strlen(msg));
+	CU_ASSERT_EQUAL(cdh_release(&H, 1, e.nodeid, fh), 0);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, MARK, strlen(MARK)), 0);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, "basic", 5), 0);
+	cdh_forget(&H, 0, e.nodeid, 2);
+	/* Bad handles and nodes. */
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, 999999, 0, buf, 4), -EBADF);
+	CU_ASSERT(cdh_getattr(&H, 0, 777777, &a) < 0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "a/b", &e2), -EINVAL);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "..", &e2), -EINVAL);
+}
+
+static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 52 * 4096 + 7,
+				1u << 20, (1u << 20) + 1, 3u << 20 };
+
+static void test_boundary_sizes(void)
+{
+	size_t max = 3u << 20;
+	uint8_t *data = malloc(max), *b = malloc(CS_MAX_IO);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[32];
+		uint64_t fh;
+		snprintf(name, sizeof(name), "size-%zu", sizes[i]);
+		fill(data, sizes[i], (uint32_t)i + 1);
+		uint64_t ino = make_file(name, data, sizes[i], &fh);
+		struct cs_attr a;
+		CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
+		CU_ASSERT_EQUAL(a.size, sizes[i]);
+		CU_ASSERT(read_all_eq(1, ino, fh, data, sizes[i]));
+		/* Unaligned reads across extent edges. */
+		if (sizes[i] > 5000) {
+			uint64_t off = 4095;
+			uint32_t n = (uint32_t)(sizes[i] - off > CS_MAX_IO ?
+							CS_MAX_IO :
+							sizes[i] - off);
+			CU_ASSERT_EQUAL(cdh_read(&H, 0, ino, fh, off, b, n),
+					(int)n);
+			CU_ASSERT_EQUAL(memcmp(b, data + off, n), 0);
+		}
+		CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	}
+	/* Everything again after a restart of keyd and cryptod. */
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 2), 0);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[32];
+		struct cs_entry e;
+		uint64_t fh;
+		snprintf(name, sizeof(name), "size-%zu", sizes[i]);
+		fill(data, sizes[i], (uint32_t)i + 1);
+		CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, name, &e), 0);
+		CU_ASSERT_EQUAL(e.attr.size, sizes[i]);
+		CU_ASSERT_EQUAL_FATAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh),
+				      0);
+		CU_ASSERT(read_all_eq(0, e.nodeid, fh, data, sizes[i]));
+		CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	}
+	free(data);
+	free(b);
+}
+
+/* Random small overwrites against an in-memory copy (RMW paths). */
+static void test_partial_writes(void)
+{
+	size_t cap = 300000;
+	uint8_t *model = calloc(1, cap), *b = malloc(cap), *w = malloc(70000);
+	uint64_t fh;
+	size_t size = 0;
+	uint64_t ino = make_file("partial", model, 0, &fh);
+	uint32_t x = 12345;
+	for (int i = 0; i < 300; i++) {
+		x = x * 1103515245u + 12345u;
+		size_t off = (x >> 8) % 200000;
+		x = x * 1103515245u + 12345u;
+		size_t len = 1 + (x >> 8) % (i % 10 == 0 ? 70000 : 9000);
+		fill(w, len, x);
+		int wr = cdh_write(&H, i & 1, ino, fh, off, w, (uint32_t)len);
+		if (wr != (int)len)
+			fprintf(stderr, "write %d at %zu len %zu: %d\n", i, off,
+				len, wr);
+		CU_ASSERT_EQUAL_FATAL(wr, (int)len);
+		memcpy(model + off, w, len);
+		if (off + len > size)
+			size = off + len;
+	}
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
+	CU_ASSERT_EQUAL(a.size, size);
+	CU_ASSERT(read_all_eq(0, ino, fh, model, size));
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	free(model);
+	free(b);
+	free(w);
+}
+
+static void test_truncate(void)
+{
+	size_t cap = 1u << 21;
+	uint8_t *model = calloc(1, cap);
+	uint64_t fh;
+	fill(model, 100000, 7);
+	uint64_t ino = make_file("trunc", model, 100000, &fh);
+	const uint64_t steps[] = { 100000, 50001, 4096, 4095, 1, 0, 9000,
+				   (1u << 20) + 1, 12345, 0 };
+	size_t size = 100000;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct cs_attr a;
+		uint64_t ns = steps[i];
+		CU_ASSERT_EQUAL(cdh_truncate(&H, i & 1, ino, ns, &a), 0);
+		CU_ASSERT_EQUAL(a.size, ns);
+		if (ns < size)
+			memset(model + ns, 0, size - ns);
+		size = ns;
+		CU_ASSERT(read_all_eq(0, ino, fh, model, size));
+		/* Write past the end after shrinking: the gap is zeros. */
+		if (i == 3) {
+			uint8_t w[10];
+			fill(w, 10, 99);
+			CU_ASSERT_EQUAL(cdh_write(&H, 0, ino, fh, 20000, w, 10),
+					10);
+			memcpy(model + 20000, w, 10);
+			size = 20010;
+			CU_ASSERT(read_all_eq(1, ino, fh, model, size));
+			CU_ASSERT_EQUAL(cdh_truncate(&H, 0, ino, 4095, &a), 0);
+			memset(model + 4095, 0, size - 4095);
+			size = 4095;
+		}
+	}
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	/* Truncate of a closed file, and O_TRUNC on open. */
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_truncate(&H, 1, ino, 5000, &a), 0);
+	CU_ASSERT_EQUAL(a.size, 5000);
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
+	CU_ASSERT_EQUAL(a.size, 5000);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, ino, O_RDWR | O_TRUNC, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
+	CU_ASSERT_EQUAL(a.size, 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	free(model);
+}
+
+static int find_name(struct cdh_dirent *v, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return i;
+	return -1;
+}
+
+static void test_dirs(void)
+{
+	struct cs_entry d, e, f;
+	uint64_t fh;
+	CU_ASSERT_EQUAL_FATAL(cdh_mkdir(&H, 0, ROOT, "dir", 0750, &d), 0);
+	CU_ASSERT_EQUAL(d.attr.mode, S_IFDIR | 0750);
+	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, ROOT, "dir", 0750, &e), -EEXIST);
+	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, d.nodeid, "sub", 0700, &e), 0);
+	CU_ASSERT_EQUAL(cdh_create(&H, 1, d.nodeid, "file", 0600, O_RDWR,
+				   &f, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 1, f.nodeid, fh), 0);
+	/* Same plaintext name in another directory: another lower name. */
+	CU_ASSERT_EQUAL(cdh_create(&H, 1, e.nodeid, "file", 0600, O_RDWR,
+				   &f, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 1, f.nodeid, fh), 0);
+	char longname[256];
+	memset(longname, 'L', 255);
+	longname[255] = 0;
+	CU_ASSERT_EQUAL(cdh_create(&H, 0, d.nodeid, longname, 0600, O_RDWR,
+				   &f, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, f.nodeid, fh), 0);
+	struct cs_entry lf;
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, longname, &lf), 0);
+	CU_ASSERT_EQUAL(lf.nodeid, f.nodeid);
+	char toolong[300];
+	memset(toolong, 'x', 256);
+	toolong[256] = 0;
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, toolong, &lf),
+			-ENAMETOOLONG);
+	for (int plus = 0; plus < 2; plus++) {
+		struct cdh_dirent *v = NULL;
+		int n = cdh_readdir(&H, plus, d.nodeid, plus, &v);
+		CU_ASSERT_EQUAL(n, 3);
+		CU_ASSERT(find_name(v, n, "sub") >= 0);
+		CU_ASSERT(find_name(v, n, "file") >= 0);
+		int li = find_name(v, n, longname);
+		CU_ASSERT(li >= 0);
+		if (plus && li >= 0) {
+			CU_ASSERT_EQUAL(v[li].nodeid, f.nodeid);
+			cdh_forget(&H, 0, v[li].nodeid, 1);
+			int si = find_name(v, n, "sub");
+			CU_ASSERT_EQUAL(v[si].attr.mode, S_IFDIR | 0700);
+			cdh_forget(&H, 0, v[si].nodeid, 1);
+			cdh_forget(&H, 0, v[find_name(v, n, "file")].nodeid,
+				   1);
+		}
+		free(v);
+	}
+	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, ROOT, "dir"), -ENOTEMPTY);
+	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, d.nodeid, "sub"), -ENOTEMPTY);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, e.nodeid, "file"), 0);
+	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, d.nodeid, "sub"), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, d.nodeid, longname), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, d.nodeid, longname), -ENOENT);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, d.nodeid, "file"), 0);
+	struct cdh_dirent *v = NULL;
+	CU_ASSERT_EQUAL(cdh_readdir(&H, 0, d.nodeid, false, &v), 0);
+	free(v);
+	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, ROOT, "dir"), 0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "dir", &e), -ENOENT);
+	/* The root listing hides the config and dir id files. */
+	int n = cdh_readdir(&H, 0, ROOT, false, &v);
+	CU_ASSERT(n >= 0);
+	for (int i = 0; i < n; i++)
+		CU_ASSERT(v[i].name[0] != '.');
+	free(v);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, "LLLLLLLL", 8), 0);
+}
+
+static void test_rename_link(void)
+{
+	struct cs_entry a, b, l;
+	uint64_t fh;
+	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "ra", 0644, O_RDWR, &a,
+					 &fh), 0);
+	CU_ASSERT_EQUAL(cdh_write(&H, 0, a.nodeid, fh, 0, "AAAA", 4), 4);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, a.nodeid, fh), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "rb", 0644, O_RDWR, &b,
+					 &fh), 0);
+	CU_ASSERT_EQUAL(cdh_write(&H, 0, b.nodeid, fh, 0, "BB", 2), 2);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, b.nodeid, fh), 0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "ra", ROOT, "rb",
+				   RENAME_NOREPLACE), -EEXIST);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "ra", ROOT, "rb",
+				   RENAME_EXCHANGE), 0);
+	struct cs_entry x;
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "rb", &x), 0);
+	CU_ASSERT_EQUAL(x.nodeid, a.nodeid);
+	CU_ASSERT_EQUAL(x.attr.size, 4);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "rb", ROOT, "rc", 0), 0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "rb", &x), -ENOENT);
+	struct cs_entry d;
+	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, ROOT, "rdir", 0755, &d), 0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "rc", d.nodeid, "moved", 0),
+			0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, "moved", &x), 0);
+	CU_ASSERT_EQUAL(x.nodeid, a.nodeid);
+	/* Overwriting rename. */
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "ra", d.nodeid, "moved", 0),
+			0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, "moved", &x), 0);
+	CU_ASSERT_EQUAL(x.nodeid, b.nodeid);
+	CU_ASSERT_EQUAL(x.attr.size, 2);
+	/* Hard link: same st_ino, nlink 2, same content. */
+	CU_ASSERT_EQUAL(cdh_link(&H, 0, b.nodeid, ROOT, "hard", &l), 0);
+	CU_ASSERT_EQUAL(l.nodeid, b.nodeid);
+	CU_ASSERT_EQUAL(l.attr.ino, x.attr.ino);
+	CU_ASSERT_EQUAL(l.attr.nlink, 2);
+	CU_ASSERT_EQUAL(l.attr.size, 2);
+	char buf[8];
+	CU_ASSERT_EQUAL(cdh_open(&H, 1, l.nodeid, O_RDONLY, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 1, l.nodeid, fh, 0, buf, 8), 2);
+	CU_ASSERT_EQUAL(memcmp(buf, "BB", 2), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 1, l.nodeid, fh), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, d.nodeid, "moved"), 0);
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, l.nodeid, &x.attr), 0);
+	CU_ASSERT_EQUAL(x.attr.nlink, 1);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "hard"), 0);
+	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, ROOT, "rdir"), 0);
+	/* Long names through rename. */
+	char ln[256];
+	memset(ln, 'q', 250);
+	ln[250] = 0;
+	CU_ASSERT_EQUAL(cdh_create(&H, 0, ROOT, "short", 0644, O_RDWR, &a,
+				   &fh), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, a.nodeid, fh), 0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "short", ROOT, ln, 0), 0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, ln, &x), 0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, ln, ROOT, "short2", 0), 0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, ln, &x), -ENOENT);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "short2"), 0);
+	/* No side files left behind. */
+	struct cdh_dirent *v;
+	int n = cdh_readdir(&H, 0, ROOT, false, &v);
+	CU_ASSERT(find_name(v, n, "short2") < 0);
+	free(v);
+}
+
+static void test_symlink_special(void)
+{
+	struct cs_entry s, f;
+	char buf[4096];
+	const char *tgt = "../some/where/" MARK;
+	CU_ASSERT_EQUAL_FATAL(cdh_symlink(&H, 0, ROOT, "sl", tgt, &s), 0);
+	CU_ASSERT_EQUAL(s.attr.mode & S_IFMT, S_IFLNK);
+	CU_ASSERT_EQUAL(s.attr.size, strlen(tgt));
+	CU_ASSERT_EQUAL(cdh_readlink(&H, 0, s.nodeid, buf, sizeof(buf)),
+			(int)strlen(tgt));
+	CU_ASSERT_STRING_EQUAL(buf, tgt);
+	char big[3100];
+	memset(big, 'a', 3055);
+	big[3055] = 0;
+	CU_ASSERT_EQUAL(cdh_symlink(&H, 0, ROOT, "slbig", big, &f), 0);
+	CU_ASSERT_EQUAL(cdh_readlink(&H, 0, f.nodeid, buf, sizeof(buf)), 3055);
+	big[3055] = 'a';
+	big[3056] = 0;
+	CU_ASSERT_EQUAL(cdh_symlink(&H, 0, ROOT, "slbig2", big, &f),
+			-ENAMETOOLONG);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, MARK, strlen(MARK)), 0);
+	/* mknod: fifo and socket are real lower nodes; a regular mknod is an
+	 * encrypted empty file. */
+	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "fifo", S_IFIFO | 0600, 0, &f),
+			0);
+	CU_ASSERT_EQUAL(f.attr.mode, S_IFIFO | 0600);
+	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "sock", S_IFSOCK | 0600, 0,
+				  &f), 0);
+	CU_ASSERT_EQUAL(f.attr.mode & S_IFMT, S_IFSOCK);
+	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "reg", S_IFREG | 0600, 0, &f),
+			0);
+	CU_ASSERT_EQUAL(f.attr.size, 0);
+	uint64_t fh;
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, f.nodeid, O_RDWR, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_write(&H, 0, f.nodeid, fh, 0, "x", 1), 1);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, f.nodeid, fh), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "fifo"), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "sock"), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "reg"), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "sl"), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "slbig"), 0);
+}
+
+static void test_setattr(void)
+{
+	struct cs_entry e;
+	uint64_t fh;
+	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "attrs", 0644, O_RDWR,
+					 &e, &fh), 0);
+	struct cs_setattr_arg sa = { .valid = 1 | 16 | 32, .mode = 0600,
+				     .atime = 1000000, .atime_nsec = 5,
+				     .mtime = 2000000, .mtime_nsec = 7 };
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_setattr(&H, 0, e.nodeid, &sa, &a), 0);
+	CU_ASSERT_EQUAL(a.mode, S_IFREG | 0600);
+	CU_ASSERT_EQUAL(a.atime, 1000000);
+	CU_ASSERT_EQUAL(a.mtime, 2000000);
+	CU_ASSERT_EQUAL(a.mtime_nsec, 7);
+	sa = (struct cs_setattr_arg){ .valid = 2 | 4, .uid = 1234,
+				      .gid = 4321 };
+	int r = cdh_setattr(&H, 0, e.nodeid, &sa, &a);
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL(r, 0);
+		CU_ASSERT_EQUAL(a.uid, 1234);
+		CU_ASSERT_EQUAL(a.gid, 4321);
+	}
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	struct cs_statfs st;
+	CU_ASSERT_EQUAL(cdh_statfs(&H, 0, &st), 0);
+	CU_ASSERT_EQUAL(st.namemax, 255);
+	CU_ASSERT(st.blocks > 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "attrs"), 0);
+}
+
+static void test_xattr(void)
+{
+	struct cs_entry e;
+	uint64_t fh;
+	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "xa", 0644, O_RDWR, &e,
+					 &fh), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	int r = cdh_setxattr(&H, 0, e.nodeid, "user.color", MARK,
+			     strlen(MARK), 0);
+	if (r == -EOPNOTSUPP) {
+		fprintf(stderr, "lower fs has no user xattrs: skipped\n");
+		cdh_unlink(&H, 0, ROOT, "xa");
+		return;
+	}
+	CU_ASSERT_EQUAL(r, 0);
+	char buf[256];
+	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.color", NULL, 0),
+			(int)strlen(MARK));
+	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.color", buf,
+				     sizeof(buf)), (int)strlen(MARK));
+	CU_ASSERT_EQUAL(memcmp(buf, MARK, strlen(MARK)), 0);
+	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.color", buf, 3),
+			-ERANGE);
+	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.none", buf,
+				     sizeof(buf)), -ENODATA);
+	CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, e.nodeid, "user.color", "x", 1,
+				     1 /* XATTR_CREATE */), -EEXIST);
+	CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, e.nodeid, "user.empty", "", 0, 0),
+			0);
+	CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, e.nodeid, "trusted.x", "x", 1, 0),
+			-EOPNOTSUPP);
+	int n = cdh_listxattr(&H, 0, e.nodeid, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(n, (int)(sizeof("user.color") + sizeof("user.empty")));
+	CU_ASSERT(memmem(buf, (size_t)(n > 0 ? n : 0), "user.color", 11) !=
+		  NULL);
+	CU_ASSERT_EQUAL(cdh_listxattr(&H, 0, e.nodeid, NULL, 0), n);
+	CU_ASSERT_EQUAL(cdh_removexattr(&H, 0, e.nodeid, "user.color"), 0);
+	CU_ASSERT_EQUAL(cdh_removexattr(&H, 0, e.nodeid, "user.color"),
+			-ENODATA);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, MARK, strlen(MARK)), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "xa"), 0);
+}
+
+static void test_fallocate_seek(void)
+{
+	size_t len = 300000;
+	uint8_t *data = malloc(len), *b = malloc(len);
+	fill(data, len, 3);
+	uint64_t fh;
+	uint64_t ino = make_file("holes", data, len, &fh);
+	/* Punch whole and partial extents. */
+	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh,
+				      FALLOC_FL_PUNCH_HOLE |
+					      FALLOC_FL_KEEP_SIZE,
+				      8192, 65536), 0);
+	memset(data + 8192, 0, 65536);
+	CU_ASSERT_EQUAL(cdh_fallocate(&H, 1, ino, fh,
+				      FALLOC_FL_PUNCH_HOLE |
+					      FALLOC_FL_KEEP_SIZE,
+				      100001, 3000), 0);
+	memset(data + 100001, 0, 3000);
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
+	CU_ASSERT_EQUAL(a.size, len);
+	CU_ASSERT(read_all_eq(0, ino, fh, data, len));
+	uint64_t o = 0;
+	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, 0, SEEK_HOLE, &o), 0);
+	CU_ASSERT_EQUAL(o, 8192);
+	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, 8192, SEEK_DATA, &o), 0);
+	CU_ASSERT_EQUAL(o, 8192 + 65536);
+	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, 10, SEEK_DATA, &o), 0);
+	CU_ASSERT_EQUAL(o, 10);
+	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, 200000, SEEK_HOLE, &o), 0);
+	CU_ASSERT_EQUAL(o, len);
+	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, len, SEEK_DATA, &o),
+			-ENXIO);
+	/* Allocate past EOF extends the size; KEEP_SIZE does not. */
+	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh, 0, len, 10000), 0);
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
+	CU_ASSERT_EQUAL(a.size, len + 10000);
+	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh, FALLOC_FL_KEEP_SIZE,
+				      len + 10000, 50000), 0);
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
+	CU_ASSERT_EQUAL(a.size, len + 10000);
+	uint8_t *big = calloc(1, len + 10000);
+	memcpy(big, data, len);
+	CU_ASSERT(read_all_eq(0, ino, fh, big, len + 10000));
+	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh, FALLOC_FL_ZERO_RANGE,
+				      0, 10), -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	free(big);
+	free(data);
+	free(b);
+}
+
+/* Finds the single regular lower file that is not the volume's own. */
+static int lower_file_of(const char *dir, char *out, size_t cap,
+			 const char *skip)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int found = -1;
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_REG || de->d_name[0] == '.')
+			continue;
+		if (skip && !strcmp(de->d_name, skip))
+			continue;
+		snprintf(out, cap, "%s/%s", dir, de->d_name);
+		found = 0;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void test_tamper(void)
+{
+	struct cdh T;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&T, 1, NULL), 0);
+	struct cdh save = H;
+	H = T;
+	uint8_t data[20000];
+	fill(data, sizeof(data), 11);
+	uint64_t fh;
+	uint64_t ino = make_file("victim", data, sizeof(data), &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	char p[PATH_MAX + 300];
+	CU_ASSERT_EQUAL_FATAL(lower_file_of(H.lower, p, sizeof(p), NULL), 0);
+	int fd = open(p, O_RDWR);
+	CU_ASSERT_FATAL(fd >= 0);
+	uint8_t x;
+	/* Extent 1's data is lower block 2. */
+	CU_ASSERT_EQUAL(pread(fd, &x, 1, 2 * 4096 + 100), 1);
+	x ^= 1;
+	CU_ASSERT_EQUAL(pwrite(fd, &x, 1, 2 * 4096 + 100), 1);
+	close(fd);
+	uint8_t b[20000];
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, ino, O_RDONLY, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, ino, fh, 0, b, 4096), 4096);
+	CU_ASSERT_EQUAL(memcmp(b, data, 4096), 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, ino, fh, 4096, b, 10), -EIO);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, ino, fh, 0, b, sizeof(b)), -EIO);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	/* A lower file cut short is refused. */
+	CU_ASSERT_EQUAL(truncate(p, 4096 * 3), 0);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, ino, O_RDONLY, &fh), -EIO);
+	/* A foreign file (not ours) is EIO, not garbage. */
+	fd = open(p, O_WRONLY | O_TRUNC);
+	CU_ASSERT(write(fd, "just some text\n", 15) == 15);
+	close(fd);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, ino, O_RDONLY, &fh), -EIO);
+
+	/* A file of another volume: no key unwraps it -> EACCES. */
+	struct cdh U;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&U, 1, NULL), 0);
+	H = U;
+	uint64_t ino2 = make_file("other", data, 100, &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino2, fh), 0);
+	char q[PATH_MAX + 300];
+	CU_ASSERT_EQUAL_FATAL(lower_file_of(U.lower, q, sizeof(q), NULL), 0);
+	/* Replace T's victim with U's file bytes. */
+	char cmd[3 * PATH_MAX];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", q, p);
+	CU_ASSERT_EQUAL(system(cmd), 0);
+	H = T;
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, ino, O_RDONLY, &fh), -EACCES);
+	cdh_stop(&U);
+	cdh_stop(&T);
+	H = save;
+}
+
+struct conc_arg {
+	unsigned ring;
+	uint64_t ino, fh;
+	int fails;
+};
+
+static void *conc_worker(void *p)
+{
+	struct conc_arg *a = p;
+	uint8_t *w = malloc(70000), *r = malloc(70000);
+	/* Each thread owns every 4th 64 KiB stripe of the shared file. */
+	for (int round = 0; round < 3; round++) {
+		for (unsigned s = a->ring; s < 64; s += 4) {
+			uint64_t off = (uint64_t)s * 65536 + 1000;
+			fill(w, 65536, s * 31 + round);
+			if (cdh_write(&H, a->ring, a->ino, a->fh, off, w,
+				      65536) != 65536)
+				a->fails++;
+			if (cdh_read(&H, a->ring, a->ino, a->fh, off, r,
+				     65536) != 65536 ||
+			    memcmp(w, r, 65536))
+				a->fails++;
+		}
+	}
+	free(w);
+	free(r);
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	struct cdh C;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&C, 4, NULL), 0);
+	struct cdh save = H;
+	H = C;
+	uint64_t fh;
+	uint64_t ino = make_file("shared", NULL, 0, &fh);
+	pthread_t t[4];
+	struct conc_arg a[4];
+	for (unsigned i = 0; i < 4; i++) {
+		a[i] = (struct conc_arg){ .ring = i, .ino = ino, .fh = fh };
+		pthread_create(&t[i], NULL, conc_worker, &a[i]);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(a[i].fails, 0);
+	}
+	/* Final content: every stripe holds its last round. */
+	uint8_t *w = malloc(65536), *r = malloc(65536);
+	for (unsigned s = 0; s < 64; s++) {
+		fill(w, 65536, s * 31 + 2);
+		CU_ASSERT_EQUAL(cdh_read(&H, s % 4, ino, fh,
+					 (uint64_t)s * 65536 + 1000, r, 65536),
+				65536);
+		CU_ASSERT_EQUAL(memcmp(w, r, 65536), 0);
+	}
+	struct cs_attr at;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &at), 0);
+	CU_ASSERT_EQUAL(at.size, 63ull * 65536 + 1000 + 65536);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
+	free(w);
+	free(r);
+	cdh_stop(&H);
+	H = save;
+}
+
+static void test_hangup_exit(void)
+{
+	/* A clean exit (status 0) when the frontend's peer fd hangs up. */
+	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
+	CU_ASSERT_EQUAL(cdh_restart(&H, 2), 0);
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ROOT, &a), 0);
+}
+
+int cs_register_suites(void)
+{
+	if (access(CS_CRYPTOD_BIN, X_OK) || access(CS_CLI_BIN, X_OK)) {
+		fprintf(stderr, "cryptod or cryptstack binary missing\n");
+		return CS_TEST_SKIP;
+	}
+	static const struct cs_test tests[] = {
+		{ "basic", test_basic },
+		{ "boundary_sizes", test_boundary_sizes },
+		{ "partial_writes", test_partial_writes },
+		{ "truncate", test_truncate },
+		{ "dirs", test_dirs },
+		{ "rename_link", test_rename_link },
+		{ "symlink_special", test_symlink_special },
+		{ "setattr", test_setattr },
+		{ "xattr", test_xattr },
+		{ "fallocate_seek", test_fallocate_seek },
+		{ "tamper", test_tamper },
+		{ "concurrent", test_concurrent },
+		{ "hangup_exit", test_hangup_exit },
+		{ NULL, NULL },
+	};
+	/* CDH_ONLY=name runs one test (debugging). */
+	const char *only = getenv("CDH_ONLY");
+	static struct cs_test sel[2];
+	if (only) {
+		for (const struct cs_test *t = tests; t->name; t++)
+			if (!strcmp(t->name, only))
+				sel[0] = *t;
+		return cs_add_suite("cryptod", suite_init, suite_clean, sel);
+	}
+	return cs_add_suite("cryptod", suite_init, suite_clean, tests);
+}
