@@ -920,6 +920,52 @@ static void test_siv_openssl(void)
 }
 #endif
 
+/* Many live keys at once (one per open file): slots must not overlap, and
+ * freed slots are reused with fresh contents. */
+#define NKEYS 700
+
+static void test_many_keys(void)
+{
+	static struct cipher_key *keys[NKEYS];
+	static uint8_t tags[NKEYS][16];
+	uint8_t raw[32] = {0}, n[12] = {0}, pt[64] = {0}, ct[64], tag[16];
+
+	for (int b = 0; b < nbackends; b++) {
+		struct cipher_thread *th = thread_for(backends[b]);
+		for (int i = 0; i < NKEYS; i++) {
+			memcpy(raw, &i, sizeof(i));
+			keys[i] = key_for(algs[i % 3], backends[b], raw);
+			CU_ASSERT_FATAL(keys[i] != NULL);
+			CU_ASSERT_EQUAL(((uintptr_t)keys[i]) % 64, 0);
+			CU_ASSERT_EQUAL(cipher_seal(th, keys[i], n, NULL, 0, pt,
+						    ct, 64, tags[i]),
+					0);
+		}
+		/* Every key still gives its own result after all were made. */
+		for (int i = 0; i < NKEYS; i++) {
+			CU_ASSERT_EQUAL(cipher_seal(th, keys[i], n, NULL, 0, pt,
+						    ct, 64, tag),
+					0);
+			CU_ASSERT_EQUAL(memcmp(tag, tags[i], 16), 0);
+		}
+		/* Free every other key, make them again in another order. */
+		for (int i = 0; i < NKEYS; i += 2)
+			cipher_key_free(keys[i]);
+		for (int i = NKEYS - 2; i >= 0; i -= 2) {
+			memcpy(raw, &i, sizeof(i));
+			keys[i] = key_for(algs[i % 3], backends[b], raw);
+		}
+		for (int i = 0; i < NKEYS; i++) {
+			CU_ASSERT_EQUAL(cipher_seal(th, keys[i], n, NULL, 0, pt,
+						    ct, 64, tag),
+					0);
+			CU_ASSERT_EQUAL(memcmp(tag, tags[i], 16), 0);
+			cipher_key_free(keys[i]);
+		}
+		cipher_thread_free(th);
+	}
+}
+
 static void test_random(void)
 {
 	uint8_t a[64] = {0}, b[64] = {0};
@@ -951,6 +997,7 @@ int cs_register_suites(void)
 	    {"HKDF-SHA256 RFC 5869", test_hkdf},
 	    {"random bytes", test_random},
 	    {"length limits", test_limits},
+	    {"many live keys (slab)", test_many_keys},
 	    {"one key shared by threads", test_shared_key_threads},
 #ifdef CS_HAVE_OPENSSL
 	    {"AES-256-SIV vs OpenSSL", test_siv_openssl},
