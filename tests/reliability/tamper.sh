@@ -1,0 +1,400 @@
+#!/bin/sh
+# Tampering and fsck (docs/RELIABILITY.md). One clean volume is populated
+# through a mount; every case works on its own copy of the lower directory:
+# tamper with the lower bytes/names, then
+#   - read every file through a fresh mount: each 4 KiB block is the
+#     original content or fails with EIO (or the file is absent); anything
+#     else is forged plaintext and fails the test;
+#   - fsck exits 1 and reports the case;
+#   - where repairable: fsck --repair exits 3, a second fsck exits 0, and
+#     the file reads back through a mount with exactly the reported lost
+#     range as zeros and everything else intact.
+# Cases the format does not detect by design (FORMAT.md "Rollback") are
+# printed as KNOWN GAP and counted, never silently passed.
+#   sh tamper.sh BUILD_DIR
+. "$(dirname "$0")/../integration/lib.sh"
+R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
+command -v python3 >/dev/null || skip "python3 missing"
+command -v setfattr >/dev/null || skip "setfattr missing (Debian package attr)"
+
+V0=$T/v0
+M=$T/mnt
+REF=$T/ref
+mkdir -p "$REF" "$M"
+GAPS=0
+FAILS=0
+
+cs_init "$V0"
+cs_mount "$V0" "$M"
+head -c 1200000 /dev/urandom >"$REF/a" # 293 extents: groups 0 and 1
+head -c 307200 /dev/urandom >"$REF/b"
+head -c 100 /dev/urandom >"$REF/c"
+head -c 51200 /dev/urandom >"$REF/e"
+head -c 9000 /dev/urandom >"$REF/long"
+LONG=$(printf 'L%.0s' $(seq 1 200))
+mkdir "$M/d"
+cp "$REF/a" "$REF/b" "$REF/c" "$M/"
+cp "$REF/e" "$M/d/e"
+cp "$REF/long" "$M/$LONG"
+ln -s "c" "$M/sym"
+setfattr -n user.color -v blue "$M/c"
+# Lower paths (relative to the volume) by inode: cryptod passes them through.
+lp() { (cd "$V0" && find . -inum "$(stat -c %i "$M/$1")" | head -n1 | sed 's|^\./||'); }
+LA=$(lp a); LB=$(lp b); LC=$(lp c); LD=$(lp d); LE=$(lp d/e); LL=$(lp "$LONG")
+LS=$(lp sym)
+[ -n "$LA" ] && [ -n "$LE" ] && [ -n "$LL" ] && [ -n "$LS" ] || fail "lower paths not found"
+cs_umount "$M"
+
+# A rollback source: the lower file of a before extent 2 is rewritten.
+cp "$V0/$LA" "$T/a.lower.old"
+cp "$REF/a" "$REF/a.old"
+cs_mount "$V0" "$M"
+head -c 4096 /dev/urandom >"$T/x2"
+dd if="$T/x2" of="$M/a" bs=4096 seek=2 conv=notrunc status=none
+dd if="$T/x2" of="$REF/a" bs=4096 seek=2 conv=notrunc status=none
+cmp "$M/a" "$REF/a" || fail "a differs after the rewrite"
+cs_umount "$M"
+
+fsck() { "$CS" fsck --passfile "$PASS" --no-progress "$@"; }
+fsck "$V0" >"$T/out" 2>&1 || { cat "$T/out"; fail "fsck of the clean volume: exit $?"; }
+say "clean volume: fsck 0"
+
+bad() { echo "FAIL [$CASE]: $*"; FAILS=$((FAILS + 1)); }
+
+# new_case NAME: a fresh copy of the volume in $V.
+new_case() {
+	CASE=$1
+	V=$T/case-$1
+	rm -rf "$V"
+	cp -a "$V0" "$V"
+	say "case $1"
+}
+
+# read_all [FILE...]: verify each file through a mount of $V; sets EIO_SEEN
+# and fails on forged data. ALT_<file> gives an older version.
+read_all() {
+	cs_mount "$V" "$M"
+	EIO_SEEN=0
+	for f in "$@"; do
+		alt=""
+		[ "$f" = a ] && alt="$REF/a.old"
+		out=$($R verify "$M/$f" "$REF/$(basename "$f" | sed "s/^$LONG\$/long/")" $alt) || bad "$f: forged plaintext: $out"
+		echo "   $f: $out"
+		case "$out" in *" eio=0 "*openerr=0*) ;; *) EIO_SEEN=1 ;; esac
+		case "$out" in *"old="[1-9]*) OLD_SEEN=1 ;; esac
+	done
+	cs_umount "$M"
+}
+
+# expect_fsck RC PATTERN [fsck args]: run fsck on $V.
+expect_fsck() {
+	want=$1 pat=$2
+	shift 2
+	rc=0
+	fsck "$@" "$V" >"$T/out" 2>&1 || rc=$?
+	if [ "$rc" != "$want" ] || ! grep -q -- "$pat" "$T/out"; then
+		cat "$T/out"
+		bad "fsck $* exit $rc (want $want) / pattern '$pat'"
+		return
+	fi
+	grep -E "^(CORRUPT|BAD-DATA|LOST|UNSETTLED|REPAIRED|REMOVED)" "$T/out" | sed 's/^/   /' | head -8
+}
+
+# detected_read FILE...: reading must have failed somewhere.
+detected_read() {
+	OLD_SEEN=0
+	read_all "$@"
+	[ "$EIO_SEEN" = 1 ] || bad "tampering not visible as EIO/absence"
+}
+
+# repaired FILE ZERO_A ZERO_B: repair, fsck clean, lost range reads zeros.
+repaired() {
+	expect_fsck 3 "REPAIRED\|REMOVED" --repair
+	expect_fsck 0 "0 corrupt"
+	[ -n "${1:-}" ] || return 0
+	cs_mount "$V" "$M"
+	out=$($R verify "$M/$1" "$REF/$1" --zero "$2:$3") || bad "after repair: $out"
+	echo "   after repair $1: $out"
+	case "$out" in *" eio=0 "*) ;; *) bad "EIO after repair: $out" ;; esac
+	cs_umount "$M"
+}
+
+ALL="a b c d/e $LONG"
+
+# ---- data ----
+new_case flip_data
+$R flip "$V/$LA" $(($($R off data 5) + 100))
+detected_read $ALL
+expect_fsck 1 "BAD-DATA.*20480..24575"
+repaired a 20480 24576
+
+new_case flip_record
+$R flip "$V/$LA" $(($($R off rec 60) + 14))
+detected_read a
+expect_fsck 1 "BAD-DATA.*245760..249855"
+repaired a 245760 249856
+
+new_case flip_record_group1
+$R flip "$V/$LA" $(($($R off rec 270) + 3))
+detected_read a
+expect_fsck 1 "BAD-DATA.*1105920..1110015"
+repaired a 1105920 1110016
+
+new_case swap_within
+$R swap "$V/$LA" $($R off data 7) $($R off data 8) 4096
+$R swap "$V/$LA" $($R off rec 7) $($R off rec 8) 64
+detected_read a
+expect_fsck 1 "BAD-DATA.*28672..36863"
+repaired a 28672 36864
+
+new_case swap_between_files
+$R copy "$V/$LB" $($R off data 3) "$V/$LA" $($R off data 3) 4096
+$R copy "$V/$LB" $($R off rec 3) "$V/$LA" $($R off rec 3) 64
+detected_read a b
+expect_fsck 1 "BAD-DATA.*12288..16383"
+repaired a 12288 16384
+
+new_case truncate
+truncate -s $($R off data 100) "$V/$LA"
+detected_read a
+expect_fsck 1 "cut short"
+repaired a 409600 1200000
+
+new_case truncate_to_zero_pad
+# cut and zero-pad: records remain for extents whose data is now zeros
+sz=$(stat -c %s "$V/$LA")
+truncate -s $($R off data 280) "$V/$LA"
+truncate -s "$sz" "$V/$LA"
+detected_read a
+expect_fsck 1 "BAD-DATA.*1146880..1199999"
+repaired a 1146880 1200000
+
+new_case rollback_data_only
+$R copy "$T/a.lower.old" $($R off data 2) "$V/$LA" $($R off data 2) 4096
+detected_read a
+expect_fsck 1 "BAD-DATA.*8192..12287"
+repaired a 8192 12288
+
+new_case rollback_extent_and_record
+$R copy "$T/a.lower.old" $($R off data 2) "$V/$LA" $($R off data 2) 4096
+$R copy "$T/a.lower.old" $($R off rec 2) "$V/$LA" $($R off rec 2) 64
+OLD_SEEN=0
+read_all a
+rc=0; fsck "$V" >"$T/out" 2>&1 || rc=$?
+if [ "$EIO_SEEN" = 0 ] && [ "$rc" = 0 ]; then
+	echo "KNOWN GAP [$CASE]: an extent rolled back together with its record reads the older content (old blocks seen: $OLD_SEEN) and fsck is clean (FORMAT.md Rollback: not detected in format v1)"
+	GAPS=$((GAPS + 1))
+else
+	echo "   detected (read EIO $EIO_SEEN, fsck $rc)"
+fi
+
+new_case swap_headers
+$R copy "$V/$LA" 0 "$T/ha" 4096 2>/dev/null || : >"$T/ha"
+dd if="$V/$LA" of="$T/ha" bs=4096 count=1 status=none
+dd if="$V/$LB" of="$V/$LA" bs=4096 count=1 conv=notrunc status=none
+dd if="$T/ha" of="$V/$LB" bs=4096 count=1 conv=notrunc status=none
+detected_read a b
+expect_fsck 1 "BAD-DATA"
+
+new_case swap_header_area
+# only the 768-byte header area (ids, size slots, packets); records stay
+dd if="$V/$LA" of="$T/ha" bs=768 count=1 status=none
+dd if="$V/$LB" of="$V/$LA" bs=768 count=1 conv=notrunc status=none
+dd if="$T/ha" of="$V/$LB" bs=768 count=1 conv=notrunc status=none
+detected_read a b
+expect_fsck 1 "BAD-DATA\|CORRUPT"
+
+new_case size_slot_one
+# the current slot: the higher seq; flip a tag byte of both in turn is
+# case size_slot_both. Here slot 1 (the later one after the writes).
+$R flip "$V/$LC" $((128 + 40))
+detected_read c
+expect_fsck 1 "size slot fails"
+expect_fsck 3 "REPAIRED" --repair
+expect_fsck 0 "0 corrupt"
+cs_mount "$V" "$M"
+cat "$M/c" >/dev/null || bad "c unreadable after repair"
+cs_umount "$M"
+
+new_case size_slot_both
+$R flip "$V/$LC" $((64 + 40))
+$R flip "$V/$LC" $((128 + 40))
+detected_read c
+expect_fsck 1 "both size slots"
+expect_fsck 1 "both size slots" --repair
+
+new_case header_magic
+$R flip "$V/$LC" 0
+detected_read c
+expect_fsck 1 "bad header"
+
+new_case header_file_id
+$R flip "$V/$LC" 30
+detected_read c
+expect_fsck 1 "key packet fails"
+
+new_case key_packet
+$R flip "$V/$LC" $((192 + 30))
+detected_read c
+expect_fsck 1 "key packet fails"
+
+new_case empty_lower_file
+: >"$V/$LC"
+detected_read c
+expect_fsck 1 "empty lower file"
+expect_fsck 3 "REMOVED" --repair
+expect_fsck 0 "0 corrupt"
+
+# ---- names ----
+new_case name_moved_to_other_dir
+mv "$V/$LC" "$V/$LD/"
+detected_read c
+cs_mount "$V" "$M"
+ls "$M/d" | grep -qv '^e$' && bad "a moved entry shows up in d"
+cs_umount "$M"
+expect_fsck 1 "name fails authentication"
+
+new_case name_bitflip
+n=$(basename "$LC")
+first=$(printf %s "$n" | cut -c1)
+if [ "$first" = A ]; then nf=B; else nf=A; fi
+mv "$V/$LC" "$V/$nf$(printf %s "$n" | cut -c2-)"
+detected_read c
+expect_fsck 1 "name fails authentication"
+
+new_case names_swapped
+mv "$V/$LA" "$V/tmp.x"; mv "$V/$LB" "$V/$LA"; mv "$V/tmp.x" "$V/$LB"
+OLD_SEEN=0
+cs_mount "$V" "$M"
+ra=$($R verify "$M/a" "$REF/b" || true)
+cs_umount "$M"
+rc=0; fsck "$V" >"$T/out" 2>&1 || rc=$?
+case "$ra" in
+*" forged=0 "*)
+	if [ "$rc" = 0 ]; then
+		echo "KNOWN GAP [$CASE]: swapping the lower names of two files of one directory swaps their contents undetected (names are not bound to headers; FORMAT.md Rollback)"
+		GAPS=$((GAPS + 1))
+	else
+		echo "   fsck detected it ($rc)"
+	fi ;;
+*) echo "   a after the swap: $ra" ;;
+esac
+
+new_case dirid_missing
+rm -f "$V/$LD/.cs.dirid"
+detected_read d/e
+expect_fsck 1 "directory id file"
+
+new_case dirid_swapped
+cp "$V/.cs.dirid" "$T/rootid"
+chmod u+w "$V/$LD/.cs.dirid" 2>/dev/null || true
+cp -f "$T/rootid" "$V/$LD/.cs.dirid"
+detected_read d/e
+expect_fsck 1 "name fails authentication"
+
+# A long name's side file serves readdir only: a lookup hashes the name the
+# caller gave. So the file stays readable by its name (genuine content);
+# readdir must not show a forged name.
+no_forged_names() {
+	read_all "$LONG"
+	cs_mount "$V" "$M"
+	ls "$M" >"$T/ls" || bad "readdir failed"
+	cs_umount "$M"
+	n=$(grep -c "^$1\$" "$T/ls" || true)
+	[ "$n" -le 1 ] || bad "readdir shows $1 $n times (forged side file accepted)"
+	grep -v -x -e a -e b -e c -e d -e sym -e "$LONG" -e "$1" "$T/ls" && bad "readdir shows an unexpected name"
+	return 0
+}
+
+new_case side_file_tampered
+$R flip "$V/$LL.name" 20
+no_forged_names "$LONG"
+expect_fsck 1 "long name: side file"
+
+new_case side_file_swapped
+# another long name's side file put in place of ours
+cs_mount "$V" "$M"
+cp "$REF/c" "$M/$(printf 'M%.0s' $(seq 1 200))"
+cs_umount "$M"
+other=$(cd "$V" && ls | grep '^cs~.*\.name$' | grep -v "^$(basename "$LL").name\$" | head -n1)
+[ -n "$other" ] || bad "second side file not found"
+cp -f "$V/$other" "$V/$LL.name"
+no_forged_names "$(printf 'M%.0s' $(seq 1 200))"
+expect_fsck 1 "long name: side file"
+
+new_case side_file_orphaned
+rm -f "$V/$LL"
+expect_fsck 1 "orphaned long-name side file"
+expect_fsck 3 "REMOVED" --repair
+expect_fsck 0 "0 corrupt"
+[ ! -e "$V/$LL.name" ] || bad "orphan side file still there"
+
+new_case symlink_target
+t=$(readlink "$V/$LS")
+first=$(printf %s "$t" | cut -c1)
+if [ "$first" = A ]; then nf=B; else nf=A; fi
+ln -sfn "$nf$(printf %s "$t" | cut -c2-)" "$V/$LS"
+cs_mount "$V" "$M"
+if tgt=$(readlink "$M/sym" 2>/dev/null); then
+	[ "$tgt" = c ] || bad "symlink target forged: '$tgt'"
+fi
+cs_umount "$M"
+expect_fsck 1 "symlink target fails"
+
+new_case xattr_value
+x=$(getfattr -d -m '^user\.cs\.' --absolute-names "$V/$LC" 2>/dev/null | sed -n 's/^\(user\.cs\.[^=]*\)=.*/\1/p' | head -n1)
+[ -n "$x" ] || bad "no lower xattr found"
+setfattr -n "$x" -v 0sAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "$V/$LC"
+cs_mount "$V" "$M"
+v=$(getfattr --only-values -n user.color "$M/c" 2>/dev/null || true)
+[ -z "$v" ] || [ "$v" = blue ] || bad "xattr value forged: '$v'"
+cs_umount "$M"
+expect_fsck 1 "value fails authentication"
+
+# ---- crash leftovers: a file left recovering (DIRTY) ----
+new_case unsettled_after_kill
+cs_mount "$V" "$M"
+sp=$(sup_pid "$M")
+cd_=$(child_pid "$sp" cryptstack-cryptod)
+[ -n "$cd_" ] || fail "cryptod pid not found"
+head -c 8192 /dev/urandom >"$T/w"
+exec 3>>"$M/b"
+dd if="$T/w" of="$M/b" bs=4096 seek=10 conv=notrunc,fsync status=none
+kill -9 "$cd_"
+exec 3>&-
+sleep 0.3
+"$CS" umount "$M" >/dev/null 2>&1 || umount -l "$M" || true
+i=0; while alive "$sp" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cp "$REF/b" "$REF/b.new"
+dd if="$T/w" of="$REF/b.new" bs=4096 seek=10 conv=notrunc status=none
+expect_fsck 1 "UNSETTLED.*FMT_SZ_DIRTY"
+expect_fsck 3 "REPAIRED.*settled" --repair
+expect_fsck 0 "0 corrupt"
+cs_mount "$V" "$M"
+out=$($R verify "$M/b" "$REF/b.new" "$REF/b") || bad "b forged after kill: $out"
+echo "   b after kill + repair: $out"
+case "$out" in *" eio=0 "*) ;; *) bad "EIO after settling: $out" ;; esac
+cs_umount "$M"
+
+new_case stale_tail
+sz=$(stat -c %s "$V/$LC")
+truncate -s $((sz + 3 * 4096)) "$V/$LC"
+expect_fsck 1 "stale tail"
+expect_fsck 3 "REPAIRED" --repair
+expect_fsck 0 "0 corrupt"
+[ "$(stat -c %s "$V/$LC")" = "$sz" ] || bad "stale tail not removed"
+
+# ---- operational errors ----
+CASE=operational
+rc=0; "$CS" fsck --passfile "$WRONG" --no-progress "$V0" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || bad "wrong passphrase: exit $rc (want 2)"
+rc=0; "$CS" fsck --passfile "$PASS" --no-progress "$T" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || bad "not a volume: exit $rc (want 2)"
+cs_mount "$V0" "$M"
+rc=0; fsck "$V0" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "in use" "$T/out" || bad "mounted volume: exit $rc (want 2, 'in use')"
+cs_umount "$M"
+
+echo "tamper: $FAILS failures, $GAPS known gaps (documented in FORMAT.md, counted)"
+[ "$FAILS" = 0 ] || exit 1
+exit 0
