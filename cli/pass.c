@@ -192,9 +192,14 @@ static ssize_t from_tty(int tty, const char *prompt, char *buf)
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	noecho.c_lflag |= ICANON;
-	if (write_full(tty, prompt, strlen(prompt)) < 0 ||
-	    tcsetattr(tty, TCSAFLUSH, &noecho) < 0)
+	/* Echo off before the prompt: input typed after the prompt is never
+	 * flushed away nor echoed. */
+	if (tcsetattr(tty, TCSAFLUSH, &noecho) < 0)
 		return -errno;
+	if (write_full(tty, prompt, strlen(prompt)) < 0) {
+		tcsetattr(tty, TCSANOW, &old);
+		return -EIO;
+	}
 	for (;;) {
 		char c;
 		ssize_t k = read(tty, &c, 1);
@@ -208,7 +213,7 @@ static ssize_t from_tty(int tty, const char *prompt, char *buf)
 		}
 		buf[n++] = c;
 	}
-	tcsetattr(tty, TCSAFLUSH, &old);
+	tcsetattr(tty, TCSANOW, &old);
 	(void)!write(tty, "\n", 1);
 	buf[n] = '\0';
 	if (r)

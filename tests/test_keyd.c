@@ -20,6 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <poll.h>
+#include <pty.h>
+
 #include <argon2.h>
 #include <mbedtls/gcm.h>
 #include <mbedtls/hkdf.h>
@@ -113,6 +116,8 @@ static int suite_init(void)
 	static uint8_t raw[VOL_MAX_SIZE];
 	size_t rawlen;
 	uint8_t out[64];
+	/* The user's ~/.cryptstackrc must not leak into the tests. */
+	setenv("CRYPTSTACKRC", "/nonexistent/cryptstackrc", 1);
 	snprintf(dir, sizeof(dir), "/tmp/test_keyd.XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
@@ -763,7 +768,7 @@ static void test_passfile(void)
 	CU_ASSERT_EQUAL(load_conf(v, &c, raw, &len), 0);
 	CU_ASSERT_EQUAL(c.cipher, VOL_CIPHER_AES128GCM);
 	CU_ASSERT_EQUAL(opens(v, pf2), 0);
-	unsetenv("CRYPTSTACKRC");
+	setenv("CRYPTSTACKRC", "/nonexistent/cryptstackrc", 1);
 }
 
 static void hexstr(char *out, const uint8_t *p, size_t n)
@@ -884,6 +889,108 @@ static void test_recipients(void)
 	cipher_thread_free(th);
 }
 
+/* Reads the pty until want appears (or 10 s pass); 0 if seen. */
+static int expect(int m, const char *want)
+{
+	char buf[1024];
+	size_t n = 0;
+	for (int i = 0; i < 100; i++) {
+		struct pollfd p = { .fd = m, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t k = read(m, buf + n, sizeof(buf) - 1 - n);
+		if (k <= 0)
+			return -1;
+		n += (size_t)k;
+		buf[n] = '\0';
+		if (strstr(buf, want))
+			return 0;
+		if (n > sizeof(buf) / 2) {
+			memmove(buf, buf + n / 2, n - n / 2);
+			n -= n / 2;
+		}
+	}
+	return -1;
+}
+
+/* `cryptstack init` on a terminal: the passphrase is asked twice without
+ * echo; a mismatch is refused. Returns the exit status. */
+static int init_on_tty(const char *v, const char *a, const char *b,
+		       int *echoed)
+{
+	int m;
+	pid_t pid = forkpty(&m, NULL, NULL, NULL);
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		execl(CS_CLI, "cryptstack", "init", "--kdf-memory", "1M",
+		      "--kdf-time", "1", "--kdf-parallelism", "1", v,
+		      (char *)NULL);
+		_exit(127);
+	}
+	int ok = expect(m, "passphrase: ") == 0;
+	if (ok)
+		ok = write(m, a, strlen(a)) > 0 && write(m, "\n", 1) == 1 &&
+		     expect(m, "Repeat: ") == 0;
+	if (ok)
+		ok = write(m, b, strlen(b)) > 0 && write(m, "\n", 1) == 1;
+	/* Drain the rest; the typed passphrase must never be echoed. */
+	char rest[2048];
+	size_t n = 0;
+	for (int i = 0; i < 50; i++) {
+		struct pollfd p = { .fd = m, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t k = read(m, rest + n, sizeof(rest) - 1 - n);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	rest[n] = '\0';
+	*echoed = strstr(rest, a) != NULL;
+	int st = 0;
+	pid_t w = 0;
+	for (int i = 0; i < 100 && w == 0; i++) {
+		w = waitpid(pid, &st, WNOHANG);
+		if (w == 0)
+			usleep(50000);
+	}
+	if (w == 0) { /* stuck: fail, never hang the suite */
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		ok = 0;
+	}
+	close(m);
+	if (!ok)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_terminal(void)
+{
+	char v[160], pf[160];
+	int echoed = 1;
+	snprintf(v, sizeof(v), "%s/tty", dir);
+	snprintf(pf, sizeof(pf), "%s/ttypass", dir);
+	CU_ASSERT_EQUAL(init_on_tty(v, "typed secret", "typed secrex", &echoed),
+			1);
+	CU_ASSERT_EQUAL(conf_size(v), 0);
+	CU_ASSERT_EQUAL(init_on_tty(v, "typed secret", "typed secret", &echoed),
+			0);
+	CU_ASSERT_EQUAL(echoed, 0);
+	write_file(pf, "typed secret\n");
+	CU_ASSERT_EQUAL(opens(v, pf), 0);
+	/* No terminal and no passfile: a clear error, nothing created. */
+	char v2[160];
+	snprintf(v2, sizeof(v2), "%s/notty", dir);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "setsid %s init %s </dev/null 2>%s/notty.err",
+		 CS_CLI, v2, dir);
+	int st = system(cmd);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	CU_ASSERT_EQUAL(conf_size(v2), 0);
+}
+
 int cs_register_suites(void)
 {
 	static const struct cs_test t[] = {
@@ -896,6 +1003,7 @@ int cs_register_suites(void)
 		{ "public-key slots", test_rsa },
 		{ "passphrase input", test_passfile },
 		{ "recipients add/remove", test_recipients },
+		{ "terminal prompts", test_terminal },
 		{ NULL, NULL },
 	};
 	signal(SIGPIPE, SIG_IGN);
