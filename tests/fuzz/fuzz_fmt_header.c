@@ -63,11 +63,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (h.npackets == 0 || h.npackets > FMT_MAX_PACKETS)
 		abort();
+	/* Canonical: whatever parses serializes back to the same bytes. */
+	struct fmt_header copy = h;
+	copy.size_ok = 1;
+	if (fmt_header_serialize(&copy, area) != 0 ||
+	    memcmp(area, data, FMT_HDR_AREA) != 0)
+		abort();
 	if (fmt_file_key_new(&h, FEK, cipher_thread_backend(th), &key) != 0)
 		abort();
 	if (fmt_size_open(&h, th, key) == 0) {
-		/* Re-serialize: must give back the parsed header area. */
-		if (fmt_header_serialize(&h, area) != 0)
+		if (fmt_header_serialize(&h, area) != 0 ||
+		    memcmp(area, data, FMT_HDR_AREA) != 0)
 			abort();
 		(void)fmt_check_lower_size(&h, size);
 		uint64_t n = fmt_extent_count(h.size);

@@ -86,9 +86,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		}
 		break;
-	default:
+	default: {
+		/* Any plaintext name: encrypt, then back (short or long). */
+		char low[300], sn[64];
+		uint8_t side[FMT_SIDE_MAX];
+		bool is_long;
 		(void)fmt_plain_name_check(s, n);
+		int l = fmt_name_encrypt(NK, DIRID, s, n, low, sizeof(low),
+					 &is_long);
+		if (l < 0)
+			break;
+		if (fmt_name_classify(low, (size_t)l) !=
+		    (is_long ? FMT_NAME_LONG : FMT_NAME_REGULAR))
+			abort();
+		if (is_long) {
+			int sl = fmt_side_build(NK, DIRID, s, n, sn, sizeof(sn),
+						side, sizeof(side));
+			if (sl < 0)
+				abort();
+			r = fmt_side_parse(NK, DIRID, low, (size_t)l, side,
+					   (size_t)sl, out, 256);
+		} else {
+			r = fmt_name_decrypt(NK, DIRID, low, (size_t)l, out, 256);
+		}
+		if (r != (int)n || memcmp(out, s, n))
+			abort();
 		break;
+	}
 	}
 	return 0;
 }
