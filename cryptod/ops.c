@@ -546,6 +546,36 @@ out:
 	return rc;
 }
 
+/* 0 if the lower directory holds only the volume's own files, else
+ * -ENOTEMPTY (or -errno). */
+static int dir_visible_empty(int dfd)
+{
+	int fd = dup(dfd);
+	if (fd < 0)
+		return -errno;
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return -errno;
+	}
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    cd_name_hidden(de->d_name) == 1)
+			continue;
+		rc = -ENOTEMPTY;
+		break;
+	}
+	closedir(d);
+	return rc;
+}
+
 static int op_unlink_rmdir(struct cd_req *r)
 {
 	struct cd_inode *p = cd_inode_get(r->sqe.ino);
@@ -564,22 +594,7 @@ static int op_unlink_rmdir(struct cd_req *r)
 			rc = dfd;
 			goto out;
 		}
-		/* Refuse early when a visible entry remains. */
-		DIR *d = fdopendir(dup(dfd));
-		if (!d) {
-			rc = -errno;
-			goto out;
-		}
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") ||
-			    !strcmp(de->d_name, "..") ||
-			    cd_name_hidden(de->d_name) == 1)
-				continue;
-			rc = -ENOTEMPTY;
-			break;
-		}
-		closedir(d);
+		rc = dir_visible_empty(dfd);
 		if (rc < 0)
 			goto out;
 		bool had = cd_dirid_remove(dfd, saved) == 0;
@@ -656,6 +671,39 @@ out:
 	return rc;
 }
 
+/* A plain rename of a directory over an empty one failed with err
+ * because the lower target still holds its dir id file: when that is all
+ * it holds, take the file out, retry, and put it back on failure. */
+static int rename_over_dir(struct cd_inode *p, const struct cd_lname *ln,
+			   struct cd_inode *np, const struct cd_lname *nln,
+			   uint32_t flags, int err)
+{
+	struct stat sst, dst;
+	uint8_t saved[CD_DIRID_LEN];
+	if (flags & (RENAME_EXCHANGE | RENAME_NOREPLACE))
+		return err;
+	if (fstatat(np->fd, nln->name, &dst, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(dst.st_mode) ||
+	    fstatat(p->fd, ln->name, &sst, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(sst.st_mode))
+		return err;
+	int tfd = open_beneath(np->fd, nln->name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	if (tfd < 0)
+		return err;
+	int rc = dir_visible_empty(tfd);
+	if (rc == 0) {
+		bool had = cd_dirid_remove(tfd, saved) == 0;
+		if (renameat2(p->fd, ln->name, np->fd, nln->name, flags) < 0) {
+			rc = -errno;
+			if (had)
+				cd_dirid_restore(tfd, saved);
+		}
+	}
+	close(tfd);
+	return rc;
+}
+
 static int op_rename(struct cd_req *r)
 {
 	struct cs_rename_arg ra;
@@ -698,12 +746,19 @@ static int op_rename(struct cd_req *r)
 	}
 	if (renameat2(p->fd, ln.name, np->fd, nln.name, ra.flags) < 0) {
 		rc = -errno;
-		goto out;
+		if (rc == -ENOTEMPTY || rc == -EEXIST)
+			rc = rename_over_dir(p, &ln, np, &nln, ra.flags, rc);
+		if (rc < 0)
+			goto out;
 	}
+	rc = 0;
 	side = false;
-	bool same = p == np && ln.len == nln.len &&
-		    !memcmp(ln.name, nln.name, ln.len);
-	if (ln.is_long && !same && !(ra.flags & RENAME_EXCHANGE))
+	/* The old side file goes with the old name, unless the name still
+	 * exists (rename of a name onto itself or onto another hard link of
+	 * the same inode is a no-op). */
+	struct stat ost;
+	if (ln.is_long && !(ra.flags & RENAME_EXCHANGE) &&
+	    fstatat(p->fd, ln.name, &ost, AT_SYMLINK_NOFOLLOW) < 0)
 		cd_longname_remove(p->fd, &ln);
 out:
 	if (rc < 0 && side)
