@@ -712,6 +712,16 @@ static void test_siv_props(void)
 			-EINVAL);
 	CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 64, ad, 1, out, 0, dec),
 			-EINVAL);
+	/* In place: encrypt into buf behind V, decrypt back over C. */
+	uint8_t inpl[16 + 40];
+	memcpy(inpl + 16, pt, 40);
+	CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 64, ad, 1, inpl + 16, 40, inpl),
+			0);
+	CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 64, ad, 1, pt, 40, out), 0);
+	CU_ASSERT_EQUAL(memcmp(inpl, out, 56), 0);
+	CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 64, ad, 1, inpl, 56, inpl + 16),
+			0);
+	CU_ASSERT_EQUAL(memcmp(inpl + 16, pt, 40), 0);
 	/* Exactly 16 bytes: empty plaintext, out may be NULL. */
 	CU_ASSERT_EQUAL(cipher_siv_encrypt(key, 64, ad, 1, NULL, 0, out), 0);
 	CU_ASSERT_EQUAL(cipher_siv_decrypt(key, 64, ad, 1, out, 16, NULL), 0);

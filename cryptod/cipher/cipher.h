@@ -130,12 +130,14 @@ int cipher_open_batch(struct cipher_thread *th, const struct cipher_key *k,
 /* AES-SIV (RFC 5297) with AES-CMAC S2V over ads[0..nad) then the plaintext.
  * keylen is 64 (AES-256-SIV: K1 || K2) or 32 (AES-128-SIV). out receives
  * len + 16 bytes (V || C). 0 or -EINVAL. For a nonce-based use, pass the
- * nonce as the last AD component (RFC 5297 section 3). */
+ * nonce as the last AD component (RFC 5297 section 3). in and out must not
+ * overlap, except in == out + 16 (encrypting in place behind V). */
 int cipher_siv_encrypt(const uint8_t *key, size_t keylen,
 		       const struct cipher_ad *ads, unsigned nad,
 		       const uint8_t *in, size_t len, uint8_t *out);
 /* Decrypts in (len >= 16 bytes: V || C) into out (len - 16 bytes); 0,
- * -EINVAL, or -EBADMSG (out zeroed). */
+ * -EINVAL, or -EBADMSG (out zeroed). out == in + 16 (in place) is allowed;
+ * other overlap is not. */
 int cipher_siv_decrypt(const uint8_t *key, size_t keylen,
 		       const struct cipher_ad *ads, unsigned nad,
 		       const uint8_t *in, size_t len, uint8_t *out);
