@@ -25,3 +25,19 @@ target_include_directories(test_keyd PRIVATE ${PROJECT_SOURCE_DIR}/cli
 target_compile_definitions(test_keyd PRIVATE
   CS_CLI="$<TARGET_FILE:cryptstack>" CS_BUILD_DIR="$<TARGET_FILE_DIR:cryptstack-keyd>")
 add_dependencies(test_keyd cryptstack cryptstack-keyd)
+
+# The volume config parser's fuzz target (see test_keyd_fuzz.c).
+if(CS_FUZZ)
+  add_executable(fuzz-keyd-volume test_keyd_fuzz.c ${KEYD_T_VOL})
+  target_compile_definitions(fuzz-keyd-volume PRIVATE CS_FUZZ_BUILD)
+  target_compile_options(fuzz-keyd-volume PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(fuzz-keyd-volume PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_include_directories(fuzz-keyd-volume PRIVATE ${PROJECT_SOURCE_DIR}/cryptod/fmt)
+  target_link_libraries(fuzz-keyd-volume PRIVATE ${KEYD_T_FMT})
+else()
+  add_executable(test_keyd_fuzz test_keyd_fuzz.c ${KEYD_T_VOL})
+  target_include_directories(test_keyd_fuzz PRIVATE ${PROJECT_SOURCE_DIR}/cryptod/fmt)
+  target_link_libraries(test_keyd_fuzz PRIVATE ${KEYD_T_FMT} cscommon)
+  add_test(NAME test_keyd_fuzz COMMAND test_keyd_fuzz)
+  set_tests_properties(test_keyd_fuzz PROPERTIES LABELS unit TIMEOUT 120)
+endif()
