@@ -13,6 +13,7 @@
 #include "cipher.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -665,7 +666,7 @@ int cipher_seal_batch(struct cipher_thread *th, const struct cipher_key *k,
 {
 	int fails = 0;
 
-	if (check_pair(th, k) != 0 || (n && !ops))
+	if (check_pair(th, k) != 0 || (n && !ops) || n > INT_MAX)
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++) {
 		struct cipher_op *op = &ops[i];
@@ -682,7 +683,7 @@ int cipher_open_batch(struct cipher_thread *th, const struct cipher_key *k,
 {
 	int fails = 0;
 
-	if (check_pair(th, k) != 0 || (n && !ops))
+	if (check_pair(th, k) != 0 || (n && !ops) || n > INT_MAX)
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++) {
 		struct cipher_op *op = &ops[i];

@@ -119,7 +119,7 @@ int cipher_open(struct cipher_thread *th, const struct cipher_key *k,
 
 /* Seals n ops with one key (the hot path: no allocation, key schedule
  * reused). Sets each op's status; returns the number of failed ops, or
- * -EINVAL if th/k are unusable (then no op was touched). */
+ * -EINVAL if th/k are unusable or n > INT_MAX (then no op was touched). */
 int cipher_seal_batch(struct cipher_thread *th, const struct cipher_key *k,
 		      struct cipher_op *ops, unsigned n);
 /* Opens n ops; a failed op has status -EBADMSG and its out zeroed, the
