@@ -30,7 +30,8 @@ void log_setlevel(int level)
 }
 
 /* One write(2) per line so lines of several processes do not interleave. */
-static void vlog(int with_errno, int saved, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0)))
+vlog(int with_errno, int saved, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	int n = snprintf(buf, sizeof(buf), "%s: ", log_procname);
