@@ -266,6 +266,9 @@ static pid_t spawn(const char *prog, char *const argv[], const int *fds,
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
+		/* Own process group: a terminal's ^C reaches the supervisor
+		 * only, which then shuts the mount down in order. */
+		setpgid(0, 0);
 		child_fds(fds, n);
 		execv(path, argv);
 		_exit(127);
