@@ -231,6 +231,13 @@ static void test_header_parse(void)
 	    -EINVAL); /* duplicate key id */
 	MUT(c[FMT_HDR_AREA] ^= 1, 0); /* records are not the header's */
 #undef MUT
+	/* A parsed header must be size-opened before a size update. */
+	CU_ASSERT_EQUAL(fmt_header_parse(b, sizeof(b), &h), 0);
+	CU_ASSERT_EQUAL(fmt_size_update(&h, model_th, tf.key, 5, 0, NULL, NULL),
+			-EINVAL);
+	CU_ASSERT_EQUAL(fmt_size_open(&h, model_th, tf.key), 0);
+	CU_ASSERT_EQUAL(fmt_size_update(&h, model_th, tf.key, 5, 0, NULL, NULL),
+			0);
 
 	/* AD: the fixed header with npackets zeroed (recipients change). */
 	uint8_t ad[FMT_FIXED_LEN];
@@ -266,6 +273,16 @@ static void test_header_parse(void)
 	CU_ASSERT_EQUAL(fmt_header_serialize(&tf.h, area), 0);
 	lower_write(&tf.lf, 0, area, sizeof(area));
 	CU_ASSERT_EQUAL(reopen_check(&tf.lf, NULL, 0), 0);
+	/* ... and dropping it again without the file key (keyd's
+	 * `recipients`: parse, set packets, serialize). */
+	struct fmt_header ph;
+	CU_ASSERT_EQUAL(fmt_header_parse(tf.lf.b, tf.lf.len, &ph), 0);
+	CU_ASSERT_EQUAL(ph.npackets, 2);
+	CU_ASSERT_EQUAL(fmt_header_set_packets(&ph, ph.pkt, 1), 0);
+	CU_ASSERT_EQUAL(fmt_header_serialize(&ph, area), 0);
+	lower_write(&tf.lf, 0, area, sizeof(area));
+	CU_ASSERT_EQUAL(reopen_check(&tf.lf, NULL, 0), 0);
+	CU_ASSERT_EQUAL(tf.lf.b[11], 1);
 
 	tf_close(&tf);
 	lower_free(&tf.lf);

@@ -120,7 +120,9 @@ int fmt_header_ad(const struct fmt_header *h, uint8_t *ad, size_t cap);
 int fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *out);
 /* Writes the header area (fixed header, both size slots, packets, zero
  * padding) into buf[0..FMT_HDR_AREA); the caller keeps the records that
- * follow in block 0. 0 or -EINVAL (size slots never set). */
+ * follow in block 0. Works on a parsed header without the file key (e.g.
+ * recipients: parse, fmt_header_set_packets, serialize, write 768 bytes).
+ * 0 or -EINVAL (no size slot ever sealed). */
 int fmt_header_serialize(const struct fmt_header *h,
 			 uint8_t buf[static FMT_HDR_AREA]);
 
@@ -148,7 +150,8 @@ int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
  * whatever flags says (records may still hold unconfirmed slots; only
  * fsck, after fmt_recovery_done(), clears it). *off, *len: the lower byte range to write (within
  * block 0's first sector; fmt_header_serialize() also includes it). Write
- * it only after the data and records it covers are written. 0 or -EINVAL. */
+ * it only after the data and records it covers are written. 0 or -EINVAL
+ * (also when h came from fmt_header_parse() but was not size-opened). */
 int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 		    const struct cipher_key *key, uint64_t size,
 		    uint32_t flags, uint64_t *off, uint32_t *len);

@@ -188,8 +188,11 @@ out:
 int fmt_header_serialize(const struct fmt_header *h,
 			 uint8_t buf[static FMT_HDR_AREA])
 {
-	if (!h || !buf || !h->size_ok || h->npackets == 0 ||
-	    h->npackets > FMT_MAX_PACKETS)
+	/* A parsed header may be re-serialized without the file key (keyd's
+	 * `recipients` rewrites packets only); it just needs a size slot. */
+	if (!h || !buf || h->npackets == 0 || h->npackets > FMT_MAX_PACKETS ||
+	    (fmt_all_zero(h->size_slot[0], FMT_SIZE_SLOT_LEN) &&
+	     fmt_all_zero(h->size_slot[1], FMT_SIZE_SLOT_LEN)))
 		return -EINVAL;
 	memset(buf, 0, FMT_HDR_AREA);
 	fixed_build(h, buf);
@@ -312,6 +315,11 @@ int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 		if (__builtin_add_overflow(h->size_seq, 1, &seq))
 			return -EINVAL;
 	} else {
+		/* Only a new file may start over: a parsed header must be
+		 * opened first, or seq 1 could lose to an older slot. */
+		if (!fmt_all_zero(h->size_slot[0], FMT_SIZE_SLOT_LEN) ||
+		    !fmt_all_zero(h->size_slot[1], FMT_SIZE_SLOT_LEN))
+			return -EINVAL;
 		t = 0;
 		seq = 1;
 	}
