@@ -79,7 +79,8 @@ void ring_sq_kick(struct ring_region *r, unsigned ring);
 int ring_cq_pop(struct ring_region *r, unsigned ring, struct cs_cqe *out,
 		unsigned max);
 /* Sleeps until ring has completions or timeout_ms passes (-1: forever);
- * returns 0 when work may be there, -ETIMEDOUT, or -errno. */
+ * returns 0 when work may be there, -ETIMEDOUT, -EINTR (signal), -EPROTO
+ * (ring broken) or -errno. See ring_cq_wait_peer() for peer death. */
 int ring_cq_wait(struct ring_region *r, unsigned ring, int timeout_ms);
 
 /* --- cryptod side --------------------------------------------------- */
@@ -95,7 +96,8 @@ unsigned ring_cq_push(struct ring_region *r, unsigned ring,
 		      const struct cs_cqe *cqes, unsigned n);
 /* Wakes the frontend's completion waiter of ring if it sleeps. */
 void ring_cq_kick(struct ring_region *r, unsigned ring);
-/* Sleeps until ring has submissions or timeout_ms passes (-1: forever). */
+/* Sleeps until ring has submissions or timeout_ms passes (-1: forever);
+ * same returns as ring_cq_wait(). */
 int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms);
 
 /* For waiting through io_uring FUTEX_WAIT: announces that the consumer of
