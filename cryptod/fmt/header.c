@@ -94,8 +94,11 @@ int fmt_header_set_packets(struct fmt_header *h, const struct kd_packet *pkt,
 			if (!memcmp(pkt[i].id, pkt[j].id, KD_ID_LEN))
 				return -EINVAL;
 	}
-	memset(h->pkt, 0, sizeof(h->pkt));
-	memcpy(h->pkt, pkt, n * sizeof(*pkt));
+	/* pkt may point into h->pkt (drop a recipient in place). */
+	struct kd_packet tmp[FMT_MAX_PACKETS];
+	memset(tmp, 0, sizeof(tmp));
+	memcpy(tmp, pkt, n * sizeof(*pkt));
+	memcpy(h->pkt, tmp, sizeof(tmp));
 	h->npackets = (uint8_t)n;
 	return 0;
 }
