@@ -123,6 +123,7 @@ struct cd_worker {
 	uint8_t *argbuf;      /* private copy of the current argument block */
 	uint8_t *pt;          /* private plaintext of partial extents (8 KiB) */
 	uint8_t *secret;      /* locked scratch page for a FEK */
+	uint8_t *rbuf;        /* recovery scratch (1 MiB), on first use */
 	bool hangup;          /* peer fd hung up: leave */
 	bool poll_armed;      /* peer-fd poll sqe outstanding */
 	bool futex_armed;     /* doorbell FUTEX_WAIT outstanding */

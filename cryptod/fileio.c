@@ -177,6 +177,9 @@ static void log_bad(struct cd_file *f, uint64_t ext)
 		  (unsigned long long)f->ino, (unsigned long long)ext);
 }
 
+static int rmw_extent(struct cd_worker *w, struct cd_file *f, uint64_t size,
+		      uint64_t e, uint32_t a, uint32_t b, const uint8_t *src);
+
 /* ---- open state ------------------------------------------------------- */
 
 static void file_free(struct cd_file *f)
@@ -285,6 +288,17 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 			rc = -errno;
 			goto out;
 		}
+	}
+	if (f->writable && f->hdr->recovering && f->size % B) {
+		/* An interrupted write inside the last extent may have left
+		 * bytes past EOF: re-seal it with the tail zeroed before the
+		 * file can grow (FORMAT.md, "Stale tail"). */
+		int r2 = rmw_extent(w, f, f->size, f->size / B,
+				    (uint32_t)(f->size % B), B, NULL);
+		if (r2 < 0)
+			log_warnx("lower file ino %llu: recovering, last extent "
+				  "unreadable (%s)", (unsigned long long)f->ino,
+				  strerror(-r2));
 	}
 	rc = 0;
 out:
@@ -550,16 +564,18 @@ static int segs_write(struct cd_worker *w, struct cd_file *f,
 	return cd_io_batch(w, io, sg->n);
 }
 
-/* Opens one extent e (data + record already in sg) into out. */
+/* Opens one extent e (data + record already in sg) into out; *which
+ * (optional) gets the slot that verified (fmt_open_run). */
 static int open_one(struct cd_worker *w, struct cd_file *f,
-		    const struct segs *sg, uint64_t e, uint8_t *out)
+		    const struct segs *sg, uint64_t e, uint8_t *out,
+		    uint8_t *which)
 {
 	unsigned i = seg_of(sg, e);
 	uint64_t k = e - sg->s[i].first;
 	uint8_t bad = 0;
 	int rc = fmt_open_run(w->cipher, f->key, f->hdr, e, 1,
 			      sg->data[i] + k * B, out,
-			      sg->recs[i] + k * FMT_REC_LEN, NULL, &bad);
+			      sg->recs[i] + k * FMT_REC_LEN, which, &bad);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
@@ -569,15 +585,55 @@ static int open_one(struct cd_worker *w, struct cd_file *f,
 	return 0;
 }
 
+/* Seals cnt extents from e; cur: per-extent verified slot (recovering
+ * files) or NULL (clean files: the newer slot matches the data). */
 static int seal_some(struct cd_worker *w, struct cd_file *f,
 		     const struct segs *sg, uint64_t e, uint32_t cnt,
-		     const uint8_t *in)
+		     const uint8_t *in, const uint8_t *cur)
 {
 	unsigned i = seg_of(sg, e);
 	uint64_t k = e - sg->s[i].first;
 	return fmt_seal_run(w->cipher, f->key, f->hdr, e, cnt, in,
 			    sg->data[i] + k * B,
-			    sg->recs[i] + k * FMT_REC_LEN, NULL);
+			    sg->recs[i] + k * FMT_REC_LEN, cur);
+}
+
+/* Recovering files: which slot of each extent [first, first + count)
+ * matches the lower data (2: neither, a hole, or at/after EOF nold).
+ * Reads and opens the extents below nold into the worker's scratch. */
+static int recover_cur(struct cd_worker *w, struct cd_file *f,
+		       uint64_t first, uint64_t count, uint64_t nold,
+		       uint8_t *cur)
+{
+	struct segs sg;
+	memset(cur, 2, count);
+	if (first >= nold)
+		return 0;
+	uint64_t n = nold - first < count ? nold - first : count;
+	int rc = segs_plan(w, first, n, &sg);
+	if (rc == 0)
+		rc = segs_read(w, f, &sg, true);
+	if (rc < 0)
+		return rc;
+	if (!w->rbuf) {
+		w->rbuf = aligned_alloc(4096, (size_t)FMT_GROUP_EXTENTS * B);
+		if (!w->rbuf)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < sg.n; i++) {
+		uint8_t bad[FMT_GROUP_EXTENTS];
+		uint64_t rel = sg.s[i].first - first;
+		rc = fmt_open_run(w->cipher, f->key, f->hdr, sg.s[i].first,
+				  sg.s[i].count, sg.data[i], w->rbuf,
+				  sg.recs[i], cur + rel, bad);
+		if (rc < 0)
+			return rc;
+		for (uint32_t k = 0; k < sg.s[i].count; k++)
+			if (bad[k])
+				cur[rel + k] = 2;
+	}
+	secmem_wipe(w->rbuf, (size_t)FMT_GROUP_EXTENTS * B);
+	return 0;
 }
 
 /* ---- read ------------------------------------------------------------- */
@@ -627,7 +683,7 @@ ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
 			 * extent by extent and copy the wanted bytes. */
 			for (uint32_t k = 0; k < sg.s[i].count; k++) {
 				uint64_t e = sg.s[i].first + k;
-				rc = open_one(w, f, &sg, e, w->pt);
+				rc = open_one(w, f, &sg, e, w->pt, NULL);
 				if (rc < 0) {
 					ret = rc;
 					goto out;
@@ -675,11 +731,12 @@ static int rmw_extent(struct cd_worker *w, struct cd_file *f, uint64_t size,
 	if (rc < 0)
 		return rc;
 	bool has = e < fmt_extent_count(size);
+	uint8_t which = 2;
 	rc = segs_read(w, f, &sg, has);
 	if (rc < 0)
 		return rc;
 	if (has) {
-		rc = open_one(w, f, &sg, e, w->pt);
+		rc = open_one(w, f, &sg, e, w->pt, &which);
 		if (rc < 0)
 			return rc;
 	} else {
@@ -690,7 +747,8 @@ static int rmw_extent(struct cd_worker *w, struct cd_file *f, uint64_t size,
 		memcpy(w->pt + a, src, b - a);
 	else
 		memset(w->pt + a, 0, b - a);
-	rc = seal_some(w, f, &sg, e, 1, w->pt);
+	rc = seal_some(w, f, &sg, e, 1, w->pt,
+		       f->hdr->recovering ? &which : NULL);
 	if (rc < 0)
 		return rc;
 	return segs_write(w, f, &sg);
@@ -759,10 +817,52 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 		memset(sg.recs[i] + (e - sg.s[i].first) * FMT_REC_LEN, 0,
 		       FMT_REC_LEN);
 	}
+	/* A recovering file: never overwrite the slot that matches the data
+	 * on disk (FORMAT.md "Update order"). */
+	uint8_t curv[2 * FMT_GROUP_EXTENTS + 8];
+	const uint8_t *cur = NULL;
+	if (f->hdr->recovering) {
+		if (count > sizeof(curv)) {
+			rc = -EINVAL;
+			goto out;
+		}
+		rc = recover_cur(w, f, first, count, nold, curv);
+		if (rc < 0)
+			goto out;
+		cur = curv;
+		rc = segs_read(w, f, &sg, false);
+		if (rc < 0)
+			goto out;
+		for (uint64_t e = first > nold ? first : nold; e <= last; e++) {
+			unsigned i = seg_of(&sg, e);
+			memset(sg.recs[i] + (e - sg.s[i].first) * FMT_REC_LEN,
+			       0, FMT_REC_LEN);
+		}
+		if (need_head || need_tail) {
+			/* recover_cur() used the data area: read again. */
+			struct cd_io io[2];
+			unsigned k = 0;
+			uint64_t es[2] = { first, last };
+			bool need[2] = { need_head, need_tail };
+			for (unsigned j = 0; j < 2; j++) {
+				if (!need[j])
+					continue;
+				unsigned i = seg_of(&sg, es[j]);
+				uint64_t rel = es[j] - sg.s[i].first;
+				io[k++] = (struct cd_io){
+					.op = CD_IO_READ, .fd = f->fd,
+					.buf = sg.data[i] + rel * B, .len = B,
+					.off = fmt_data_off(es[j]) };
+			}
+			rc = cd_io_batch(w, io, k);
+			if (rc < 0)
+				goto out;
+		}
+	}
 	uint8_t *ph = w->pt, *pt = w->pt + B;
 	if (head_part) {
 		if (need_head) {
-			rc = open_one(w, f, &sg, first, ph);
+			rc = open_one(w, f, &sg, first, ph, NULL);
 			if (rc < 0)
 				goto out;
 		} else {
@@ -773,7 +873,7 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 	}
 	if (tail_part) {
 		if (need_tail) {
-			rc = open_one(w, f, &sg, last, pt);
+			rc = open_one(w, f, &sg, last, pt, NULL);
 			if (rc < 0)
 				goto out;
 		} else {
@@ -787,12 +887,14 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 		uint64_t e = sg.s[i].first, stop = e + sg.s[i].count;
 		while (e < stop && rc == 0) {
 			if (e == first && head_part) {
-				rc = seal_some(w, f, &sg, e, 1, ph);
+				rc = seal_some(w, f, &sg, e, 1, ph,
+					       cur ? cur + (e - first) : NULL);
 				e++;
 				continue;
 			}
 			if (e == last && tail_part) {
-				rc = seal_some(w, f, &sg, e, 1, pt);
+				rc = seal_some(w, f, &sg, e, 1, pt,
+					       cur ? cur + (e - first) : NULL);
 				e++;
 				continue;
 			}
@@ -800,7 +902,8 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 			if (tail_part && last < run_end)
 				run_end = last;
 			rc = seal_some(w, f, &sg, e, (uint32_t)(run_end - e),
-				       src + (e * B - off));
+				       src + (e * B - off),
+				       cur ? cur + (e - first) : NULL);
 			e = run_end;
 		}
 	}
@@ -854,14 +957,17 @@ static int resize_locked(struct cd_worker *w, struct cd_file *f,
 			if (rc < 0)
 				return rc;
 		}
-		rc = zero_tail_records(w, f, nsz);
-		if (rc < 0)
-			return rc;
+		/* Size slot before the tail records: a crash in between
+		 * leaves a stale tail (cleaned at next open), never EIO
+		 * inside the old size. */
 		pthread_mutex_lock(&f->lock);
 		rc = size_commit(w, f, nsz, FMT_SZ_DIRTY);
 		if (rc == 0)
 			f->size = nsz;
 		pthread_mutex_unlock(&f->lock);
+		if (rc < 0)
+			return rc;
+		rc = zero_tail_records(w, f, nsz);
 		if (rc < 0)
 			return rc;
 		if (ftruncate(f->fd_buf, (off_t)fmt_lower_size(nsz)) < 0)
@@ -947,6 +1053,14 @@ static int punch(struct cd_worker *w, struct cd_file *f, uint64_t off,
 		uint64_t n = lfull - e;
 		if (n > FMT_GROUP_EXTENTS)
 			n = FMT_GROUP_EXTENTS;
+		uint8_t curv[FMT_GROUP_EXTENTS];
+		memset(curv, 255, sizeof(curv));
+		if (f->hdr->recovering) {
+			rc = recover_cur(w, f, e, n, fmt_extent_count(size),
+					 curv);
+			if (rc < 0)
+				goto out;
+		}
 		rc = segs_plan(w, e, n, &sg);
 		if (rc == 0)
 			rc = segs_read(w, f, &sg, false);
@@ -957,7 +1071,9 @@ static int punch(struct cd_worker *w, struct cd_file *f, uint64_t off,
 			for (uint32_t k = 0; k < sg.s[i].count; k++) {
 				uint8_t *rec = sg.recs[i] + k * FMT_REC_LEN;
 				if (!fmt_rec_is_zero(rec))
-					fmt_rec_punch(rec, 255);
+					fmt_rec_punch(
+						rec,
+						curv[sg.s[i].first - e + k]);
 			}
 			io[i] = (struct cd_io){
 				.op = CD_IO_WRITE, .fd = f->fd_buf,

@@ -259,10 +259,12 @@ int cdh_call(struct cdh *h, unsigned ring, struct cs_sqe *sqe,
 			return n;
 		if (n == 1)
 			break;
-		int w = ring_cq_wait(h->region, ring, 20000);
+		int w = ring_cq_wait(h->region, ring,
+				     h->timeout_ms ? h->timeout_ms : 20000);
 		if (w == -ETIMEDOUT) {
-			fprintf(stderr, "cdh: request op %u timed out\n",
-				sqe->op);
+			if (!h->timeout_ms)
+				fprintf(stderr, "cdh: request op %u timed "
+					"out\n", sqe->op);
 			return -ETIMEDOUT;
 		}
 	}

@@ -29,6 +29,7 @@ struct cdh {
 	unsigned nrings;
 	struct ring_region *region;
 	uint64_t ids[64];
+	int timeout_ms;       /* per request; 0: 20 s */
 };
 
 /* Creates a fresh volume (init_opts: extra `cryptstack init` options or
