@@ -179,6 +179,8 @@ static void fe_init(void *userdata, struct fuse_conn_info *conn)
 			FUSE_CAP_ASYNC_DIO;
 	if (!fe.read_only)
 		want |= FUSE_CAP_WRITEBACK_CACHE;
+	if (!fe.shared_lower)
+		want |= FUSE_CAP_CACHE_SYMLINKS; /* targets in the page cache */
 	conn->want |= want & conn->capable;
 	if (!(conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		log_info("kernel lacks FUSE writeback cache");
