@@ -6,6 +6,9 @@
   relutil.py flip FILE OFF [MASK]       XOR one byte (default mask 0x01)
   relutil.py copy SRC SOFF DST DOFF LEN copy bytes between (lower) files
   relutil.py swap FILE OFF1 OFF2 LEN    swap two ranges of one file
+  relutil.py try OP ARGS...             one syscall sequence, prints OK or the
+        errno name: write FILE OFF LEN (then fsync), append FILE LEN (then
+        fsync), create FILE, mkdir DIR, rename OLD NEW, read FILE
   relutil.py verify FILE REF [ALT...] [--zero A:B]...
         reads FILE (through the mount) in 4 KiB blocks and classifies each:
         ok (equals REF), old (equals an ALT: an older version), zero (all
@@ -113,6 +116,47 @@ def verify(args):
     return 3 if cnt['forged'] else 0
 
 
+def try_op(a):
+    op = a[0]
+    try:
+        if op in ('write', 'append'):
+            fd = os.open(a[1], os.O_WRONLY | (os.O_APPEND | os.O_CREAT if op == 'append' else 0), 0o644)
+            try:
+                n = int(a[2] if op == 'append' else a[3])
+                data = os.urandom(n)
+                off = 0
+                while off < n:
+                    if op == 'append':
+                        w = os.write(fd, data[off:])
+                    else:
+                        w = os.pwrite(fd, data[off:], int(a[2]) + off)
+                    off += w
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        elif op == 'create':
+            fd = os.open(a[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                os.write(fd, b'x' * 100)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        elif op == 'mkdir':
+            os.mkdir(a[1])
+        elif op == 'rename':
+            os.rename(a[1], a[2])
+        elif op == 'read':
+            with open(a[1], 'rb') as f:
+                f.read()
+        else:
+            print("unknown op")
+            return 2
+        print("OK")
+    except OSError as e:
+        print(errno.errorcode.get(e.errno, str(e.errno)))
+    return 0
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -134,6 +178,8 @@ def main():
         x, y = rd(a[1], o1, n), rd(a[1], o2, n)
         wr(a[1], o1, y)
         wr(a[1], o2, x)
+    elif c == 'try':
+        return try_op(a[1:])
     elif c == 'verify':
         return verify(a[1:])
     else:

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Lower filesystem errors (docs/RELIABILITY.md): the volume lives on a tmpfs
+# that the test remounts read-only under a live mount. Writes, creates,
+# mkdir, rename, unlink through the mount must fail with EROFS (EIO is
+# reported as a failure: the caller should learn the real cause), reads keep
+# working, and no process of the mount dies. Back to read-write, the mount
+# works again, and fsck is clean after unmounting.
+#   sh erofs.sh BUILD_DIR
+. "$(dirname "$0")/../integration/lib.sh"
+R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
+command -v python3 >/dev/null || skip "python3 missing"
+S=$T/lfs
+mkdir -p "$S"
+mount -t tmpfs -o size=64m tmpfs "$S" || skip "cannot mount a tmpfs"
+trap 'set +e; mount -o remount,rw "$S" 2>/dev/null; is_mounted "$T/mnt" && { "$CS" umount "$T/mnt" || umount -l "$T/mnt"; }; umount -l "$S"; rm -rf "$T"' EXIT
+V=$S/lower
+M=$T/mnt
+REF=$T/ref
+mkdir -p "$REF"
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+cs_init "$V"
+cs_mount "$V" "$M"
+head -c 300000 /dev/urandom >"$REF/a"
+cp "$REF/a" "$M/a"
+mkdir "$M/d"
+echo hello >"$M/d/h"
+sync
+sp=$(sup_pid "$M")
+pids="$sp $(child_pid "$sp" cryptstack-cryptod) $(child_pid "$sp" cryptstack-frontend) $(child_pid "$sp" cryptstack-keyd)"
+echo "   processes: $pids"
+# drop the kernel's cached pages so that the reads below go to cryptod
+echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+
+say "lower remounted read-only"
+mount -o remount,ro "$S" || skip "cannot remount the tmpfs read-only"
+expect() { # expect WHAT RESULT WANT...
+	what=$1 r=$2
+	shift 2
+	for w in "$@"; do
+		if [ "$r" = "$w" ]; then echo "   $what: $r"; return; fi
+	done
+	bad "$what: $r (want $*)"
+}
+expect "overwrite a (write + fsync)" "$($R try write "$M/a" 4096 8192)" EROFS
+expect "append to d/h" "$($R try append "$M/d/h" 100)" EROFS
+expect "create" "$($R try create "$M/new")" EROFS
+expect "mkdir" "$($R try mkdir "$M/newdir")" EROFS
+expect "rename" "$($R try rename "$M/d/h" "$M/d/h2")" EROFS
+rm "$M/a" 2>"$T/err" && bad "unlink succeeded on a read-only lower" || echo "   unlink: $(cat "$T/err")"
+grep -q "Read-only file system" "$T/err" || bad "unlink: not EROFS: $(cat "$T/err")"
+expect "read a" "$($R try read "$M/a")" OK
+cmp "$M/a" "$REF/a" || bad "a differs while the lower is read-only"
+for p in $pids; do alive "$p" || bad "process $p died"; done
+
+say "lower read-write again"
+mount -o remount,rw "$S"
+expect "write after remount rw" "$($R try write "$M/d/h" 0 6)" OK
+expect "create after remount rw" "$($R try create "$M/new")" OK
+for p in $pids; do alive "$p" || bad "process $p died"; done
+cmp "$M/a" "$REF/a" || bad "a differs after remount rw"
+cs_umount "$M"
+rc=0
+"$CS" fsck --passfile "$PASS" --no-progress "$V" >"$T/fsck" 2>&1 || rc=$?
+grep -E "^(CORRUPT|BAD-DATA|UNSETTLED|ERROR)" "$T/fsck" || true
+tail -n1 "$T/fsck"
+[ "$rc" = 0 ] || bad "fsck: exit $rc (want 0)"
+[ "$fails" = 0 ] || fail "$fails checks failed"
+echo "erofs: passed"
