@@ -711,6 +711,8 @@ static int sup_main(struct sup *s)
 		argv[a++] = tbuf;
 		argv[a++] = "-o";
 		argv[a++] = opts;
+		if (o->sandbox_off)
+			argv[a++] = "--sandbox=off";
 		if (o->debug)
 			argv[a++] = "-d";
 		argv[a] = NULL;

@@ -25,6 +25,7 @@
 
 #include "frontend.h"
 #include "log.h"
+#include "sandbox.h"
 #include "supervise.h"
 #include "util.h"
 
@@ -213,11 +214,47 @@ static int raise_readahead(const char *mnt)
 	return 0;
 }
 
+/* After set-up the frontend only moves bytes between /dev/fuse, the
+ * shared region and its own memory: no open, no exec, no socket, no new
+ * thread or process; every other syscall kills it (seccomp, SIGSYS). As
+ * root it may still unmount itself (umount2 and the lstat libfuse does
+ * first); non-root unmounting needs fusermount3 (exec), so a sandboxed
+ * non-root frontend leaves that to the supervisor. Sanitizer builds skip
+ * the sandbox (their runtimes need more). Returns 1 if entered. */
+static int enter_sandbox(int enable)
+{
+	static const char *const extra[] = { "read", "readv", "poll", "ppoll",
+					     "umount2", "newfstatat", "fstat",
+					     "access", "faccessat", "faccessat2",
+					     NULL };
+	const char *list[96];
+	size_t n = 0;
+#if defined(__SANITIZE_ADDRESS__)
+	enable = 0;
+#endif
+	if (!enable) {
+		log_debug("sandbox disabled");
+		return 0;
+	}
+	for (size_t i = 0; sandbox_base_syscalls[i] && n < 80; i++)
+		list[n++] = sandbox_base_syscalls[i];
+	for (size_t i = 0; extra[i]; i++)
+		list[n++] = extra[i];
+	list[n] = NULL;
+	struct sandbox_cfg cfg = { .name = "frontend", .allow = list,
+				   .landlock_fd = -1 };
+	int r = sandbox_enter(&cfg);
+	if (r < 0)
+		fatalx("cannot enter the sandbox: %s", strerror(-r));
+	return 1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: cryptstack-frontend --region-fd N --ctl-fd N "
-		"--peer-fd N --mountpoint PATH [-o opts] [--threads N] [-d]\n");
+		"--peer-fd N --mountpoint PATH [-o opts] [--threads N] "
+		"[--sandbox=on|off] [-d]\n");
 	exit(2);
 }
 
@@ -230,9 +267,11 @@ int main(int argc, char **argv)
 		{ "mountpoint", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'd' },
+		{ "sandbox", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int region_fd = -1, ctl_fd = -1, debug = 0, c, sfd = -1;
+	int sandbox = 1, sandboxed = 0;
 	unsigned threads = 0;
 	const char *mnt = NULL;
 	char *fopts = NULL;
@@ -253,6 +292,14 @@ int main(int argc, char **argv)
 		case 'm': mnt = optarg; break;
 		case 't': threads = (unsigned)parse_fd(optarg); break;
 		case 'd': debug = 1; break;
+		case 'S':
+			if (!strcmp(optarg, "off"))
+				sandbox = 0;
+			else if (!strcmp(optarg, "on"))
+				sandbox = 1;
+			else
+				usage();
+			break;
 		case 'o':
 			if (take_options(optarg, &fopts) < 0)
 				fatalx("out of memory");
@@ -363,6 +410,7 @@ int main(int argc, char **argv)
 	ready(ctl_fd, 0, "%s", "");
 	if (ctl_fd >= 0)
 		close(ctl_fd);
+	sandboxed = enter_sandbox(sandbox);
 	log_debug("serving %s with %u ring pairs", mnt, fe.nrings);
 
 	struct pollfd pfd[2] = {
@@ -381,7 +429,11 @@ int main(int argc, char **argv)
 				log_info("signal %u: unmounting %s",
 					 si.ssi_signo, mnt);
 			fuse_session_exit(fe.se);
-			fuse_session_unmount(fe.se);
+			if (sandboxed && geteuid() != 0)
+				log_info("leaving the unmount to the "
+					 "supervisor");
+			else
+				fuse_session_unmount(fe.se);
 			break;
 		}
 		if (pfd[1].revents & POLLIN)

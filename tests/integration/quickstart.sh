@@ -91,6 +91,9 @@ while kill -0 "$fg" 2>/dev/null; do
 done
 wait "$fg" || fail "foreground mount exited non-zero: $(cat "$T/fg.log")"
 ! is_mounted "$M" || fail "still mounted after SIGTERM"
+cat "$T/fg.log"
+! grep -q "killed by signal\|exited with status [1-9]" "$T/fg.log" ||
+	fail "a helper did not end cleanly"
 
 say "fstab helper (mount(8) argument form)"
 "$B/mount.fuse.cryptstack" "$L" "$M" -o "rw,nofail,_netdev,passfile=$PASS,allow_other" ||
