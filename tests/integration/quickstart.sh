@@ -58,6 +58,30 @@ if "$CS" mount --passfile "$PASS" "$T/nowhere" "$M" 2>"$T/err"; then fail "mount
 cat "$T/err"
 ! is_mounted "$M" || fail "something got mounted"
 
+say "missing /dev/fuse, missing FUSE permissions"
+if command -v unshare >/dev/null; then
+	rc=0
+	unshare -m sh -c "mount -t tmpfs none /dev && '$CS' mount --passfile '$PASS' '$L' '$M'" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ $rc -ne 0 ] || fail "mounted without /dev/fuse"
+	grep -q "/dev/fuse is missing" "$T/err" || fail "no message for a missing /dev/fuse"
+fi
+if command -v setpriv >/dev/null; then
+	rc=0
+	setpriv --reuid 65534 --regid 65534 --clear-groups "$CS" mount \
+		--passfile "$PASS" "$L" "$M" 2>"$T/err" || rc=$?
+	cat "$T/err"
+	[ $rc -ne 0 ] || { is_mounted "$M" && "$CS" umount "$M"; echo "(unprivileged FUSE mounts allowed here)"; }
+	[ $rc -eq 0 ] || grep -qi "fuse" "$T/err" || fail "no FUSE permission message"
+fi
+! is_mounted "$M" || fail "something got mounted"
+
+say "encrypted_view is read-only"
+cs_mount -o encrypted_view "$L" "$M"
+grep -q " $M fuse.cryptstack ro," /proc/self/mounts || fail "encrypted_view mount is not ro"
+if touch "$M/new" 2>/dev/null; then fail "wrote to an encrypted_view mount"; fi
+cs_umount "$M"
+
 say "layover mount (LOWER == MOUNTPOINT)"
 LO=$T/layover
 cs_init "$LO"
