@@ -398,9 +398,12 @@ static unsigned reap(struct sup *s)
 			else
 				log_warnx("%s (pid %d) %s%s", ch_name[c], pid,
 					  how,
-					  c == CH_FRONTEND ? "" :
+					  c == CH_CRYPTOD ?
 					  "; the mount answers EIO until "
-					  "`cryptstack umount`");
+					  "`cryptstack umount`" :
+					  c == CH_KEYD ?
+					  "; opening files fails until "
+					  "`cryptstack umount`" : "");
 		}
 	}
 	return mask;
