@@ -97,7 +97,9 @@ static int start_cryptod(struct cdh *h, unsigned nrings)
 		const char *dbg = getenv("CDH_DEBUG") ? "-d" : NULL;
 		execl(CS_CRYPTOD_BIN, "cryptstack-cryptod", "--lower-fd", "3",
 		      "--region-fd", "4", "--keyd-fd", "5", "--ctl-fd", "6",
-		      "--peer-fd", "7", "--workers", w, "--sandbox=off", dbg,
+		      "--peer-fd", "7", "--workers", w,
+		      getenv("CDH_NOSANDBOX") ? "--sandbox=off" : "--sandbox=on",
+		      dbg,
 		      (char *)NULL);
 		_exit(127);
 	}
