@@ -71,7 +71,7 @@ static void send_ready(int ctl_fd, int status, const char *msg)
 static const char *const cd_syscalls[] = {
 	"io_uring_enter", "openat", "openat2", "newfstatat", "fstat",
 	"statx", "readlinkat", "mkdirat", "mknodat", "symlinkat", "unlinkat",
-	"renameat2", "linkat", "fchownat", "fchmodat", "fchmod", "utimensat",
+	"renameat2", "linkat", "fchownat", "fchown", "fchmodat", "fchmod", "utimensat",
 	"getdents64", "lseek", "dup", "fcntl", "fstatfs", "setxattr",
 	"getxattr", "listxattr", "removexattr", "fallocate", "ftruncate",
 	"fsync", "read", "sendto", "recvfrom", "mlock", "munlock", "clone",

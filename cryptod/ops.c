@@ -426,48 +426,71 @@ static int reply_entry(struct cd_req *r, struct cd_inode *p,
 	return 0;
 }
 
-/* Creates an encrypted empty regular file at ln in p; the lower fd is
- * returned in *fdp when fdp is set. */
+/* Creates an encrypted empty regular file at ln in p. The header is
+ * written into an O_TMPFILE first and the file linked in complete, so a
+ * crash never leaves a header-less lower file (FORMAT.md "Create"); where
+ * the lower filesystem has no O_TMPFILE the file is created in place. An
+ * existing entry is left alone (excl: -EEXIST). */
 static int create_regular(struct cd_req *r, struct cd_inode *p,
 			  const struct cd_lname *ln, mode_t mode, bool excl)
 {
-	bool side = false;
+	bool side = false, made = false;
 	int rc = 0, fd = -1;
+	mode &= 07777;
 	if (ln->is_long) {
 		rc = cd_longname_store(p->fd, ln, &side);
 		if (rc < 0)
 			return rc;
 	}
+	fd = openat(p->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode | 0600);
+	if (fd >= 0) {
+		char pp[64];
+		rc = cd_file_init_new(r->w, fd);
+		if (rc == 0 && geteuid() == 0 && (r->sqe.uid || r->sqe.gid) &&
+		    fchown(fd, r->sqe.uid, r->sqe.gid) < 0)
+			rc = -errno;
+		if (rc == 0 && fchmod(fd, mode) < 0)
+			rc = -errno;
+		if (rc < 0)
+			goto out;
+		proc_path(pp, sizeof(pp), fd);
+		if (linkat(AT_FDCWD, pp, p->fd, ln->name,
+			   AT_SYMLINK_FOLLOW) < 0) {
+			rc = -errno;
+			if (rc == -EEXIST && !excl)
+				rc = 0; /* someone else's: open that one */
+			goto out;
+		}
+		made = true;
+		goto out;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+		rc = -errno;
+		goto out;
+	}
 	fd = openat(p->fd, ln->name,
-		    O_CREAT | O_RDWR | O_NOFOLLOW | O_CLOEXEC |
-			    (excl ? O_EXCL : 0),
-		    (mode & 07777) | 0600);
+		    O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC,
+		    mode | 0600);
 	if (fd < 0) {
 		rc = -errno;
+		if (rc == -EEXIST && !excl)
+			rc = 0;
 		goto out;
 	}
-	struct stat st;
-	if (fstat(fd, &st) < 0) {
+	made = true;
+	rc = cd_file_init_new(r->w, fd);
+	if (rc < 0) {
+		unlinkat(p->fd, ln->name, 0);
+		made = false;
+		goto out;
+	}
+	chown_new(r, p->fd, ln->name);
+	if (fchmod(fd, mode) < 0)
 		rc = -errno;
-		goto out;
-	}
-	if (st.st_size == 0) {
-		rc = cd_file_init_new(r->w, fd);
-		if (rc < 0) {
-			unlinkat(p->fd, ln->name, 0);
-			goto out;
-		}
-		chown_new(r, p->fd, ln->name);
-		if ((mode & 07777) != ((mode & 07777) | 0600) &&
-		    fchmod(fd, mode & 07777) < 0) {
-			rc = -errno;
-			goto out;
-		}
-	}
 out:
 	if (fd >= 0)
 		close(fd);
-	if (rc < 0 && side)
+	if (rc < 0 && side && !made)
 		cd_longname_remove(p->fd, ln);
 	return rc;
 }
