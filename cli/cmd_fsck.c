@@ -111,7 +111,9 @@ static void progress(int force)
 		fs.last_report = now;
 		unsigned long tot = fs.total_files ? fs.total_files : 1;
 		unsigned long done = fs.files < tot ? fs.files : tot;
-		unsigned pct = (unsigned)(done * 100 / tot), fill = pct * 30 / 100;
+		unsigned pct = fs.total_files ? (unsigned)(done * 100 / tot)
+					      : (force ? 100u : 0u);
+		unsigned fill = pct * 30 / 100;
 		char bar[31];
 		for (unsigned i = 0; i < 30; i++)
 			bar[i] = i < fill ? '#' : '-';
@@ -801,28 +803,6 @@ static void check_dir(int dfd, const char *path, const char *lpath, int depth)
 		report("ERROR", lpath, "directory tree deeper than 512");
 		return;
 	}
-	if (!fs.plain_names) {
-		int fd = openat(dfd, FMT_DIRID_NAME, O_RDONLY | O_NOFOLLOW |
-				O_CLOEXEC);
-		ssize_t l = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		if (l < 0) {
-			fs.corrupt++;
-			fs.unrepaired += fs.repair;
-			report("CORRUPT", lpath, "directory id file %s: %s "
-			       "(names in it cannot be decrypted)",
-			       FMT_DIRID_NAME, strerror(e));
-		} else if (fmt_dirid_parse(buf, (size_t)l, dirid)) {
-			fs.corrupt++;
-			fs.unrepaired += fs.repair;
-			report("CORRUPT", lpath, "directory id file %s is "
-			       "malformed", FMT_DIRID_NAME);
-		} else {
-			idp = dirid;
-		}
-	}
 	int dup_fd = dup(dfd);
 	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
 		if (dup_fd >= 0)
@@ -855,6 +835,37 @@ static void check_dir(int dfd, const char *path, const char *lpath, int depth)
 	closedir(d);
 	if (names)
 		qsort(names, n, sizeof(*names), name_cmp);
+	if (!fs.plain_names) {
+		int fd = openat(dfd, FMT_DIRID_NAME, O_RDONLY | O_NOFOLLOW |
+				O_CLOEXEC);
+		ssize_t l = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		bool named = false;
+		for (size_t i = 0; i < n; i++) {
+			enum fmt_name_kind k = fmt_name_classify(
+				names[i], strlen(names[i]));
+			named |= k == FMT_NAME_REGULAR || k == FMT_NAME_LONG;
+		}
+		if (l < 0 && e == ENOENT && depth == 0 && !named) {
+			/* a fresh volume: cryptod creates the root's id on
+			 * first use */
+		} else if (l < 0) {
+			fs.corrupt++;
+			fs.unrepaired += fs.repair;
+			report("CORRUPT", lpath, "directory id file %s: %s "
+			       "(names in it cannot be decrypted)",
+			       FMT_DIRID_NAME, strerror(e));
+		} else if (fmt_dirid_parse(buf, (size_t)l, dirid)) {
+			fs.corrupt++;
+			fs.unrepaired += fs.repair;
+			report("CORRUPT", lpath, "directory id file %s is "
+			       "malformed", FMT_DIRID_NAME);
+		} else {
+			idp = dirid;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		check_entry(dfd, idp, path, lpath, names[i], depth);
 		free(names[i]);

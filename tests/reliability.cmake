@@ -48,3 +48,10 @@ add_test(NAME reliability_fuzz
   COMMAND sh ${CS_REL_DIR}/fuzz.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(reliability_fuzz PROPERTIES LABELS "fuzz;integration"
   SKIP_RETURN_CODE 77 TIMEOUT 900)
+
+# fsck without a mount: the real CLI and keyd on volumes made by init, with
+# lower files placed by hand (unit: runs in the sanitizer build too).
+cs_unit_test(test_fsck SOURCES test_fsck.c)
+target_compile_definitions(test_fsck PRIVATE CS_CLI="$<TARGET_FILE:cryptstack>"
+  CS_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/golden")
+add_dependencies(test_fsck cryptstack cryptstack-keyd)
