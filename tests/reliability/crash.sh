@@ -48,14 +48,15 @@ while [ $i -le "$ITERS" ]; do
 	cdp=$(child_pid "$sp" cryptstack-cryptod)
 	fep=$(child_pid "$sp" cryptstack-frontend)
 	kdp=$(child_pid "$sp" cryptstack-keyd)
+	[ -n "$cdp" ] && [ -n "$fep" ] && [ -n "$kdp" ] || fail "iteration $i: helper pids not found (cryptod '$cdp' frontend '$fep' keyd '$kdp')"
 	"$W" write "$M/w" "$J" "$s" $((i * 4000000)) 5 >"$T/wlog" 2>&1 &
 	wp=$!
 	sleep "$(awk -v m=$delay_ms 'BEGIN { printf "%.3f", m / 1000 }')"
 	case $victim in
-	0) what=cryptod; kill -9 "$cdp" ;;
-	1) what=frontend; kill -9 "$fep" ;;
+	0) what=cryptod; kill -9 "$cdp" || fail "iteration $i: cryptod already gone" ;;
+	1) what=frontend; kill -9 "$fep" || fail "iteration $i: frontend already gone" ;;
 	2) what="all (writer, frontend, cryptod, keyd, supervisor)"
-	   kill -9 "$wp" "$fep" "$cdp" "$kdp" "$sp" 2>/dev/null ;;
+	   for p in "$wp" "$fep" "$cdp" "$kdp" "$sp"; do kill -9 "$p" 2>/dev/null || echo "   (pid $p already gone)"; done ;;
 	esac
 	wait "$wp" 2>/dev/null || true
 	detach "$sp"

@@ -26,6 +26,7 @@
  * lower files hold), so the next writer continues from it. Exit 1 on any
  * violation, listing each.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -119,6 +120,58 @@ static int ack_save(const char *jdir, unsigned i, const struct ack *a)
 	return rename(t, p) < 0 ? -errno : 0;
 }
 
+/* ---- metadata: creates, renames, unlinks of short and long names ---- */
+
+#define NMETA 8u
+#define META_LEN 100u
+
+static void meta_name(const char *dir, unsigned k, char *out, size_t cap)
+{
+	char n[256];
+	unsigned len = k < NMETA / 2 ? 8u : 200u + k; /* long: side files */
+	for (unsigned i = 0; i < len; i++)
+		n[i] = (char)('a' + (k + i) % 26);
+	n[len] = '\0';
+	snprintf(out, cap, "%s/meta/%s", dir, n);
+}
+
+static void meta_fill(uint8_t *b)
+{
+	for (unsigned i = 0; i < META_LEN; i++)
+		b[i] = (uint8_t)(i * 7 + 3);
+}
+
+/* One metadata operation; 0, or -errno when the mount is gone. */
+static int meta_op(const char *dir)
+{
+	char a[4400], b[4400];
+	uint8_t buf[META_LEN];
+	unsigned x = (unsigned)(rnd() % NMETA), y = (unsigned)(rnd() % NMETA);
+	meta_name(dir, x, a, sizeof(a));
+	meta_name(dir, y, b, sizeof(b));
+	int r = 0;
+	switch (rnd() % 3) {
+	case 0: {
+		int fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0) {
+			r = -errno;
+			break;
+		}
+		meta_fill(buf);
+		if (write(fd, buf, META_LEN) != (ssize_t)META_LEN)
+			r = -errno;
+		close(fd);
+		break;
+	}
+	case 1:
+		r = rename(a, b) < 0 ? -errno : 0;
+		break;
+	default:
+		r = unlink(a) < 0 ? -errno : 0;
+	}
+	return r == -ENOENT || r == -EEXIST ? 0 : r;
+}
+
 static int do_write(const char *dir, const char *jdir, uint64_t seed,
 		    uint32_t vbase, double secs)
 {
@@ -145,6 +198,11 @@ static int do_write(const char *dir, const char *jdir, uint64_t seed,
 			return 0;
 		}
 	}
+	snprintf(p, sizeof(p), "%s/meta", dir);
+	if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+		printf("writer: mkdir %s: %s\n", p, strerror(errno));
+		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -155,6 +213,16 @@ static int do_write(const char *dir, const char *jdir, uint64_t seed,
 		struct ack *c = &cur[f];
 		uint64_t r = rnd() % 100;
 		int rc = 0;
+		if (r >= 90) {
+			rc = meta_op(dir);
+			if (rc) {
+				printf("writer: stopped by %s (metadata)\n",
+				       strerror(-rc));
+				return 0;
+			}
+			nops++;
+			continue;
+		}
 		if (r < 3) {
 			/* block-aligned truncate (down or up) */
 			uint32_t nb = (uint32_t)(rnd() % MAXBLK);
@@ -300,8 +368,46 @@ static int do_check(const char *dir, const char *jdir)
 			return 2;
 		}
 	}
-	printf("check: %lu blocks, %lu newer than acknowledged, %lu "
-	       "violations\n", blocks, newer, viol);
+	/* metadata files: each is empty (create not yet written) or whole */
+	unsigned nmeta = 0;
+	for (unsigned k = 0; k < NMETA; k++) {
+		uint8_t want[META_LEN], got[META_LEN + 1];
+		meta_name(dir, k, p, sizeof(p));
+		int fd = open(p, O_RDONLY);
+		if (fd < 0) {
+			if (errno != ENOENT) {
+				printf("VIOLATION meta %u: open: %s\n", k,
+				       strerror(errno));
+				viol++;
+			}
+			continue;
+		}
+		nmeta++;
+		ssize_t n = read(fd, got, sizeof(got));
+		close(fd);
+		meta_fill(want);
+		if (n < 0 || (n != 0 && (n != (ssize_t)META_LEN ||
+					 memcmp(got, want, META_LEN)))) {
+			printf("VIOLATION meta %u: %s\n", k,
+			       n < 0 ? strerror(errno) : "bad content");
+			viol++;
+		}
+	}
+	snprintf(p, sizeof(p), "%s/meta", dir);
+	DIR *d = opendir(p);
+	unsigned listed = 0;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		listed += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	if (d && listed != nmeta) {
+		printf("VIOLATION meta: readdir lists %u entries, %u open\n",
+		       listed, nmeta);
+		viol++;
+	}
+	printf("check: %lu blocks, %lu newer than acknowledged, %u metadata "
+	       "files, %lu violations\n", blocks, newer, nmeta, viol);
 	return viol ? 1 : 0;
 }
 
