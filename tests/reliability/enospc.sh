@@ -31,6 +31,11 @@ head -c 262144 /dev/urandom >"$REF/victim"
 mkdir "$M/d"
 cp "$REF/keep" "$M/d/keep"
 cp "$REF/victim" "$M/victim"
+# a sparse file: data in its first and last extent, a hole in group 1
+head -c 4096 /dev/urandom >"$T/blk"
+dd if="$T/blk" of="$REF/sparse" bs=4096 count=1 status=none
+dd if="$T/blk" of="$REF/sparse" bs=4096 seek=511 conv=notrunc status=none
+cp --sparse=always "$REF/sparse" "$M/sparse"
 sync
 
 say "fill the lower tmpfs through the mount"
@@ -44,6 +49,10 @@ $R try append "$M/fill2" 1048576 >/dev/null
 say "while full"
 r=$($R try append "$M/victim" 65536); okerr "append 64 KiB to victim" "$r"
 r=$($R try write "$M/victim" 300000 200000); okerr "extend victim by a write past EOF" "$r"
+r=$($R try write "$M/sparse" 1048576 65536); okerr "write into a hole of sparse" "$r"
+[ "$r" = OK ] && SPARSE_CHANGED=1 # it fit after all: content no longer known
+echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+[ -n "${SPARSE_CHANGED:-}" ] || cmp "$M/sparse" "$REF/sparse" || bad "sparse file changed or unreadable after a failed write into its hole"
 r=$($R try create "$M/newfile"); okerr "create newfile" "$r"
 r=$($R try mkdir "$M/newdir"); okerr "mkdir newdir" "$r"
 r=$($R try rename "$M/d/keep" "$M/d/kept"); okerr "rename d/keep -> d/kept (short name)" "$r"
@@ -66,6 +75,7 @@ tail -n1 "$T/fsck"
 [ "$rc" = 0 ] || bad "fsck after ENOSPC: exit $rc (want 0)"
 cs_mount "$V" "$M"
 cmp "$M/d/keep" "$REF/keep" || bad "d/keep differs after remount"
+[ -n "${SPARSE_CHANGED:-}" ] || cmp "$M/sparse" "$REF/sparse" || bad "sparse differs after remount"
 # victim: old content intact; a landed append/extension only adds bytes
 head -c 262144 "$M/victim" | cmp - "$REF/victim" || bad "victim's old content damaged"
 ls -la "$M" "$M/d" | sed 's/^/   /'
