@@ -11,6 +11,7 @@
 #   sh crash.sh BUILD_DIR      env: CS_CRASH_ITERS (default 30),
 #                               CS_CRASH_SEED (default: from the clock)
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/rel.sh"
 W=$B/cs_crashwriter
 [ -x "$W" ] || fail "cs_crashwriter not built"
 ITERS=${CS_CRASH_ITERS:-30}

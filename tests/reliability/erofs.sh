@@ -7,6 +7,7 @@
 # works again, and fsck is clean after unmounting.
 #   sh erofs.sh BUILD_DIR
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/rel.sh"
 R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
 command -v python3 >/dev/null || skip "python3 missing"
 S=$T/lfs

@@ -6,6 +6,7 @@
 # at most max(32 MiB, half the warm RSS)); fsck clean afterwards.
 #   sh load.sh BUILD_DIR
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/rel.sh"
 L=$B/cs_loadtest
 [ -x "$L" ] || fail "cs_loadtest not built"
 SECS=${CS_LOAD_SECS:-60}
