@@ -114,6 +114,28 @@ static int seccomp_apply(const struct sandbox_cfg *cfg)
 			       seccomp_syscall_resolve_name("clone3"), 0);
 	if (ret < 0)
 		goto out;
+	/* Threads that already run (libfuse workers, ...) get the same
+	 * filter; without TSYNC only the calling thread would. */
+	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (ret < 0)
+		goto out;
+	for (const struct sandbox_rule *r = cfg->allow_arg; r && r->name;
+	     r++) {
+		int nr = seccomp_syscall_resolve_name(r->name);
+		if (nr == __NR_SCMP_ERROR || r->arg > 5 ||
+		    !strcmp(r->name, "clone3")) {
+			log_warnx("%s: bad sandbox rule for %s", cfg->name,
+				  r->name);
+			ret = -EINVAL;
+			goto out;
+		}
+		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+				       SCMP_CMP(r->arg, SCMP_CMP_EQ,
+						(scmp_datum_t)r->value));
+		if (ret < 0 && ret != -EEXIST)
+			goto out;
+		ret = 0;
+	}
 	for (const char *const *s = cfg->allow; s && *s; s++) {
 		if (!strcmp(*s, "clone3"))
 			continue;
@@ -152,7 +174,7 @@ int sandbox_enter(const struct sandbox_cfg *cfg)
 			return ret;
 		}
 	}
-	if (cfg->allow) {
+	if (cfg->allow || cfg->allow_arg) {
 		ret = seccomp_apply(cfg);
 		if (ret < 0) {
 			log_warnx("%s: seccomp: %s", cfg->name, strerror(-ret));

@@ -9,10 +9,23 @@
 #define CS_SANDBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+/* A syscall allowed only when argument arg (0..5) equals value: e.g.
+ * io_uring_register with arg 1 == IORING_REGISTER_FILES_UPDATE. Several
+ * rules for one syscall allow each of their values. */
+struct sandbox_rule {
+	const char *name;
+	unsigned arg;
+	uint64_t value;
+};
 
 struct sandbox_cfg {
 	const char *name;         /* process name, for log lines */
 	const char *const *allow; /* syscall names allowed (NULL-terminated) */
+	/* Syscalls allowed with one argument pinned (name == NULL ends the
+	 * array; NULL: none). A name also in allow is allowed outright. */
+	const struct sandbox_rule *allow_arg;
 	/* Landlock: if landlock_fd >= 0, filesystem access is confined to
 	 * the tree beneath it (read/write/create/remove, no execute). If
 	 * landlock_fd == -2, all filesystem access is denied. -1: no
@@ -23,7 +36,9 @@ struct sandbox_cfg {
 
 /* Enters the sandbox described by cfg; returns 0 or -errno (nothing is
  * half-applied on error except steps that only reduce privileges). Landlock
- * is skipped with a log line when the kernel lacks it. */
+ * is skipped with a log line when the kernel lacks it. The seccomp filter
+ * is synchronized to every thread of the process (TSYNC), so threads
+ * started before the call are confined too. */
 int sandbox_enter(const struct sandbox_cfg *cfg);
 
 /* Returns the Landlock ABI version the kernel supports, or 0. */

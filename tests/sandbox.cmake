@@ -1,1 +1,11 @@
 cs_unit_test(test_sandbox SOURCES test_sandbox.c)
+
+# The per-process sandboxes, compiled from the same sources as the
+# binaries (frontend/sandbox.c, cryptod/sandbox.c, cryptod/uring_restrict.c).
+cs_unit_test(test_sandbox_procs SOURCES test_sandbox_procs.c
+  ${CMAKE_SOURCE_DIR}/frontend/sandbox.c
+  ${CMAKE_SOURCE_DIR}/cryptod/sandbox.c
+  ${CMAKE_SOURCE_DIR}/cryptod/uring_restrict.c
+  LIBS csproto PkgConfig::URING Threads::Threads)
+target_include_directories(test_sandbox_procs PRIVATE
+  ${CMAKE_SOURCE_DIR}/frontend ${CMAKE_SOURCE_DIR}/cryptod)

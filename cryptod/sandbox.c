@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cryptod's seccomp allowlist and Landlock rule. The list is what cryptod
+ * was seen to call after setup (strace -f of the integration suite: POSIX
+ * checks, tar, git, sqlite3, fio, rsync) plus the calls its code makes on
+ * error paths; docs/SANDBOX.md keeps the method. Lower data I/O does not
+ * show up here: it goes through io_uring (see uring_restrict.c).
+ */
+#include <linux/io_uring.h>
+
+#include "cd_sandbox.h"
+#include "sandbox.h"
+
+const char *const cd_sandbox_syscalls[] = {
+	/* the worker rings (setup and register are gone after setup) */
+	"io_uring_enter",
+	/* metadata beneath the lower directory, all *at() or fd based;
+	 * regular files are reopened through /proc/self/fd/N (open, chmod,
+	 * linkat, the path xattr calls), which Landlock resolves to the
+	 * lower file itself */
+	"openat", "openat2", "newfstatat", "fstat", "readlinkat", "mkdirat",
+	"mknodat", "symlinkat", "unlinkat", "renameat", "renameat2", "linkat",
+	"fchownat", "fchown", "fchmodat", "fchmod", "chmod", "utimensat",
+	"getdents64", "lseek", "dup", "fcntl", "fstatfs", "fallocate",
+	"ftruncate", "fsync", "fdatasync", "read", "pread64",
+	"setxattr", "getxattr", "listxattr", "removexattr",
+	/* keyd service socket (send/recv) */
+	"sendto", "recvfrom",
+	/* FEKs in locked memory, worker threads (clone3 gets ENOSYS) */
+	"mlock", "munlock", "clone", "set_tid_address",
+	NULL,
+};
+
+/* Only file table updates (open/close of lower files); buffers, new
+ * restrictions, eventfds, personalities, ... are refused. */
+static const struct sandbox_rule cd_rules[] = {
+	{ "io_uring_register", 1, IORING_REGISTER_FILES_UPDATE },
+	{ NULL, 0, 0 },
+};
+
+int cd_sandbox_enter(int lower_fd)
+{
+	const char *list[128];
+	size_t n = 0;
+	for (size_t i = 0; sandbox_base_syscalls[i] && n < 64; i++)
+		list[n++] = sandbox_base_syscalls[i];
+	for (size_t i = 0; cd_sandbox_syscalls[i] && n < 126; i++)
+		list[n++] = cd_sandbox_syscalls[i];
+	list[n] = NULL;
+	struct sandbox_cfg cfg = {
+		.name = "cryptod",
+		.allow = list,
+		.allow_arg = cd_rules,
+		.landlock_fd = lower_fd < 0 ? -2 : lower_fd,
+	};
+	return sandbox_enter(&cfg);
+}
