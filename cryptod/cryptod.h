@@ -127,6 +127,7 @@ struct cd_worker {
 	bool hangup;          /* peer fd hung up: leave */
 	bool poll_armed;      /* peer-fd poll sqe outstanding */
 	bool futex_armed;     /* doorbell FUTEX_WAIT outstanding */
+	bool have_files;      /* sparse registered file table exists */
 };
 
 #define CD_UD_POLL 1ull
@@ -200,6 +201,14 @@ int cd_workers_setup(void);
 int cd_workers_start(void);
 /* Waits until every worker has left (peer hang-up). */
 void cd_workers_join(void);
+
+/* Registered files: slot = fd number, for fds below CD_FIXED_MAX. An open
+ * lower file is registered in every worker's table after open and removed
+ * before close; cd_fixed[fd] says whether fd may be used as fixed. */
+#define CD_FIXED_MAX 16384u
+extern bool cd_fixed[CD_FIXED_MAX];
+void cd_files_register(int fd);
+void cd_files_unregister(int fd);
 
 /* --- volume (volume.c) ------------------------------------------------- */
 /* Reads the volume config through cd.lower_fd; 0 or -errno. */

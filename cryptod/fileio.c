@@ -186,10 +186,14 @@ static void file_free(struct cd_file *f)
 {
 	if (!f)
 		return;
-	if (f->fd >= 0 && f->fd != f->fd_buf)
+	if (f->fd >= 0 && f->fd != f->fd_buf) {
+		cd_files_unregister(f->fd);
 		close(f->fd);
-	if (f->fd_buf >= 0)
+	}
+	if (f->fd_buf >= 0) {
+		cd_files_unregister(f->fd_buf);
 		close(f->fd_buf);
+	}
 	cipher_key_free(f->key);
 	if (f->hdr) {
 		secmem_wipe(f->hdr, sizeof(*f->hdr));
@@ -345,6 +349,9 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 		f->fd = f->fd_buf; /* e.g. tmpfs: EINVAL */
 	else
 		f->direct = true;
+	cd_files_register(f->fd_buf);
+	if (f->fd != f->fd_buf)
+		cd_files_register(f->fd);
 	rc = file_load(w, f);
 	if (rc < 0)
 		goto out;

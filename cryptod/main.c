@@ -67,9 +67,12 @@ static void send_ready(int ctl_fd, int status, const char *msg)
 /* Syscalls cryptod makes after setup, beyond glibc's basics. Lower I/O
  * goes through io_uring (whose opcodes are restricted per ring); the rest
  * are the *at() metadata calls on fds beneath the lower directory, the
- * keyd socket, locked memory and thread creation. */
+ * keyd socket, locked memory and thread creation. io_uring_register is
+ * allowed because every ring cryptod owns was restricted before it was
+ * enabled to one register op (file table updates); io_uring_setup stays
+ * denied, so no unrestricted ring can appear. */
 static const char *const cd_syscalls[] = {
-	"io_uring_enter", "openat", "openat2", "newfstatat", "fstat",
+	"io_uring_enter", "io_uring_register", "openat", "openat2", "newfstatat", "fstat",
 	"statx", "readlinkat", "mkdirat", "mknodat", "symlinkat", "unlinkat",
 	"renameat2", "linkat", "fchownat", "fchown", "fchmodat", "fchmod", "utimensat",
 	"getdents64", "lseek", "dup", "fcntl", "fstatfs", "setxattr",

@@ -94,6 +94,9 @@ static void prep_one(struct cd_worker *w, struct io_uring_sqe *sqe,
 					    IORING_FSYNC_DATASYNC : 0);
 		break;
 	}
+	if (io->fd >= 0 && io->fd < (int)CD_FIXED_MAX &&
+	    __atomic_load_n(&cd_fixed[io->fd], __ATOMIC_ACQUIRE))
+		sqe->flags |= IOSQE_FIXED_FILE; /* slot index == fd */
 	io_uring_sqe_set_data64(sqe, IO_TAG | i);
 }
 

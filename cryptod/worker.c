@@ -33,8 +33,8 @@
 #define ARGBUF_LEN (CS_XATTR_SIZE_MAX + 4096u)
 
 /* Allows only the lower I/O opcodes, the doorbell FUTEX_WAIT and the
- * peer-fd poll, no sqe flags and no later registrations; then enables the
- * ring. 0 or -errno. */
+ * peer-fd poll, no sqe flag but IOSQE_FIXED_FILE and no later registration
+ * but file table updates; then enables the ring. 0 or -errno. */
 static int restrict_ring(struct cd_worker *w)
 {
 	static const uint8_t allowed[] = {
@@ -42,14 +42,17 @@ static int restrict_ring(struct cd_worker *w)
 		IORING_OP_WRITE_FIXED, IORING_OP_FSYNC, IORING_OP_POLL_ADD,
 		RING_IORING_OP_FUTEX_WAIT,
 	};
-	struct io_uring_restriction res[ARRAY_LEN(allowed) + 1];
+	struct io_uring_restriction res[ARRAY_LEN(allowed) + 2];
 	memset(res, 0, sizeof(res));
 	for (unsigned i = 0; i < ARRAY_LEN(allowed); i++) {
 		res[i].opcode = IORING_RESTRICTION_SQE_OP;
 		res[i].sqe_op = allowed[i];
 	}
 	res[ARRAY_LEN(allowed)].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[ARRAY_LEN(allowed)].sqe_flags = 0;
+	res[ARRAY_LEN(allowed)].sqe_flags = IOSQE_FIXED_FILE;
+	/* Open files are (un)registered in every worker's file table. */
+	res[ARRAY_LEN(allowed) + 1].opcode = IORING_RESTRICTION_REGISTER_OP;
+	res[ARRAY_LEN(allowed) + 1].register_op = IORING_REGISTER_FILES_UPDATE;
 	/* Debian's liburing 2.3 declares io_uring_register_restrictions()
 	 * and io_uring_enable_rings() but does not export them: use the raw
 	 * register call. */
@@ -90,6 +93,12 @@ static int setup_one(struct cd_worker *w)
 		log_warnx("worker %u: cannot register buffer (%s), plain reads",
 			  w->idx, strerror(-rc));
 	}
+	/* A sparse file table indexed by fd number (fds below
+	 * CD_FIXED_MAX): open lower files are registered in it. */
+	if (io_uring_register_files_sparse(w->uring, CD_FIXED_MAX) < 0)
+		log_warnx("worker %u: no registered file table", w->idx);
+	else
+		w->have_files = true;
 	rc = restrict_ring(w);
 	if (rc < 0)
 		return rc;
@@ -224,6 +233,49 @@ int cd_workers_start(void)
 			return -rc;
 	}
 	return 0;
+}
+
+static pthread_mutex_t fixed_mu = PTHREAD_MUTEX_INITIALIZER;
+bool cd_fixed[CD_FIXED_MAX];
+
+void cd_files_register(int fd)
+{
+	if (fd < 0 || fd >= (int)CD_FIXED_MAX)
+		return;
+	pthread_mutex_lock(&fixed_mu);
+	bool all = true;
+	for (unsigned i = 0; i < cd.nworkers && all; i++) {
+		struct cd_worker *w = &cd.workers[i];
+		all = w->have_files &&
+		      io_uring_register_files_update(w->uring, (unsigned)fd,
+						     &fd, 1) == 1;
+	}
+	if (all)
+		__atomic_store_n(&cd_fixed[fd], true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&fixed_mu);
+	if (!all) {
+		static bool warned;
+		if (!warned)
+			log_warnx("registered files unavailable: plain fds");
+		warned = true;
+		cd_files_unregister(fd);
+	}
+}
+
+void cd_files_unregister(int fd)
+{
+	int none = -1;
+	if (fd < 0 || fd >= (int)CD_FIXED_MAX)
+		return;
+	pthread_mutex_lock(&fixed_mu);
+	__atomic_store_n(&cd_fixed[fd], false, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < cd.nworkers; i++) {
+		struct cd_worker *w = &cd.workers[i];
+		if (w->have_files)
+			io_uring_register_files_update(w->uring, (unsigned)fd,
+						       &none, 1);
+	}
+	pthread_mutex_unlock(&fixed_mu);
 }
 
 void cd_workers_join(void)
