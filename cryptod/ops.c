@@ -893,7 +893,13 @@ static int op_create(struct cd_req *r)
 		e.attr.size = 0;
 	}
 	uint8_t *b = cd_reply_buf(r, sizeof(e) + sizeof(struct cs_open_reply));
-	struct cs_open_reply orep = { .fh = h->fh };
+	/* Every change goes through this mount, so the kernel's cache of
+	 * the plaintext stays valid across opens (the frontend drops the
+	 * flag when the lower directory is shared). */
+	struct cs_open_reply orep = {
+		.fh = h->fh,
+		.open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
+	};
 	memcpy(b, &e, sizeof(e));
 	memcpy(b + sizeof(e), &orep, sizeof(orep));
 	h = NULL;
@@ -953,7 +959,13 @@ static int op_open(struct cd_req *r)
 				goto out;
 		}
 	}
-	struct cs_open_reply orep = { .fh = h->fh };
+	/* Every change goes through this mount, so the kernel's cache of
+	 * the plaintext stays valid across opens (the frontend drops the
+	 * flag when the lower directory is shared). */
+	struct cs_open_reply orep = {
+		.fh = h->fh,
+		.open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
+	};
 	memcpy(cd_reply_buf(r, sizeof(orep)), &orep, sizeof(orep));
 	h = NULL;
 out:
