@@ -20,6 +20,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "cd_sandbox.h"
 #include "cryptod.h"
 #include "log.h"
 #include "ring.h"
@@ -64,31 +65,12 @@ static void send_ready(int ctl_fd, int status, const char *msg)
 		log_warn("ready message");
 }
 
-/* Syscalls cryptod makes after setup, beyond glibc's basics. Lower I/O
- * goes through io_uring (whose opcodes are restricted per ring); the rest
- * are the *at() metadata calls on fds beneath the lower directory, the
- * keyd socket, locked memory and thread creation. io_uring_register is
- * allowed because every ring cryptod owns was restricted before it was
- * enabled to one register op (file table updates); io_uring_setup stays
- * denied, so no unrestricted ring can appear. */
-static const char *const cd_syscalls[] = {
-	"io_uring_enter", "io_uring_register", "openat", "openat2", "newfstatat", "fstat",
-	"statx", "readlinkat", "mkdirat", "mknodat", "symlinkat", "unlinkat",
-	"renameat2", "linkat", "fchownat", "fchown", "fchmodat", "fchmod", "utimensat",
-	"getdents64", "lseek", "dup", "fcntl", "fstatfs", "setxattr",
-	"getxattr", "listxattr", "removexattr", "fallocate", "ftruncate",
-	"fsync", "read", "sendto", "recvfrom", "mlock", "munlock", "clone",
-	"set_tid_address", "chmod", "renameat", NULL,
-};
-
 /* The one place where confinement is entered, after every fd, mapping and
  * io_uring instance exists and before the worker threads start (they
  * inherit it): seccomp allowlist, Landlock beneath the lower directory.
  * Sanitizer builds skip it (their runtime needs more syscalls). */
 static int cd_sandbox(bool on)
 {
-	const char *list[128];
-	size_t n = 0;
 #if defined(__SANITIZE_ADDRESS__)
 	on = false;
 #endif
@@ -96,14 +78,9 @@ static int cd_sandbox(bool on)
 		log_debug("sandbox disabled");
 		return 0;
 	}
-	for (size_t i = 0; sandbox_base_syscalls[i] && n < 80; i++)
-		list[n++] = sandbox_base_syscalls[i];
-	for (size_t i = 0; cd_syscalls[i] && n < 126; i++)
-		list[n++] = cd_syscalls[i];
-	list[n] = NULL;
-	struct sandbox_cfg cfg = { .name = "cryptod", .allow = list,
-				   .landlock_fd = cd.lower_fd };
-	return sandbox_enter(&cfg);
+	/* cryptod/sandbox.c: allowlist, io_uring_register only for file
+	 * table updates, Landlock beneath the lower directory */
+	return cd_sandbox_enter(cd.lower_fd);
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cd_sandbox.h"
 #include "cipher.h"
 #include "cryptod.h"
 #include "log.h"
@@ -31,39 +32,6 @@
 #define CTBUF_LEN (CS_MAX_IO * 2u + (256u << 10))
 /* Largest argument block: rename/symlink/xattr (value up to 64 KiB). */
 #define ARGBUF_LEN (CS_XATTR_SIZE_MAX + 4096u)
-
-/* Allows only the lower I/O opcodes, the doorbell FUTEX_WAIT and the
- * peer-fd poll, no sqe flag but IOSQE_FIXED_FILE and no later registration
- * but file table updates; then enables the ring. 0 or -errno. */
-static int restrict_ring(struct cd_worker *w)
-{
-	static const uint8_t allowed[] = {
-		IORING_OP_READ, IORING_OP_WRITE, IORING_OP_READ_FIXED,
-		IORING_OP_WRITE_FIXED, IORING_OP_FSYNC, IORING_OP_POLL_ADD,
-		RING_IORING_OP_FUTEX_WAIT,
-	};
-	struct io_uring_restriction res[ARRAY_LEN(allowed) + 2];
-	memset(res, 0, sizeof(res));
-	for (unsigned i = 0; i < ARRAY_LEN(allowed); i++) {
-		res[i].opcode = IORING_RESTRICTION_SQE_OP;
-		res[i].sqe_op = allowed[i];
-	}
-	res[ARRAY_LEN(allowed)].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[ARRAY_LEN(allowed)].sqe_flags = IOSQE_FIXED_FILE;
-	/* Open files are (un)registered in every worker's file table. */
-	res[ARRAY_LEN(allowed) + 1].opcode = IORING_RESTRICTION_REGISTER_OP;
-	res[ARRAY_LEN(allowed) + 1].register_op = IORING_REGISTER_FILES_UPDATE;
-	/* Debian's liburing 2.3 declares io_uring_register_restrictions()
-	 * and io_uring_enable_rings() but does not export them: use the raw
-	 * register call. */
-	int rc = io_uring_register(w->uring->ring_fd,
-				   IORING_REGISTER_RESTRICTIONS, res,
-				   ARRAY_LEN(res));
-	if (rc < 0)
-		return rc;
-	return io_uring_register(w->uring->ring_fd,
-				 IORING_REGISTER_ENABLE_RINGS, NULL, 0);
-}
 
 static int setup_one(struct cd_worker *w)
 {
@@ -99,7 +67,7 @@ static int setup_one(struct cd_worker *w)
 		log_warnx("worker %u: no registered file table", w->idx);
 	else
 		w->have_files = true;
-	rc = restrict_ring(w);
+	rc = cd_uring_restrict(w->uring); /* cryptod/uring_restrict.c */
 	if (rc < 0)
 		return rc;
 	w->argbuf = malloc(ARGBUF_LEN);

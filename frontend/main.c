@@ -23,6 +23,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "fe_sandbox.h"
 #include "frontend.h"
 #include "log.h"
 #include "sandbox.h"
@@ -223,12 +224,6 @@ static int raise_readahead(const char *mnt)
  * the sandbox (their runtimes need more). Returns 1 if entered. */
 static int enter_sandbox(int enable)
 {
-	static const char *const extra[] = { "read", "readv", "poll", "ppoll",
-					     "umount2", "newfstatat", "fstat",
-					     "access", "faccessat", "faccessat2",
-					     NULL };
-	const char *list[96];
-	size_t n = 0;
 #if defined(__SANITIZE_ADDRESS__)
 	enable = 0;
 #endif
@@ -236,14 +231,7 @@ static int enter_sandbox(int enable)
 		log_debug("sandbox disabled");
 		return 0;
 	}
-	for (size_t i = 0; sandbox_base_syscalls[i] && n < 80; i++)
-		list[n++] = sandbox_base_syscalls[i];
-	for (size_t i = 0; extra[i]; i++)
-		list[n++] = extra[i];
-	list[n] = NULL;
-	struct sandbox_cfg cfg = { .name = "frontend", .allow = list,
-				   .landlock_fd = -1 };
-	int r = sandbox_enter(&cfg);
+	int r = fe_sandbox_enter(); /* frontend/sandbox.c */
 	if (r < 0)
 		fatalx("cannot enter the sandbox: %s", strerror(-r));
 	return 1;
