@@ -52,6 +52,7 @@ struct cd_file {
 	int fd;               /* lower fd, O_RDWR (O_DIRECT if direct) */
 	int fd_buf;           /* lower fd without O_DIRECT, or -1 */
 	bool direct;
+	bool plain;           /* --passthrough: foreign file, no crypto */
 	ino_t ino;            /* lower inode number, for log lines */
 	uint64_t size;        /* plaintext size (authoritative while open) */
 	bool dirty;           /* FMT_SZ_DIRTY set on disk by us */

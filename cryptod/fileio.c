@@ -137,7 +137,7 @@ static int size_commit(struct cd_worker *w, struct cd_file *f, uint64_t size,
 /* Marks the file dirty on disk before its first change; f->lock held. */
 static int mark_dirty(struct cd_worker *w, struct cd_file *f)
 {
-	if (f->dirty)
+	if (f->dirty || f->plain)
 		return 0;
 	int rc = size_commit(w, f, f->size, FMT_SZ_DIRTY);
 	if (rc == 0)
@@ -218,6 +218,17 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 	if (!f->hdr)
 		return -ENOMEM;
 	rc = fmt_header_parse(blk, (size_t)n, f->hdr);
+	if (rc < 0 && cd.passthrough &&
+	    (rc == -EMEDIUMTYPE || (size_t)n < FMT_MAGIC_LEN ||
+	     memcmp(blk, FMT_MAGIC, FMT_MAGIC_LEN))) {
+		/* Not one of ours: shown as a plain file (eCryptfs's
+		 * ecryptfs_passthrough). */
+		if (fstat(f->fd_buf, &st) < 0)
+			return -errno;
+		f->plain = true;
+		f->size = (uint64_t)st.st_size;
+		return 0;
+	}
 	if (rc < 0) {
 		log_warnx("lower file ino %llu: bad header (%s)",
 			  (unsigned long long)f->ino, strerror(-rc));
@@ -654,10 +665,13 @@ ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
 	*data_off = 0;
 	if (len == 0)
 		return 0;
-	uint64_t first = off / B;
-	uint64_t last = (off + len - 1) / B;
 	if (off + len < off)
 		return -EINVAL;
+	if (f->plain)
+		return cd_io_read(w, f->fd_buf, dst, len < cap ? len : cap,
+				  off);
+	uint64_t first = off / B;
+	uint64_t last = (off + len - 1) / B;
 	rl_lock(&f->rl, &rg, first, last + 1, false);
 	pthread_mutex_lock(&f->lock);
 	uint64_t size = f->size;
@@ -774,6 +788,18 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 	if (__builtin_add_overflow(off, (uint64_t)len, &end) ||
 	    end > FMT_MAX_SIZE)
 		return -EFBIG;
+	if (f->plain) {
+		if (!f->writable)
+			return -EBADF;
+		rc = cd_io_write(w, f->fd_buf, src, len, off);
+		if (rc < 0)
+			return rc;
+		pthread_mutex_lock(&f->lock);
+		if (end > f->size)
+			f->size = end;
+		pthread_mutex_unlock(&f->lock);
+		return (ssize_t)len;
+	}
 	uint64_t first = off / B, last = (end - 1) / B;
 	uint64_t count = last - first + 1;
 	rl_lock(&f->rl, &rg, first, last + 1, true);
@@ -1003,6 +1029,16 @@ int cd_file_truncate(struct cd_worker *w, struct cd_file *f, uint64_t nsz)
 	uint64_t size;
 	if (nsz > FMT_MAX_SIZE)
 		return -EFBIG;
+	if (f->plain) {
+		if (!f->writable)
+			return -EACCES;
+		if (ftruncate(f->fd_buf, (off_t)nsz) < 0)
+			return -errno;
+		pthread_mutex_lock(&f->lock);
+		f->size = nsz;
+		pthread_mutex_unlock(&f->lock);
+		return 0;
+	}
 	rl_lock(&f->rl, &rg, 0, UINT64_MAX, true);
 	int rc = begin_change(w, f, &size);
 	if (rc == -EBADF)
@@ -1123,6 +1159,17 @@ int cd_file_fallocate(struct cd_worker *w, struct cd_file *f, uint32_t mode,
 		return -EFBIG;
 	if (!f->writable)
 		return -EBADF;
+	if (f->plain) {
+		if (fallocate(f->fd_buf, (int)mode, (off_t)off, (off_t)len) < 0)
+			return -errno;
+		struct stat st;
+		if (fstat(f->fd_buf, &st) < 0)
+			return -errno;
+		pthread_mutex_lock(&f->lock);
+		f->size = (uint64_t)st.st_size;
+		pthread_mutex_unlock(&f->lock);
+		return 0;
+	}
 	if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE))
 		return punch(w, f, off, len);
 	if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
@@ -1179,6 +1226,10 @@ int64_t cd_file_lseek(struct cd_worker *w, struct cd_file *f, uint64_t off,
 		      int whence)
 {
 	(void)w;
+	if (f->plain) {
+		off_t o = lseek(f->fd_buf, (off_t)off, whence);
+		return o < 0 ? -errno : (int64_t)o;
+	}
 	pthread_mutex_lock(&f->lock);
 	uint64_t size = f->size;
 	pthread_mutex_unlock(&f->lock);

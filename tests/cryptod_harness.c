@@ -95,11 +95,15 @@ static int start_cryptod(struct cdh *h, unsigned nrings)
 		char w[16];
 		snprintf(w, sizeof(w), "%u", nrings);
 		const char *dbg = getenv("CDH_DEBUG") ? "-d" : NULL;
+		const char *pt = getenv("CDH_PASSTHROUGH") ? "--passthrough" :
+							      dbg;
+		if (pt == dbg)
+			dbg = NULL;
 		execl(CS_CRYPTOD_BIN, "cryptstack-cryptod", "--lower-fd", "3",
 		      "--region-fd", "4", "--keyd-fd", "5", "--ctl-fd", "6",
 		      "--peer-fd", "7", "--workers", w,
 		      getenv("CDH_NOSANDBOX") ? "--sandbox=off" : "--sandbox=on",
-		      dbg,
+		      pt, dbg,
 		      (char *)NULL);
 		_exit(127);
 	}

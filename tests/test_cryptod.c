@@ -664,6 +664,51 @@ static void test_tamper(void)
 	H = save;
 }
 
+/* --passthrough: a lower file that is not ours reads as a plain file. */
+static void test_passthrough(void)
+{
+	struct cdh T;
+	setenv("CDH_PASSTHROUGH", "1", 1);
+	int r = cdh_start(&T, 1, NULL);
+	unsetenv("CDH_PASSTHROUGH");
+	CU_ASSERT_EQUAL_FATAL(r, 0);
+	struct cdh save = H;
+	H = T;
+	uint64_t fh;
+	uint64_t ino = make_file("foreign", (const uint8_t *)"x", 1, &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	cdh_forget(&H, 0, ino, 1);
+	char p[PATH_MAX + 300];
+	CU_ASSERT_EQUAL_FATAL(lower_file_of(H.lower, p, sizeof(p), NULL), 0);
+	int fd = open(p, O_WRONLY | O_TRUNC);
+	CU_ASSERT(write(fd, "plain text here\n", 16) == 16);
+	close(fd);
+	struct cs_entry e;
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "foreign", &e), 0);
+	CU_ASSERT_EQUAL(e.attr.size, 16);
+	CU_ASSERT_EQUAL_FATAL(cdh_open(&H, 0, e.nodeid, O_RDWR, &fh), 0);
+	char b[64];
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 0, b, sizeof(b)), 16);
+	CU_ASSERT_EQUAL(memcmp(b, "plain text here\n", 16), 0);
+	CU_ASSERT_EQUAL(cdh_write(&H, 0, e.nodeid, fh, 16, "more", 4), 4);
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, e.nodeid, &a), 0);
+	CU_ASSERT_EQUAL(a.size, 20);
+	CU_ASSERT_EQUAL(cdh_truncate(&H, 0, e.nodeid, 5, &a), 0);
+	CU_ASSERT_EQUAL(a.size, 5);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	struct stat st;
+	CU_ASSERT_EQUAL(stat(p, &st), 0);
+	CU_ASSERT_EQUAL(st.st_size, 5);
+	/* Our own files are still encrypted as usual. */
+	ino = make_file("mine", (const uint8_t *)"secret", 6, &fh);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, ino, fh, 0, b, sizeof(b)), 6);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, "secret", 6), 0);
+	cdh_stop(&T);
+	H = save;
+}
+
 struct conc_arg {
 	unsigned ring;
 	uint64_t ino, fh;
@@ -844,6 +889,7 @@ int cs_register_suites(void)
 		{ "xattr", test_xattr },
 		{ "fallocate_seek", test_fallocate_seek },
 		{ "tamper", test_tamper },
+		{ "passthrough", test_passthrough },
 		{ "concurrent", test_concurrent },
 		{ "crash_recovery", test_crash_recovery },
 		{ "hangup_exit", test_hangup_exit },
