@@ -1027,7 +1027,7 @@ static int op_write(struct cd_req *r)
 		return -EINVAL;
 	ssize_t n = cd_file_write(r->w, h->f, r->slot + r->sqe.arg_off,
 				  r->sqe.len, r->sqe.off);
-	return n < 0 ? (int)n : (int)n;
+	return (int)n;
 }
 
 static int op_flush(struct cd_req *r)

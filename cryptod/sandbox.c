@@ -26,6 +26,8 @@ const char *const cd_sandbox_syscalls[] = {
 	"setxattr", "getxattr", "listxattr", "removexattr",
 	/* keyd service socket (send/recv) */
 	"sendto", "recvfrom",
+	/* liveness check of the frontend's peer fd (ring_peer_dead) */
+	"poll", "ppoll",
 	/* FEKs in locked memory, worker threads (clone3 gets ENOSYS) */
 	"mlock", "munlock", "clone", "set_tid_address",
 	NULL,

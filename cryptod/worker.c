@@ -128,7 +128,14 @@ static void serve(struct cd_worker *w, const struct cs_sqe *sqe)
 push:
 	while (ring_cq_push(cd.region, w->idx, &r.cqe, 1) != 1) {
 		/* The frontend never has more requests out than the ring
-		 * holds, so this is transient. */
+		 * holds, so this is transient, unless the peer broke the
+		 * ring (impossible head): fail closed. */
+		if (ring_error(cd.region, w->idx) < 0)
+			fatalx("worker %u: completion ring broken", w->idx);
+		if (ring_peer_dead(cd.peer_fd) == 1) {
+			w->hangup = true;
+			return;
+		}
 		ring_cq_kick(cd.region, w->idx);
 		sched_yield();
 	}
