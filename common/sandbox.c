@@ -3,9 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <linux/landlock.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -29,6 +32,65 @@ const char *const sandbox_base_syscalls[] = {
 	"write", "writev", "close", "tgkill", "prlimit64", "membarrier",
 	NULL,
 };
+
+/* Highest capability number this kernel knows (CAP_LAST_CAP of the
+ * running kernel, which may be newer than our headers). */
+static int cap_last(void)
+{
+	char b[16];
+	int last = CAP_LAST_CAP;
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, b, sizeof(b) - 1);
+		if (n > 0) {
+			b[n] = '\0';
+			int v = atoi(b);
+			if (v > 0 && v < 64)
+				last = v;
+		}
+		close(fd);
+	}
+	return last;
+}
+
+int sandbox_drop_user(unsigned uid, unsigned gid, uint64_t keep_caps)
+{
+	if (geteuid() != 0 || uid == 0)
+		return 0;
+	/* Bounding set first: dropping needs CAP_SETPCAP, gone after the
+	 * uid change. */
+	int last = cap_last();
+	for (int c = 0; c <= last; c++) {
+		if (keep_caps & (1ULL << c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
+			return -errno;
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
+	    errno != EINVAL)
+		return -errno;
+	/* Keep the permitted set across setresuid (it would be cleared),
+	 * then trim it to keep_caps with capset. */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+		return -errno;
+	if (setgroups(0, NULL) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0)
+		return -errno;
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
+		return -errno;
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0,
+	};
+	struct __user_cap_data_struct data[2];
+	memset(data, 0, sizeof(data));
+	data[0].effective = data[0].permitted = (uint32_t)keep_caps;
+	data[1].effective = data[1].permitted = (uint32_t)(keep_caps >> 32);
+	if (syscall(SYS_capset, &hdr, data) != 0)
+		return -errno;
+	log_debug("running as uid %u gid %u, capabilities %#llx", uid, gid,
+		  (unsigned long long)keep_caps);
+	return 0;
+}
 
 int sandbox_landlock_abi(void)
 {

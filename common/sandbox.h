@@ -41,6 +41,15 @@ struct sandbox_cfg {
  * started before the call are confined too. */
 int sandbox_enter(const struct sandbox_cfg *cfg);
 
+/* Started as root: becomes uid/gid (supplementary groups dropped) while
+ * keeping exactly the capabilities in keep_caps (bit n = capability n,
+ * e.g. 1ULL << CAP_CHOWN) as permitted and effective; every other
+ * capability leaves the bounding set, ambient and inheritable sets are
+ * emptied. Call before sandbox_enter(). Not root: returns 0 without change
+ * (nothing to drop). Returns 0 or -errno; on error the process may be left
+ * half-dropped and must exit. */
+int sandbox_drop_user(unsigned uid, unsigned gid, uint64_t keep_caps);
+
 /* Returns the Landlock ABI version the kernel supports, or 0. */
 int sandbox_landlock_abi(void);
 

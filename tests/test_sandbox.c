@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -169,6 +170,84 @@ static void test_unknown_syscall_name_refused(void)
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* Capability bits from /proc/self/status ("CapEff:", "CapBnd:", ...). */
+static unsigned long long cap_field(const char *field)
+{
+	char line[256];
+	unsigned long long v = ~0ULL;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			v = strtoull(line + strlen(field), NULL, 16);
+	fclose(f);
+	return v;
+}
+
+static int child_drop_user(void)
+{
+	char own[128], other[128];
+	snprintf(own, sizeof(own), "%s/inside", tmpdir);
+	snprintf(other, sizeof(other), "%s/rootonly", tmpdir);
+	int fd = open(other, O_CREAT | O_WRONLY, 0600);
+	if (fd < 0 || chown(own, 0, 0) < 0)
+		return 10;
+	close(fd);
+	if (chmod(tmpdir, 0755) < 0)
+		return 10;
+	/* CAP_CHOWN kept, everything else (DAC_OVERRIDE, SETUID...) gone */
+	if (sandbox_drop_user(65534, 65534, 1ULL << CAP_CHOWN) != 0)
+		return 11;
+	if (getuid() != 65534 || geteuid() != 65534 || getgid() != 65534)
+		return 12;
+	if (cap_field("CapEff:") != 1ULL << CAP_CHOWN ||
+	    cap_field("CapPrm:") != 1ULL << CAP_CHOWN ||
+	    cap_field("CapBnd:") != 1ULL << CAP_CHOWN ||
+	    cap_field("CapInh:") != 0 || cap_field("CapAmb:") != 0)
+		return 13;
+	if (chown(own, 1234, 1234) != 0) /* CAP_CHOWN works */
+		return 14;
+	if (open(other, O_RDONLY) >= 0 || errno != EACCES) /* no override */
+		return 15;
+	if (setuid(0) == 0 || setresuid(0, 0, 0) == 0) /* no way back */
+		return 16;
+	if (chown(own, 0, 0) != 0)
+		return 17;
+	unlink(other); /* fails without DAC_OVERRIDE: parent cleans up */
+	return 0;
+}
+
+static void test_drop_user_keeps_only_named_caps(void)
+{
+	if (geteuid() != 0) {
+		printf("not root: case skipped\n");
+		return;
+	}
+	int st = in_child(child_drop_user);
+	CU_ASSERT(WIFEXITED(st));
+	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
+	char other[128];
+	snprintf(other, sizeof(other), "%s/rootonly", tmpdir);
+	unlink(other);
+}
+
+static int child_drop_unprivileged(void)
+{
+	/* not root: nothing to drop, nothing changes */
+	if (setresuid(65534, 65534, 65534) != 0)
+		return 10;
+	return sandbox_drop_user(1, 1, 0) == 0 && getuid() == 65534 ? 0 : 1;
+}
+
+static void test_drop_user_noop_unprivileged(void)
+{
+	if (geteuid() != 0)
+		return;
+	int st = in_child(child_drop_unprivileged);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static int setup(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cs-sandbox.XXXXXX");
@@ -202,6 +281,10 @@ int cs_register_suites(void)
 		  test_threads_work_clone3_enosys },
 		{ "unknown_syscall_name_refused",
 		  test_unknown_syscall_name_refused },
+		{ "drop_user_keeps_only_named_caps",
+		  test_drop_user_keeps_only_named_caps },
+		{ "drop_user_noop_unprivileged",
+		  test_drop_user_noop_unprivileged },
 		{ NULL, NULL },
 	};
 	log_init("test_sandbox", LOG_LVL_WARN);
