@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -216,16 +217,19 @@ static int spawn(const char *mode, int lower_fd, int ctl, int svc, pid_t *pid)
 	if (p == 0) {
 		/* Only the fds named on the command line survive exec. */
 		int keep[3] = { lower_fd, ctl, svc };
-		for (int fd = 3; fd < 1024; fd++) {
-			int mine = 0;
-			for (int j = 0; j < 3; j++)
-				mine |= keep[j] == fd;
-			if (!mine)
-				close(fd);
+		if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+			for (int fd = 3; fd < 1024; fd++)
+				if (fd != keep[0] && fd != keep[1] &&
+				    fd != keep[2])
+					close(fd);
 		}
 		for (int j = 0; j < 3; j++)
 			if (keep[j] >= 0 && set_cloexec(keep[j], 0) < 0)
 				_exit(127);
+		/* keyd starts with default signal dispositions and mask. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		execv(path, (char *const *)argv);
 		fprintf(stderr, "cryptstack: cannot run %s: %s\n", path,

@@ -3,6 +3,7 @@
 #ifndef CS_KEYD_KD_H
 #define CS_KEYD_KD_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +86,11 @@ void kd_ctx_free(struct kd_ctx *ctx);
 int kd_keygen(unsigned bits, const uint8_t *pass, size_t pass_len,
 	      const struct kc_op *op, char **pub, size_t *pub_len, char **priv,
 	      size_t *priv_len, size_t *privcap);
+
+/* main.c: kd_stop is set by SIGTERM/SIGINT/SIGHUP, which are blocked
+ * except while waiting with kd_waitmask. */
+extern volatile sig_atomic_t kd_stop;
+extern sigset_t kd_waitmask;
 
 /* serve.c */
 /* Serves proto/keymsg.h on fd until the peer hangs up; malformed messages

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,6 +47,8 @@ struct kd_input {
 };
 
 static struct kd_ctx *g_ctx;
+volatile sig_atomic_t kd_stop;
+sigset_t kd_waitmask;
 static struct kd_input *g_in;
 
 static void free_input(struct kd_input *in)
@@ -617,7 +621,7 @@ static void enter_sandbox(int enable)
 {
 	static const char *const extra[] = { "recvfrom", "recvmsg", "sendto",
 					     "sendmsg", "mlock", "munlock",
-					     NULL };
+					     "ppoll", NULL };
 	const char *list[96];
 	size_t n = 0;
 #if defined(__SANITIZE_ADDRESS__)
@@ -637,6 +641,46 @@ static void enter_sandbox(int enable)
 	int r = sandbox_enter(&cfg);
 	if (r < 0)
 		fatalx("cannot enter the sandbox: %s", strerror(-r));
+}
+
+/* SIGTERM/SIGINT/SIGHUP: the serve loop sees EINTR and the flag, returns,
+ * and the normal exit path wipes every key. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	kd_stop = 1;
+}
+
+static void setup_process(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: recv returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, &kd_waitmask);
+	sigdelset(&kd_waitmask, SIGTERM);
+	sigdelset(&kd_waitmask, SIGINT);
+	sigdelset(&kd_waitmask, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	/* No core dumps, no ptrace by other users' processes. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal("prctl(PR_SET_DUMPABLE)");
+#if !defined(__SANITIZE_ADDRESS__)
+	/* Keys already live in locked pages (secmem); with the privilege to
+	 * lock memory, lock the rest too (Argon2 work areas, mbedTLS
+	 * bignums) as it is touched. Best effort. */
+	if (geteuid() == 0 &&
+	    mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) < 0)
+		log_debug("mlockall: %s", strerror(errno));
+#endif
 }
 
 static void usage(void)
@@ -699,9 +743,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || !mode || ctl < 0 || (mode == 's' && svc < 0))
 		usage();
-	/* No core dumps, no ptrace by other users' processes. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		fatal("prctl(PR_SET_DUMPABLE)");
+	setup_process();
 	atexit(wipe_all);
 	g_in = secmem_alloc(sizeof(*g_in));
 	if (!g_in)

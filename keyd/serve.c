@@ -6,6 +6,7 @@
  * carry FEKs and the names key only, never a FEKEK.
  */
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -104,6 +105,19 @@ int kd_serve(int fd, struct kd_ctx *ctx)
 		fatal("secmem_alloc");
 	for (;;) {
 		ssize_t n;
+		/* The stop signals are blocked except inside ppoll(), so one
+		 * that arrives anywhere else is seen here, never lost. */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int pr = ppoll(&pfd, 1, NULL, &kd_waitmask);
+		if (kd_stop) {
+			log_info("signal: wiping keys and exiting");
+			break;
+		}
+		if (pr < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("ppoll");
+		}
 		do {
 			n = recv(fd, q, sizeof(*q) + 1, MSG_TRUNC);
 		} while (n < 0 && errno == EINTR);

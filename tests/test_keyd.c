@@ -991,11 +991,28 @@ static void test_terminal(void)
 	CU_ASSERT_EQUAL(conf_size(v2), 0);
 }
 
+/* SIGTERM: keyd leaves its loop, wipes its keys and exits 0. */
+static void test_sigterm(void)
+{
+	const char *first[] = { pf1 };
+	char err[512];
+	uint8_t rep[64];
+	int fd;
+	pid_t pid;
+	CU_ASSERT_EQUAL_FATAL(start(vol1, first, 1, &fd, &pid, err,
+				    sizeof(err)), 0);
+	hello(fd);
+	CU_ASSERT_EQUAL(kill(pid, SIGTERM), 0);
+	CU_ASSERT_EQUAL(recv(fd, rep, sizeof(rep), 0), 0); /* hang-up */
+	CU_ASSERT_EQUAL(finish(fd, pid), 0);
+}
+
 int cs_register_suites(void)
 {
 	static const struct cs_test t[] = {
 		{ "every message type", test_messages },
 		{ "mount contexts", test_contexts },
+		{ "SIGTERM", test_sigterm },
 		{ "malformed messages are fatal", test_malformed },
 		{ "unlock errors", test_unlock_errors },
 		{ "slots through the CLI", test_cli_slots },
