@@ -260,6 +260,9 @@ int cd_xval_enc(const char *uname, size_t ulen, const uint8_t *v, size_t len,
 		uint8_t *out, size_t cap);
 int cd_xval_dec(const char *uname, size_t ulen, const uint8_t *v, size_t len,
 		uint8_t *out, size_t cap);
+/* Opens a volume metadata file (config, dir id, side file) read-only,
+ * non-blocking, regular files only; fd, -EIO or -errno. */
+int cd_open_meta(int dirfd, const char *name);
 /* Plaintext limit of names (statfs namemax). */
 uint64_t cd_name_max(void);
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cryptod.h"
@@ -14,13 +15,29 @@
 #include "log.h"
 #include "util.h"
 
+/* Opens a small metadata file of the volume (dir id, side file) for
+ * reading: never blocks on a FIFO or device a hostile lower tree put
+ * there, and refuses anything but a regular file (-EIO). fd or -errno. */
+int cd_open_meta(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd = openat(dirfd, name,
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
 static int read_dirid(int dirfd, uint8_t id[static CD_DIRID_LEN])
 {
 	uint8_t buf[FMT_DIRID_FILE_LEN + 1];
-	int fd = openat(dirfd, FMT_DIRID_NAME,
-			O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = cd_open_meta(dirfd, FMT_DIRID_NAME);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ssize_t n = read_full(fd, buf, sizeof(buf));
 	close(fd);
 	if (n < 0)
@@ -150,9 +167,9 @@ int cd_name_from_lower(struct cd_inode *dir, int dirfd, const char *lname,
 		rc = fmt_side_name(lname, len, side, sizeof(side));
 		if (rc < 0)
 			return rc;
-		int fd = openat(dirfd, side, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		int fd = cd_open_meta(dirfd, side);
 		if (fd < 0)
-			return -errno;
+			return fd;
 		ssize_t n = read_full(fd, buf, sizeof(buf));
 		close(fd);
 		if (n < 0)

@@ -22,10 +22,9 @@ int cd_volume_load(void)
 	const char *why = NULL;
 	int rc, fd;
 
-	fd = openat(cd.lower_fd, VOL_CONF_NAME,
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = cd_open_meta(cd.lower_fd, VOL_CONF_NAME);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	buf = malloc(VOL_MAX_SIZE + 1);
 	c = malloc(sizeof(*c));
 	if (!buf || !c) {

@@ -709,6 +709,41 @@ static void test_passthrough(void)
 	H = save;
 }
 
+/* A hostile lower tree: a FIFO where a dir id file belongs must not hang
+ * a worker; a symlink in the lower tree is never followed out. */
+static void test_hostile_lower(void)
+{
+	struct cdh V;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
+	struct cdh save = H;
+	H = V;
+	struct cs_entry d, e;
+	CU_ASSERT_EQUAL_FATAL(cdh_mkdir(&H, 0, ROOT, "hostile", 0755, &d), 0);
+	DIR *dir = opendir(H.lower);
+	struct dirent *de;
+	char sub[PATH_MAX + 300] = "";
+	while (dir && (de = readdir(dir)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.')
+			snprintf(sub, sizeof(sub), "%s/%s", H.lower, de->d_name);
+	if (dir)
+		closedir(dir);
+	CU_ASSERT_FATAL(sub[0] != 0);
+	char p[PATH_MAX + 400];
+	snprintf(p, sizeof(p), "%s/.cs.dirid", sub);
+	CU_ASSERT_EQUAL(unlink(p), 0);
+	CU_ASSERT_EQUAL(mkfifo(p, 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "hostile", &d), 0);
+	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, "x", &e), -EIO);
+	CU_ASSERT_EQUAL(cdh_create(&H, 0, d.nodeid, "x", 0644, O_RDWR, &e,
+				   NULL), -EIO);
+	/* The lower root's own entries stay hidden and the root works. */
+	struct cs_attr a;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ROOT, &a), 0);
+	cdh_stop(&H);
+	H = save;
+}
+
 struct conc_arg {
 	unsigned ring;
 	uint64_t ino, fh;
@@ -890,6 +925,7 @@ int cs_register_suites(void)
 		{ "fallocate_seek", test_fallocate_seek },
 		{ "tamper", test_tamper },
 		{ "passthrough", test_passthrough },
+		{ "hostile_lower", test_hostile_lower },
 		{ "concurrent", test_concurrent },
 		{ "crash_recovery", test_crash_recovery },
 		{ "hangup_exit", test_hangup_exit },
