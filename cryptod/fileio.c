@@ -817,10 +817,18 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 	bool need_head = head_part && first < nold;
 	bool need_tail = tail_part && last < nold;
 
-	/* Records of every touched extent, data only of partial extents. */
-	rc = segs_read(w, f, &sg, false);
-	if (rc < 0)
-		goto out;
+	/* Records of the touched extents below the old EOF (the others are
+	 * zeroed below: an appending write reads no record), data only of
+	 * partial extents. */
+	if (first < nold) {
+		struct segs below = sg;
+		below.n = 0;
+		while (below.n < sg.n && sg.s[below.n].first < nold)
+			below.n++;
+		rc = segs_read(w, f, &below, false);
+		if (rc < 0)
+			goto out;
+	}
 	if (need_head || need_tail) {
 		struct cd_io io[2];
 		unsigned k = 0;
