@@ -209,6 +209,7 @@ int cmd_mount(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "sandbox", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct sup_opts o; /* large; strings point into argv */
@@ -234,11 +235,21 @@ int cmd_mount(int argc, char **argv)
 				return 2;
 			break;
 		case 'h': usage(); return 0;
+		case 'S': /* --sandbox=off: same as -o sandbox=off */
+			if (strcmp(optarg, "off") && strcmp(optarg, "on"))
+				return usage();
+			o.sandbox_off = !strcmp(optarg, "off");
+			break;
 		default: return usage();
 		}
 	}
 	if (argc - optind != 2)
 		return usage();
+	if (o.sandbox_off)
+		fprintf(stderr,
+			"cryptstack: WARNING: sandbox=off is for debugging "
+			"only: cryptod and the frontend run without seccomp "
+			"and Landlock (docs/SANDBOX.md)\n");
 	/* mount.fuse-style "-o" after the paths is handled by getopt's
 	 * permutation; nothing else may follow. */
 	r = sup_canon(argv[optind], o.lower, sizeof(o.lower));
