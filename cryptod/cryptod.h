@@ -26,7 +26,7 @@ struct cd_worker;
 struct fmt_header;
 struct cipher_key;
 
-#define CD_ROOT_ID 1ull
+#define CD_ROOT_ID   1ull
 #define CD_DIRID_LEN 16u
 
 /* Per-file range lock: concurrent holders of disjoint ranges proceed, any
@@ -48,27 +48,27 @@ struct cd_rlock {
 struct cd_file {
 	pthread_mutex_t lock; /* size, header, refs */
 	struct cd_rlock rl;
-	unsigned refs;        /* open fhs */
-	int fd;               /* lower fd, O_RDWR (O_DIRECT if direct) */
-	int fd_buf;           /* lower fd without O_DIRECT, or -1 */
+	unsigned refs; /* open fhs */
+	int fd;	       /* lower fd, O_RDWR (O_DIRECT if direct) */
+	int fd_buf;    /* lower fd without O_DIRECT, or -1 */
 	bool direct;
-	bool plain;           /* --passthrough: foreign file, no crypto */
-	ino_t ino;            /* lower inode number, for log lines */
-	uint64_t size;        /* plaintext size (authoritative while open) */
-	bool dirty;           /* FMT_SZ_DIRTY set on disk by us */
-	bool writable;        /* fd is O_RDWR */
-	struct fmt_header *hdr;   /* parsed header (size slots current) */
-	struct cipher_key *key;   /* extent key derived from the FEK */
+	bool plain;		/* --passthrough: foreign file, no crypto */
+	ino_t ino;		/* lower inode number, for log lines */
+	uint64_t size;		/* plaintext size (authoritative while open) */
+	bool dirty;		/* FMT_SZ_DIRTY set on disk by us */
+	bool writable;		/* fd is O_RDWR */
+	struct fmt_header *hdr; /* parsed header (size slots current) */
+	struct cipher_key *key; /* extent key derived from the FEK */
 };
 
 struct cd_inode {
-	uint64_t nodeid;      /* FUSE node id, never reused in a mount */
-	dev_t dev;            /* lower identity */
+	uint64_t nodeid; /* FUSE node id, never reused in a mount */
+	dev_t dev;	 /* lower identity */
 	ino_t ino;
-	mode_t type;          /* S_IFMT bits */
-	int fd;               /* O_PATH fd of the lower object */
-	uint64_t nlookup;     /* kernel references (LOOKUP +1, FORGET -n) */
-	unsigned opens;       /* fhs referencing this inode (file or dir) */
+	mode_t type;	  /* S_IFMT bits */
+	int fd;		  /* O_PATH fd of the lower object */
+	uint64_t nlookup; /* kernel references (LOOKUP +1, FORGET -n) */
+	unsigned opens;	  /* fhs referencing this inode (file or dir) */
 	pthread_mutex_t lock;
 	bool have_dirid;
 	uint8_t dirid[CD_DIRID_LEN];
@@ -84,18 +84,18 @@ struct cd_inode {
 
 /* Process-wide state; immutable after setup except where noted. */
 struct cd_ctx {
-	int lower_fd;         /* lower root directory (O_RDONLY|O_DIRECTORY) */
+	int lower_fd; /* lower root directory (O_RDONLY|O_DIRECTORY) */
 	int keyd_fd;
 	int peer_fd;
 	unsigned nworkers;
 	bool passthrough;
 	bool plain_names;
-	int cipher_alg;       /* enum cipher_alg for new files */
+	int cipher_alg; /* enum cipher_alg for new files */
 	struct ring_region *region;
-	void *names_key;      /* locked memory, KD_NAMES_KEY_LEN bytes */
-	void *vol;            /* parsed volume config (fmt), or NULL */
+	void *names_key; /* locked memory, KD_NAMES_KEY_LEN bytes */
+	void *vol;	 /* parsed volume config (fmt), or NULL */
 	pthread_mutex_t keyd_mu;
-	uint32_t keyd_seq;    /* under keyd_mu */
+	uint32_t keyd_seq; /* under keyd_mu */
 	uint64_t lower_namemax;
 	struct cd_worker *workers;
 };
@@ -107,9 +107,9 @@ extern struct cd_ctx cd;
 struct cd_req {
 	struct cd_worker *w;
 	struct cs_sqe sqe;
-	uint8_t *slot;        /* shared slot base (write-only except payload) */
+	uint8_t *slot; /* shared slot base (write-only except payload) */
 	uint32_t slot_size;
-	const uint8_t *arg;   /* private copy of the argument block */
+	const uint8_t *arg; /* private copy of the argument block */
 	uint32_t arg_len;
 	struct cs_cqe cqe;
 };
@@ -118,21 +118,21 @@ struct cd_worker {
 	unsigned idx;
 	pthread_t thr;
 	struct io_uring *uring;
-	void *cipher;         /* cipher_thread context */
-	uint8_t *ctbuf;       /* registered ciphertext buffer */
+	void *cipher;	/* cipher_thread context */
+	uint8_t *ctbuf; /* registered ciphertext buffer */
 	size_t ctbuf_len;
-	uint8_t *argbuf;      /* private copy of the current argument block */
-	uint8_t *pt;          /* private plaintext of partial extents (8 KiB) */
-	uint8_t *secret;      /* locked scratch page for a FEK */
-	uint8_t *rbuf;        /* recovery scratch (1 MiB), on first use */
-	bool hangup;          /* peer fd hung up: leave */
-	bool poll_armed;      /* peer-fd poll sqe outstanding */
-	bool futex_armed;     /* doorbell FUTEX_WAIT outstanding */
-	bool have_files;      /* sparse registered file table exists */
+	uint8_t *argbuf;  /* private copy of the current argument block */
+	uint8_t *pt;	  /* private plaintext of partial extents (8 KiB) */
+	uint8_t *secret;  /* locked scratch page for a FEK */
+	uint8_t *rbuf;	  /* recovery scratch (1 MiB), on first use */
+	bool hangup;	  /* peer fd hung up: leave */
+	bool poll_armed;  /* peer-fd poll sqe outstanding */
+	bool futex_armed; /* doorbell FUTEX_WAIT outstanding */
+	bool have_files;  /* sparse registered file table exists */
 };
 
-#define CD_UD_POLL 1ull
-#define CD_UD_FUTEX 2ull
+#define CD_UD_POLL   1ull
+#define CD_UD_FUTEX  2ull
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* --- inode table (inode.c) --------------------------------------------- */
@@ -176,8 +176,8 @@ struct cd_io {
 	void *buf;
 	size_t len;
 	uint64_t off;
-	size_t done;  /* bytes transferred */
-	int res;      /* bytes or -errno */
+	size_t done; /* bytes transferred */
+	int res;     /* bytes or -errno */
 };
 /* Submits n lower operations at once and waits for all of them (short
  * transfers are continued; a read stops at EOF). Returns 0 or the first
@@ -219,9 +219,9 @@ int cd_volume_load(void);
 #define CD_FULLNAME_MAX 512u
 /* A plaintext name's lower form in one directory. */
 struct cd_lname {
-	char name[256];        /* lower directory entry, NUL-terminated */
+	char name[256]; /* lower directory entry, NUL-terminated */
 	size_t len;
-	bool is_long;          /* name is a hash; full form in a side file */
+	bool is_long; /* name is a hash; full form in a side file */
 	char full[CD_FULLNAME_MAX]; /* full encoded name (is_long only) */
 	size_t full_len;
 };
@@ -280,8 +280,8 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f);
  * file fd; 0 or -errno. */
 int cd_file_init_new(struct cd_worker *w, int fd);
 /* Plaintext size of a regular file that may not be open. */
-int cd_file_size(struct cd_worker *w, struct cd_inode *n,
-		 const struct stat *st, uint64_t *size);
+int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
+		 uint64_t *size);
 /* Reads up to len plaintext bytes at off into dst (cap bytes of room);
  * the data starts at dst + *data_off. Returns bytes or -errno. */
 ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,

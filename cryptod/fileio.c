@@ -32,11 +32,11 @@
 #include "log.h"
 #include "secmem.h"
 
-#define REC_AREA_OFF 0u
-#define REC_AREA_LEN (64u << 10)
+#define REC_AREA_OFF  0u
+#define REC_AREA_LEN  (64u << 10)
 #define DATA_AREA_OFF REC_AREA_LEN
-#define MAXSEG 8u
-#define B FMT_EXTENT
+#define MAXSEG	      8u
+#define B	      FMT_EXTENT
 
 /* ---- range locks ------------------------------------------------------ */
 
@@ -122,8 +122,8 @@ static int size_commit(struct cd_worker *w, struct cd_file *f, uint64_t size,
 	uint64_t o;
 	uint32_t l;
 	uint8_t area[FMT_HDR_AREA];
-	int rc = fmt_size_update(f->hdr, w->cipher, f->key, size, flags, &o,
-				 &l);
+	int rc =
+	    fmt_size_update(f->hdr, w->cipher, f->key, size, flags, &o, &l);
 	if (rc < 0)
 		return rc;
 	rc = fmt_header_serialize(f->hdr, area);
@@ -145,8 +145,7 @@ static int mark_dirty(struct cd_worker *w, struct cd_file *f)
 	return rc;
 }
 
-static int begin_change(struct cd_worker *w, struct cd_file *f,
-			uint64_t *size)
+static int begin_change(struct cd_worker *w, struct cd_file *f, uint64_t *size)
 {
 	if (!f->writable)
 		return -EBADF;
@@ -240,8 +239,7 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 	uint8_t *fek = w->secret;
 	char missing[KD_MAX_KEYS * (2 * KD_ID_LEN + 1) + 1] = "";
 	rc = -EACCES;
-	for (unsigned i = 0; i < f->hdr->npackets && i < FMT_MAX_PACKETS;
-	     i++) {
+	for (unsigned i = 0; i < f->hdr->npackets && i < FMT_MAX_PACKETS; i++) {
 		int u = cd_keyd_unwrap(&f->hdr->pkt[i], ad, FMT_FIXED_LEN, fek);
 		if (u == 0) {
 			rc = 0;
@@ -259,8 +257,8 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 	}
 	if (rc == -EACCES)
 		log_warnx("lower file ino %llu: no key of this mount unwraps "
-			  "it (key ids: %s)", (unsigned long long)f->ino,
-			  missing);
+			  "it (key ids: %s)",
+			  (unsigned long long)f->ino, missing);
 	if (rc < 0)
 		goto out;
 	rc = fmt_file_key_new(f->hdr, fek, cipher_thread_backend(w->cipher),
@@ -311,9 +309,10 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 		int r2 = rmw_extent(w, f, f->size, f->size / B,
 				    (uint32_t)(f->size % B), B, NULL);
 		if (r2 < 0)
-			log_warnx("lower file ino %llu: recovering, last extent "
-				  "unreadable (%s)", (unsigned long long)f->ino,
-				  strerror(-r2));
+			log_warnx(
+			    "lower file ino %llu: recovering, last extent "
+			    "unreadable (%s)",
+			    (unsigned long long)f->ino, strerror(-r2));
 	}
 	rc = 0;
 out:
@@ -354,8 +353,8 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 		f->fd_buf = -1;
 		goto out;
 	}
-	f->fd = cd_inode_reopen(n, (f->writable ? O_RDWR : O_RDONLY) |
-					   O_DIRECT);
+	f->fd =
+	    cd_inode_reopen(n, (f->writable ? O_RDWR : O_RDONLY) | O_DIRECT);
 	if (f->fd < 0)
 		f->fd = f->fd_buf; /* e.g. tmpfs: EINVAL */
 	else
@@ -388,8 +387,9 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)
 	if (f->dirty && f->writable) {
 		pthread_mutex_lock(&f->lock);
 		if (size_commit(w, f, f->size, 0) < 0)
-			log_warnx("lower file ino %llu: cannot clear dirty mark",
-				  (unsigned long long)f->ino);
+			log_warnx(
+			    "lower file ino %llu: cannot clear dirty mark",
+			    (unsigned long long)f->ino);
 		pthread_mutex_unlock(&f->lock);
 	}
 	/* Cache the size for stat() of the closed file. */
@@ -452,8 +452,8 @@ out:
 	return rc;
 }
 
-int cd_file_size(struct cd_worker *w, struct cd_inode *n,
-		 const struct stat *st, uint64_t *size)
+int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
+		 uint64_t *size)
 {
 	pthread_mutex_lock(&n->lock);
 	if (n->file) {
@@ -538,17 +538,19 @@ static int segs_read(struct cd_worker *w, struct cd_file *f, struct segs *sg,
 	struct cd_io io[2 * MAXSEG];
 	unsigned k = 0;
 	for (unsigned i = 0; i < sg->n; i++) {
-		io[k++] = (struct cd_io){ .op = CD_IO_READ, .fd = f->fd_buf,
-					  .buf = sg->recs[i],
-					  .len = (size_t)sg->s[i].count *
-						 FMT_REC_LEN,
-					  .off = sg->s[i].rec_off };
+		io[k++] =
+		    (struct cd_io){.op = CD_IO_READ,
+				   .fd = f->fd_buf,
+				   .buf = sg->recs[i],
+				   .len = (size_t)sg->s[i].count * FMT_REC_LEN,
+				   .off = sg->s[i].rec_off};
 		if (with_data)
-			io[k++] = (struct cd_io){
-				.op = CD_IO_READ, .fd = f->fd,
-				.buf = sg->data[i],
-				.len = (size_t)sg->s[i].count * B,
-				.off = sg->s[i].data_off };
+			io[k++] =
+			    (struct cd_io){.op = CD_IO_READ,
+					   .fd = f->fd,
+					   .buf = sg->data[i],
+					   .len = (size_t)sg->s[i].count * B,
+					   .off = sg->s[i].data_off};
 	}
 	int rc = cd_io_batch(w, io, k);
 	if (rc < 0)
@@ -561,24 +563,25 @@ static int segs_read(struct cd_worker *w, struct cd_file *f, struct segs *sg,
 }
 
 /* Writes the records of every segment (one batch), then the data. */
-static int segs_write(struct cd_worker *w, struct cd_file *f,
-		      struct segs *sg)
+static int segs_write(struct cd_worker *w, struct cd_file *f, struct segs *sg)
 {
 	struct cd_io io[MAXSEG];
 	for (unsigned i = 0; i < sg->n; i++)
-		io[i] = (struct cd_io){ .op = CD_IO_WRITE, .fd = f->fd_buf,
-					.buf = sg->recs[i],
-					.len = (size_t)sg->s[i].count *
-					       FMT_REC_LEN,
-					.off = sg->s[i].rec_off };
+		io[i] =
+		    (struct cd_io){.op = CD_IO_WRITE,
+				   .fd = f->fd_buf,
+				   .buf = sg->recs[i],
+				   .len = (size_t)sg->s[i].count * FMT_REC_LEN,
+				   .off = sg->s[i].rec_off};
 	int rc = cd_io_batch(w, io, sg->n);
 	if (rc < 0)
 		return rc;
 	for (unsigned i = 0; i < sg->n; i++)
-		io[i] = (struct cd_io){ .op = CD_IO_WRITE, .fd = f->fd,
-					.buf = sg->data[i],
-					.len = (size_t)sg->s[i].count * B,
-					.off = sg->s[i].data_off };
+		io[i] = (struct cd_io){.op = CD_IO_WRITE,
+				       .fd = f->fd,
+				       .buf = sg->data[i],
+				       .len = (size_t)sg->s[i].count * B,
+				       .off = sg->s[i].data_off};
 	return cd_io_batch(w, io, sg->n);
 }
 
@@ -591,9 +594,9 @@ static int open_one(struct cd_worker *w, struct cd_file *f,
 	unsigned i = seg_of(sg, e);
 	uint64_t k = e - sg->s[i].first;
 	uint8_t bad = 0;
-	int rc = fmt_open_run(w->cipher, f->key, f->hdr, e, 1,
-			      sg->data[i] + k * B, out,
-			      sg->recs[i] + k * FMT_REC_LEN, which, &bad);
+	int rc =
+	    fmt_open_run(w->cipher, f->key, f->hdr, e, 1, sg->data[i] + k * B,
+			 out, sg->recs[i] + k * FMT_REC_LEN, which, &bad);
 	if (rc < 0)
 		return rc;
 	if (rc > 0) {
@@ -612,16 +615,15 @@ static int seal_some(struct cd_worker *w, struct cd_file *f,
 	unsigned i = seg_of(sg, e);
 	uint64_t k = e - sg->s[i].first;
 	return fmt_seal_run(w->cipher, f->key, f->hdr, e, cnt, in,
-			    sg->data[i] + k * B,
-			    sg->recs[i] + k * FMT_REC_LEN, cur);
+			    sg->data[i] + k * B, sg->recs[i] + k * FMT_REC_LEN,
+			    cur);
 }
 
 /* Recovering files: which slot of each extent [first, first + count)
  * matches the lower data (2: neither, a hole, or at/after EOF nold).
  * Reads and opens the extents below nold into the worker's scratch. */
-static int recover_cur(struct cd_worker *w, struct cd_file *f,
-		       uint64_t first, uint64_t count, uint64_t nold,
-		       uint8_t *cur)
+static int recover_cur(struct cd_worker *w, struct cd_file *f, uint64_t first,
+		       uint64_t count, uint64_t nold, uint8_t *cur)
 {
 	struct segs sg;
 	memset(cur, 2, count);
@@ -711,8 +713,8 @@ ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
 				}
 				uint64_t eo = e * B;
 				uint64_t a = eo < off ? off : eo;
-				uint64_t bnd = eo + B < off + len ? eo + B :
-								     off + len;
+				uint64_t bnd =
+				    eo + B < off + len ? eo + B : off + len;
 				memcpy(dst + (a - off), w->pt + (a - eo),
 				       (size_t)(bnd - a));
 			}
@@ -832,17 +834,18 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 	if (need_head || need_tail) {
 		struct cd_io io[2];
 		unsigned k = 0;
-		uint64_t es[2] = { first, last };
-		bool need[2] = { need_head, need_tail };
+		uint64_t es[2] = {first, last};
+		bool need[2] = {need_head, need_tail};
 		for (unsigned j = 0; j < 2; j++) {
 			if (!need[j])
 				continue;
 			unsigned i = seg_of(&sg, es[j]);
 			uint64_t rel = es[j] - sg.s[i].first;
-			io[k++] = (struct cd_io){
-				.op = CD_IO_READ, .fd = f->fd,
-				.buf = sg.data[i] + rel * B, .len = B,
-				.off = fmt_data_off(es[j]) };
+			io[k++] = (struct cd_io){.op = CD_IO_READ,
+						 .fd = f->fd,
+						 .buf = sg.data[i] + rel * B,
+						 .len = B,
+						 .off = fmt_data_off(es[j])};
 		}
 		rc = cd_io_batch(w, io, k);
 		if (rc < 0)
@@ -883,17 +886,19 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 			/* recover_cur() used the data area: read again. */
 			struct cd_io io[2];
 			unsigned k = 0;
-			uint64_t es[2] = { first, last };
-			bool need[2] = { need_head, need_tail };
+			uint64_t es[2] = {first, last};
+			bool need[2] = {need_head, need_tail};
 			for (unsigned j = 0; j < 2; j++) {
 				if (!need[j])
 					continue;
 				unsigned i = seg_of(&sg, es[j]);
 				uint64_t rel = es[j] - sg.s[i].first;
-				io[k++] = (struct cd_io){
-					.op = CD_IO_READ, .fd = f->fd,
-					.buf = sg.data[i] + rel * B, .len = B,
-					.off = fmt_data_off(es[j]) };
+				io[k++] =
+				    (struct cd_io){.op = CD_IO_READ,
+						   .fd = f->fd,
+						   .buf = sg.data[i] + rel * B,
+						   .len = B,
+						   .off = fmt_data_off(es[j])};
 			}
 			rc = cd_io_batch(w, io, k);
 			if (rc < 0)
@@ -984,8 +989,8 @@ static int zero_tail_records(struct cd_worker *w, struct cd_file *f,
 }
 
 /* Sets the size to nsz; caller holds the whole-file range lock. */
-static int resize_locked(struct cd_worker *w, struct cd_file *f,
-			 uint64_t size, uint64_t nsz)
+static int resize_locked(struct cd_worker *w, struct cd_file *f, uint64_t size,
+			 uint64_t nsz)
 {
 	int rc = 0;
 	if (nsz == size)
@@ -1077,7 +1082,7 @@ static int punch(struct cd_worker *w, struct cd_file *f, uint64_t off,
 		goto out;
 	uint64_t first = off / B, last = (end - 1) / B;
 	uint64_t ffull = (off + B - 1) / B; /* first fully covered */
-	uint64_t lfull = end / B;           /* one past the last full */
+	uint64_t lfull = end / B;	    /* one past the last full */
 	if (end == size && size % B)
 		lfull = last + 1; /* the EOF extent's tail is zero anyway */
 	if (first == last && !(ffull <= first && lfull > first)) {
@@ -1086,14 +1091,14 @@ static int punch(struct cd_worker *w, struct cd_file *f, uint64_t off,
 		goto out;
 	}
 	if (ffull > first) {
-		rc = rmw_extent(w, f, size, first, (uint32_t)(off % B), B,
-				NULL);
+		rc =
+		    rmw_extent(w, f, size, first, (uint32_t)(off % B), B, NULL);
 		if (rc < 0)
 			goto out;
 	}
 	if (lfull <= last && last >= ffull) {
-		rc = rmw_extent(w, f, size, last, 0,
-				(uint32_t)(end - last * B), NULL);
+		rc = rmw_extent(w, f, size, last, 0, (uint32_t)(end - last * B),
+				NULL);
 		if (rc < 0)
 			goto out;
 	}
@@ -1123,14 +1128,14 @@ static int punch(struct cd_worker *w, struct cd_file *f, uint64_t off,
 				uint8_t *rec = sg.recs[i] + k * FMT_REC_LEN;
 				if (!fmt_rec_is_zero(rec))
 					fmt_rec_punch(
-						rec,
-						curv[sg.s[i].first - e + k]);
+					    rec, curv[sg.s[i].first - e + k]);
 			}
-			io[i] = (struct cd_io){
-				.op = CD_IO_WRITE, .fd = f->fd_buf,
-				.buf = sg.recs[i],
-				.len = (size_t)sg.s[i].count * FMT_REC_LEN,
-				.off = sg.s[i].rec_off };
+			io[i] = (struct cd_io){.op = CD_IO_WRITE,
+					       .fd = f->fd_buf,
+					       .buf = sg.recs[i],
+					       .len = (size_t)sg.s[i].count *
+						      FMT_REC_LEN,
+					       .off = sg.s[i].rec_off};
 		}
 		rc = cd_io_batch(w, io, sg.n);
 		if (rc < 0)
@@ -1140,7 +1145,7 @@ static int punch(struct cd_worker *w, struct cd_file *f, uint64_t off,
 			off_t l = (off_t)sg.s[i].count * B;
 			if (fallocate(f->fd_buf,
 				      FALLOC_FL_PUNCH_HOLE |
-					      FALLOC_FL_KEEP_SIZE,
+					  FALLOC_FL_KEEP_SIZE,
 				      o, l) < 0) {
 				/* No punch support: write zeros. */
 				memset(sg.data[i], 0, (size_t)l);

@@ -35,7 +35,7 @@ struct itab {
 	struct cd_inode *by_key[NBUCKETS];
 };
 
-static struct itab itab = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static struct itab itab = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* uses is kept beside nlookup under itab.lock. */
 struct node_ext {

@@ -46,10 +46,10 @@ static int keyd_call(void *req, size_t len, void *rep, size_t rep_len)
 int cd_keyd_init(void)
 {
 	int rc;
-	struct kd_hello hi = { .h = { .type = KD_HELLO },
-			       .version = KD_PROTO_VERSION };
+	struct kd_hello hi = {.h = {.type = KD_HELLO},
+			      .version = KD_PROTO_VERSION};
 	struct kd_hello hrep;
-	struct kd_names_key_req nreq = { .h = { .type = KD_NAMES_KEY } };
+	struct kd_names_key_req nreq = {.h = {.type = KD_NAMES_KEY}};
 	struct kd_names_key_rep *nrep = NULL;
 
 	pthread_mutex_lock(&cd.keyd_mu);

@@ -30,18 +30,17 @@
 #include "util.h"
 
 struct cd_ctx cd = {
-	.lower_fd = -1,
-	.keyd_fd = -1,
-	.peer_fd = -1,
-	.keyd_mu = PTHREAD_MUTEX_INITIALIZER,
+    .lower_fd = -1,
+    .keyd_fd = -1,
+    .peer_fd = -1,
+    .keyd_mu = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: cryptstack-cryptod --lower-fd N --region-fd N "
-		"--keyd-fd N --ctl-fd N --peer-fd N [--workers N] "
-		"[--sandbox=on|off] [--passthrough] [-d]\n");
+	fprintf(stderr, "usage: cryptstack-cryptod --lower-fd N --region-fd N "
+			"--keyd-fd N --ctl-fd N --peer-fd N [--workers N] "
+			"[--sandbox=on|off] [--passthrough] [-d]\n");
 	exit(2);
 }
 
@@ -91,28 +90,47 @@ int main(int argc, char **argv)
 	char err[200] = "";
 	int rc;
 
-	enum { O_LOWER = 256, O_REGION, O_KEYD, O_CTL, O_PEER, O_WORKERS,
-	       O_SANDBOX, O_PASSTHRU, O_PLAINNAMES };
+	enum {
+		O_LOWER = 256,
+		O_REGION,
+		O_KEYD,
+		O_CTL,
+		O_PEER,
+		O_WORKERS,
+		O_SANDBOX,
+		O_PASSTHRU,
+		O_PLAINNAMES
+	};
 	static const struct option opts[] = {
-		{ "lower-fd", required_argument, NULL, O_LOWER },
-		{ "region-fd", required_argument, NULL, O_REGION },
-		{ "keyd-fd", required_argument, NULL, O_KEYD },
-		{ "ctl-fd", required_argument, NULL, O_CTL },
-		{ "peer-fd", required_argument, NULL, O_PEER },
-		{ "workers", required_argument, NULL, O_WORKERS },
-		{ "sandbox", required_argument, NULL, O_SANDBOX },
-		{ "passthrough", no_argument, NULL, O_PASSTHRU },
-		{ "debug", no_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
+	    {"lower-fd", required_argument, NULL, O_LOWER},
+	    {"region-fd", required_argument, NULL, O_REGION},
+	    {"keyd-fd", required_argument, NULL, O_KEYD},
+	    {"ctl-fd", required_argument, NULL, O_CTL},
+	    {"peer-fd", required_argument, NULL, O_PEER},
+	    {"workers", required_argument, NULL, O_WORKERS},
+	    {"sandbox", required_argument, NULL, O_SANDBOX},
+	    {"passthrough", no_argument, NULL, O_PASSTHRU},
+	    {"debug", no_argument, NULL, 'd'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "d", opts, NULL)) != -1) {
 		switch (c) {
-		case O_LOWER: cd.lower_fd = parse_fd(optarg); break;
-		case O_REGION: region_fd = parse_fd(optarg); break;
-		case O_KEYD: cd.keyd_fd = parse_fd(optarg); break;
-		case O_CTL: ctl_fd = parse_fd(optarg); break;
-		case O_PEER: cd.peer_fd = parse_fd(optarg); break;
+		case O_LOWER:
+			cd.lower_fd = parse_fd(optarg);
+			break;
+		case O_REGION:
+			region_fd = parse_fd(optarg);
+			break;
+		case O_KEYD:
+			cd.keyd_fd = parse_fd(optarg);
+			break;
+		case O_CTL:
+			ctl_fd = parse_fd(optarg);
+			break;
+		case O_PEER:
+			cd.peer_fd = parse_fd(optarg);
+			break;
 		case O_WORKERS:
 			workers = strtol(optarg, NULL, 10);
 			if (workers < 1 || workers > 64)
@@ -126,9 +144,14 @@ int main(int argc, char **argv)
 			else
 				usage();
 			break;
-		case O_PASSTHRU: cd.passthrough = true; break;
-		case 'd': level = LOG_LVL_DEBUG; break;
-		default: usage();
+		case O_PASSTHRU:
+			cd.passthrough = true;
+			break;
+		case 'd':
+			level = LOG_LVL_DEBUG;
+			break;
+		default:
+			usage();
 		}
 	}
 	if (optind != argc || cd.lower_fd < 0 || region_fd < 0 ||
@@ -167,7 +190,8 @@ int main(int argc, char **argv)
 	struct statfs sfs;
 	if (fstatfs(cd.lower_fd, &sfs) < 0) {
 		rc = -errno;
-		snprintf(err, sizeof(err), "lower directory: %s", strerror(-rc));
+		snprintf(err, sizeof(err), "lower directory: %s",
+			 strerror(-rc));
 		goto fail;
 	}
 	cd.lower_namemax = sfs.f_namelen ? (uint64_t)sfs.f_namelen : 255;

@@ -21,8 +21,8 @@
 int cd_open_meta(int dirfd, const char *name)
 {
 	struct stat st;
-	int fd = openat(dirfd, name,
-			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd =
+	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -48,9 +48,9 @@ static int read_dirid(int dirfd, uint8_t id[static CD_DIRID_LEN])
 
 static int write_dirid_file(int dirfd, const uint8_t *file)
 {
-	int fd = openat(dirfd, FMT_DIRID_NAME,
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0444);
+	int fd =
+	    openat(dirfd, FMT_DIRID_NAME,
+		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return -errno;
 	int rc = write_full(fd, file, FMT_DIRID_FILE_LEN);
@@ -84,9 +84,10 @@ int cd_inode_dirid(struct cd_inode *n, uint8_t out[static CD_DIRID_LEN])
 		}
 		close(dfd);
 		if (rc < 0) {
-			log_warnx("directory (lower ino %llu): no usable %s: %s",
-				  (unsigned long long)n->ino, FMT_DIRID_NAME,
-				  strerror(-rc));
+			log_warnx(
+			    "directory (lower ino %llu): no usable %s: %s",
+			    (unsigned long long)n->ino, FMT_DIRID_NAME,
+			    strerror(-rc));
 			rc = -EIO;
 			goto out;
 		}
@@ -197,9 +198,9 @@ int cd_longname_store(int dirfd, const struct cd_lname *ln, bool *created)
 	int rc = fmt_side_name(ln->name, ln->len, side, sizeof(side));
 	if (rc < 0)
 		return rc;
-	int fd = openat(dirfd, side,
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0444);
+	int fd =
+	    openat(dirfd, side,
+		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
 	rc = write_full(fd, ln->full, ln->full_len);
@@ -246,8 +247,7 @@ int cd_dirid_restore(int dirfd, const uint8_t saved[static CD_DIRID_LEN])
 	int rc = fmt_dirid_new(id, file);
 	if (rc < 0)
 		return rc;
-	memcpy(file + FMT_DIRID_FILE_LEN - FMT_DIRID_LEN, saved,
-	       FMT_DIRID_LEN);
+	memcpy(file + FMT_DIRID_FILE_LEN - FMT_DIRID_LEN, saved, FMT_DIRID_LEN);
 	if (fmt_dirid_parse(file, sizeof(file), id) < 0 ||
 	    memcmp(id, saved, FMT_DIRID_LEN))
 		return -EIO;

@@ -30,15 +30,15 @@
 #include "log.h"
 
 /* FUSE_SET_ATTR_* (fuse_lowlevel.h / fuse_kernel.h FATTR_*). */
-#define SA_MODE (1u << 0)
-#define SA_UID (1u << 1)
-#define SA_GID (1u << 2)
-#define SA_SIZE (1u << 3)
-#define SA_ATIME (1u << 4)
-#define SA_MTIME (1u << 5)
+#define SA_MODE	     (1u << 0)
+#define SA_UID	     (1u << 1)
+#define SA_GID	     (1u << 2)
+#define SA_SIZE	     (1u << 3)
+#define SA_ATIME     (1u << 4)
+#define SA_MTIME     (1u << 5)
 #define SA_ATIME_NOW (1u << 7)
 #define SA_MTIME_NOW (1u << 8)
-#define SA_CTIME (1u << 10)
+#define SA_CTIME     (1u << 10)
 
 /* --- handles ------------------------------------------------------------ */
 
@@ -46,15 +46,15 @@ struct dsnap_ent {
 	uint64_t ino;
 	uint32_t type;
 	uint32_t namelen;
-	char *name;      /* plaintext */
-	char *lname;     /* lower name ("" for . and ..) */
+	char *name;  /* plaintext */
+	char *lname; /* lower name ("" for . and ..) */
 };
 
 struct cd_handle {
 	uint64_t fh;
 	struct cd_inode *n;
-	struct cd_file *f;         /* regular files */
-	pthread_mutex_t dmu;       /* directory snapshot */
+	struct cd_file *f;   /* regular files */
+	pthread_mutex_t dmu; /* directory snapshot */
 	struct dsnap_ent *ents;
 	size_t nents;
 	struct cd_handle *next;
@@ -147,9 +147,9 @@ static int arg_take(struct cd_req *r, uint32_t *pos, uint32_t len,
 static int open_beneath(int dirfd, const char *name, uint64_t flags)
 {
 	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-			   RESOLVE_NO_MAGICLINKS,
+	    .flags = flags | O_CLOEXEC,
+	    .resolve =
+		RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
 	return fd < 0 ? -errno : (int)fd;
@@ -351,20 +351,20 @@ static int op_setattr(struct cd_req *r)
 			goto out;
 	}
 	if (sa.valid & (SA_ATIME | SA_MTIME | SA_ATIME_NOW | SA_MTIME_NOW)) {
-		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
-					  { .tv_nsec = UTIME_OMIT } };
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT},
+					 {.tv_nsec = UTIME_OMIT}};
 		if (sa.valid & SA_ATIME_NOW)
 			ts[0].tv_nsec = UTIME_NOW;
 		else if (sa.valid & SA_ATIME)
-			ts[0] = (struct timespec){ sa.atime, sa.atime_nsec };
+			ts[0] = (struct timespec){sa.atime, sa.atime_nsec};
 		if (sa.valid & SA_MTIME_NOW)
 			ts[1].tv_nsec = UTIME_NOW;
 		else if (sa.valid & SA_MTIME)
-			ts[1] = (struct timespec){ sa.mtime, sa.mtime_nsec };
-		int u = n->type == S_IFLNK ?
-				utimensat(n->fd, "", ts,
-					  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) :
-				utimensat(AT_FDCWD, pp, ts, 0);
+			ts[1] = (struct timespec){sa.mtime, sa.mtime_nsec};
+		int u = n->type == S_IFLNK
+			    ? utimensat(n->fd, "", ts,
+					AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)
+			    : utimensat(AT_FDCWD, pp, ts, 0);
 		if (u < 0) {
 			rc = -errno;
 			goto out;
@@ -454,8 +454,8 @@ static int create_regular(struct cd_req *r, struct cd_inode *p,
 		if (rc < 0)
 			goto out;
 		proc_path(pp, sizeof(pp), fd);
-		if (linkat(AT_FDCWD, pp, p->fd, ln->name,
-			   AT_SYMLINK_FOLLOW) < 0) {
+		if (linkat(AT_FDCWD, pp, p->fd, ln->name, AT_SYMLINK_FOLLOW) <
+		    0) {
 			rc = -errno;
 			if (rc == -EEXIST && !excl)
 				rc = 0; /* someone else's: open that one */
@@ -897,8 +897,8 @@ static int op_create(struct cd_req *r)
 	 * the plaintext stays valid across opens (the frontend drops the
 	 * flag when the lower directory is shared). */
 	struct cs_open_reply orep = {
-		.fh = h->fh,
-		.open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
+	    .fh = h->fh,
+	    .open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
 	};
 	memcpy(b, &e, sizeof(e));
 	memcpy(b + sizeof(e), &orep, sizeof(orep));
@@ -963,8 +963,8 @@ static int op_open(struct cd_req *r)
 	 * the plaintext stays valid across opens (the frontend drops the
 	 * flag when the lower directory is shared). */
 	struct cs_open_reply orep = {
-		.fh = h->fh,
-		.open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
+	    .fh = h->fh,
+	    .open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
 	};
 	memcpy(cd_reply_buf(r, sizeof(orep)), &orep, sizeof(orep));
 	h = NULL;
@@ -1072,7 +1072,8 @@ static int snap_build(struct cd_handle *h)
 	char name[CS_NAME_MAX + 1];
 	while ((errno = 0, de = readdir(d))) {
 		int len;
-		bool dot = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+		bool dot =
+		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
 		if (dot) {
 			len = (int)strlen(de->d_name);
 			memcpy(name, de->d_name, (size_t)len + 1);
@@ -1082,14 +1083,15 @@ static int snap_build(struct cd_handle *h)
 			len = cd_name_from_lower(n, dirfd(d), de->d_name, name,
 						 sizeof(name));
 			if (len < 0) {
-				log_debug("readdir: skipping undecodable entry");
+				log_debug(
+				    "readdir: skipping undecodable entry");
 				continue;
 			}
 		}
 		if (h->nents == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 			struct dsnap_ent *ne =
-				realloc(h->ents, nc * sizeof(*ne));
+			    realloc(h->ents, nc * sizeof(*ne));
 			if (!ne) {
 				rc = -ENOMEM;
 				break;
@@ -1142,9 +1144,10 @@ static int op_readdir(struct cd_req *r)
 			       (plus ? (uint32_t)sizeof(struct cs_entry) : 0);
 		if (rec > cap - used)
 			break;
-		struct cs_dirent de = { .ino = e->ino, .off = i + 1,
-					.type = e->type,
-					.namelen = e->namelen };
+		struct cs_dirent de = {.ino = e->ino,
+				       .off = i + 1,
+				       .type = e->type,
+				       .namelen = e->namelen};
 		struct cs_entry ent;
 		memset(&ent, 0, sizeof(ent));
 		if (plus && e->lname[0]) {
@@ -1153,8 +1156,7 @@ static int op_readdir(struct cd_req *r)
 		}
 		memcpy(b + used, &de, sizeof(de));
 		memcpy(b + used + sizeof(de), e->name, e->namelen);
-		memset(b + used + sizeof(de) + e->namelen, 0,
-		       nl - e->namelen);
+		memset(b + used + sizeof(de) + e->namelen, 0, nl - e->namelen);
 		if (plus) {
 			if (!ent.nodeid)
 				ent.attr.ino = e->ino;
@@ -1174,17 +1176,17 @@ static int op_statfs(struct cd_req *r)
 	if (fstatfs(cd.lower_fd, &s) < 0)
 		return -errno;
 	struct cs_statfs o = {
-		.bsize = (uint64_t)s.f_bsize,
-		.frsize = s.f_frsize ? (uint64_t)s.f_frsize : (uint64_t)s.f_bsize,
-		.blocks = s.f_blocks,
-		.bfree = s.f_bfree,
-		.bavail = s.f_bavail,
-		.files = s.f_files,
-		.ffree = s.f_ffree,
-		.favail = s.f_ffree,
-		.fsid = 0,
-		.flag = (uint64_t)s.f_flags,
-		.namemax = cd_name_max(),
+	    .bsize = (uint64_t)s.f_bsize,
+	    .frsize = s.f_frsize ? (uint64_t)s.f_frsize : (uint64_t)s.f_bsize,
+	    .blocks = s.f_blocks,
+	    .bfree = s.f_bfree,
+	    .bavail = s.f_bavail,
+	    .files = s.f_files,
+	    .ffree = s.f_ffree,
+	    .favail = s.f_ffree,
+	    .fsid = 0,
+	    .flag = (uint64_t)s.f_flags,
+	    .namemax = cd_name_max(),
 	};
 	memcpy(cd_reply_buf(r, sizeof(o)), &o, sizeof(o));
 	return 0;
@@ -1193,7 +1195,7 @@ static int op_statfs(struct cd_req *r)
 /* --- xattrs ----------------------------------------------------------- */
 
 #define XLNAME_MAX 256u
-#define XVAL_MAX (CS_XATTR_SIZE_MAX + 64u)
+#define XVAL_MAX   (CS_XATTR_SIZE_MAX + 64u)
 
 static int xattr_node(struct cd_req *r, struct cd_inode **np, char *pp)
 {
@@ -1236,9 +1238,9 @@ static int op_setxattr(struct cd_req *r)
 		rc = -ENOMEM;
 		goto out;
 	}
-	int vl = cd_xval_enc((const char *)r->arg + pos, xa.namelen,
-			     r->arg + pos + xa.namelen, xa.valuelen, val,
-			     XVAL_MAX);
+	int vl =
+	    cd_xval_enc((const char *)r->arg + pos, xa.namelen,
+			r->arg + pos + xa.namelen, xa.valuelen, val, XVAL_MAX);
 	if (vl < 0) {
 		rc = vl;
 		goto out;
@@ -1276,8 +1278,8 @@ static int op_getxattr(struct cd_req *r)
 		goto out;
 	}
 	uint8_t *b = cd_reply_buf(r, CS_XATTR_SIZE_MAX);
-	int d = cd_xval_dec((const char *)r->arg, r->arg_len, val, (size_t)l,
-			    b, CS_XATTR_SIZE_MAX);
+	int d = cd_xval_dec((const char *)r->arg, r->arg_len, val, (size_t)l, b,
+			    CS_XATTR_SIZE_MAX);
 	if (d < 0) {
 		log_warnx("xattr value fails authentication (lower ino %llu)",
 			  (unsigned long long)n->ino);
@@ -1326,8 +1328,8 @@ static int op_listxattr(struct cd_req *r)
 		rc = -errno == -ERANGE ? -EAGAIN : -errno;
 		goto out;
 	}
-	uint8_t *b = cd_reply_buf(r, r->slot_size < (1u << 20) ?
-					     r->slot_size : (1u << 20));
+	uint8_t *b = cd_reply_buf(r, r->slot_size < (1u << 20) ? r->slot_size
+							       : (1u << 20));
 	uint32_t cap = r->cqe.data_len, used = 0;
 	for (ssize_t i = 0; i < l;) {
 		size_t nl = strnlen(list + i, (size_t)(l - i));
@@ -1418,36 +1420,36 @@ static int op_fsyncdir(struct cd_req *r)
 }
 
 static const struct cd_op ops[CS_OP__MAX] = {
-	[CS_OP_LOOKUP] = { op_lookup, "LOOKUP" },
-	[CS_OP_GETATTR] = { op_getattr, "GETATTR" },
-	[CS_OP_SETATTR] = { op_setattr, "SETATTR" },
-	[CS_OP_READLINK] = { op_readlink, "READLINK" },
-	[CS_OP_MKNOD] = { op_mknod_mkdir, "MKNOD" },
-	[CS_OP_MKDIR] = { op_mknod_mkdir, "MKDIR" },
-	[CS_OP_UNLINK] = { op_unlink_rmdir, "UNLINK" },
-	[CS_OP_RMDIR] = { op_unlink_rmdir, "RMDIR" },
-	[CS_OP_SYMLINK] = { op_symlink, "SYMLINK" },
-	[CS_OP_RENAME] = { op_rename, "RENAME" },
-	[CS_OP_LINK] = { op_link, "LINK" },
-	[CS_OP_OPEN] = { op_open, "OPEN" },
-	[CS_OP_READ] = { op_read, "READ" },
-	[CS_OP_WRITE] = { op_write, "WRITE" },
-	[CS_OP_FLUSH] = { op_flush, "FLUSH" },
-	[CS_OP_RELEASE] = { op_release, "RELEASE" },
-	[CS_OP_FSYNC] = { op_fsync, "FSYNC" },
-	[CS_OP_OPENDIR] = { op_open, "OPENDIR" },
-	[CS_OP_READDIR] = { op_readdir, "READDIR" },
-	[CS_OP_READDIRPLUS] = { op_readdir, "READDIRPLUS" },
-	[CS_OP_RELEASEDIR] = { op_release, "RELEASEDIR" },
-	[CS_OP_FSYNCDIR] = { op_fsyncdir, "FSYNCDIR" },
-	[CS_OP_STATFS] = { op_statfs, "STATFS" },
-	[CS_OP_SETXATTR] = { op_setxattr, "SETXATTR" },
-	[CS_OP_GETXATTR] = { op_getxattr, "GETXATTR" },
-	[CS_OP_LISTXATTR] = { op_listxattr, "LISTXATTR" },
-	[CS_OP_REMOVEXATTR] = { op_removexattr, "REMOVEXATTR" },
-	[CS_OP_CREATE] = { op_create, "CREATE" },
-	[CS_OP_FALLOCATE] = { op_fallocate, "FALLOCATE" },
-	[CS_OP_LSEEK] = { op_lseek, "LSEEK" },
+    [CS_OP_LOOKUP] = {op_lookup, "LOOKUP"},
+    [CS_OP_GETATTR] = {op_getattr, "GETATTR"},
+    [CS_OP_SETATTR] = {op_setattr, "SETATTR"},
+    [CS_OP_READLINK] = {op_readlink, "READLINK"},
+    [CS_OP_MKNOD] = {op_mknod_mkdir, "MKNOD"},
+    [CS_OP_MKDIR] = {op_mknod_mkdir, "MKDIR"},
+    [CS_OP_UNLINK] = {op_unlink_rmdir, "UNLINK"},
+    [CS_OP_RMDIR] = {op_unlink_rmdir, "RMDIR"},
+    [CS_OP_SYMLINK] = {op_symlink, "SYMLINK"},
+    [CS_OP_RENAME] = {op_rename, "RENAME"},
+    [CS_OP_LINK] = {op_link, "LINK"},
+    [CS_OP_OPEN] = {op_open, "OPEN"},
+    [CS_OP_READ] = {op_read, "READ"},
+    [CS_OP_WRITE] = {op_write, "WRITE"},
+    [CS_OP_FLUSH] = {op_flush, "FLUSH"},
+    [CS_OP_RELEASE] = {op_release, "RELEASE"},
+    [CS_OP_FSYNC] = {op_fsync, "FSYNC"},
+    [CS_OP_OPENDIR] = {op_open, "OPENDIR"},
+    [CS_OP_READDIR] = {op_readdir, "READDIR"},
+    [CS_OP_READDIRPLUS] = {op_readdir, "READDIRPLUS"},
+    [CS_OP_RELEASEDIR] = {op_release, "RELEASEDIR"},
+    [CS_OP_FSYNCDIR] = {op_fsyncdir, "FSYNCDIR"},
+    [CS_OP_STATFS] = {op_statfs, "STATFS"},
+    [CS_OP_SETXATTR] = {op_setxattr, "SETXATTR"},
+    [CS_OP_GETXATTR] = {op_getxattr, "GETXATTR"},
+    [CS_OP_LISTXATTR] = {op_listxattr, "LISTXATTR"},
+    [CS_OP_REMOVEXATTR] = {op_removexattr, "REMOVEXATTR"},
+    [CS_OP_CREATE] = {op_create, "CREATE"},
+    [CS_OP_FALLOCATE] = {op_fallocate, "FALLOCATE"},
+    [CS_OP_LSEEK] = {op_lseek, "LSEEK"},
 };
 
 void cd_dispatch(struct cd_req *r)

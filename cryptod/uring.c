@@ -17,7 +17,7 @@
 #include "cryptod.h"
 #include "log.h"
 
-#define IO_TAG 0x494f000000000000ull
+#define IO_TAG	    0x494f000000000000ull
 #define IO_TAG_MASK 0xffff000000000000ull
 
 /* Handles a completion that is not lower I/O; returns 1 if it was one. */
@@ -44,7 +44,8 @@ int cd_uring_wait_special(struct cd_worker *w)
 	if (rc < 0 && rc != -EINTR && rc != -ETIME)
 		return rc;
 	unsigned head, n = 0;
-	io_uring_for_each_cqe(w->uring, head, cqe) {
+	io_uring_for_each_cqe(w->uring, head, cqe)
+	{
 		if (!special_cqe(w, cqe))
 			log_warnx("stray completion %llx",
 				  (unsigned long long)cqe->user_data);
@@ -89,9 +90,9 @@ static void prep_one(struct cd_worker *w, struct io_uring_sqe *sqe,
 		break;
 	case CD_IO_FSYNC:
 	case CD_IO_FDATASYNC:
-		io_uring_prep_fsync(sqe, io->fd,
-				    io->op == CD_IO_FDATASYNC ?
-					    IORING_FSYNC_DATASYNC : 0);
+		io_uring_prep_fsync(
+		    sqe, io->fd,
+		    io->op == CD_IO_FDATASYNC ? IORING_FSYNC_DATASYNC : 0);
 		break;
 	}
 	if (io->fd >= 0 && io->fd < (int)CD_FIXED_MAX &&
@@ -123,7 +124,8 @@ int cd_io_batch(struct cd_worker *w, struct cd_io *ios, unsigned n)
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;
 		unsigned resubmit[64], nres = 0;
-		io_uring_for_each_cqe(w->uring, head, cqe) {
+		io_uring_for_each_cqe(w->uring, head, cqe)
+		{
 			seen++;
 			if (special_cqe(w, cqe))
 				continue;
@@ -180,8 +182,8 @@ int cd_io_batch(struct cd_worker *w, struct cd_io *ios, unsigned n)
 ssize_t cd_io_read(struct cd_worker *w, int fd, void *buf, size_t len,
 		   uint64_t off)
 {
-	struct cd_io io = { .op = CD_IO_READ, .fd = fd, .buf = buf,
-			    .len = len, .off = off };
+	struct cd_io io = {
+	    .op = CD_IO_READ, .fd = fd, .buf = buf, .len = len, .off = off};
 	int rc = cd_io_batch(w, &io, 1);
 	return rc < 0 ? rc : (ssize_t)io.done;
 }
@@ -189,14 +191,17 @@ ssize_t cd_io_read(struct cd_worker *w, int fd, void *buf, size_t len,
 int cd_io_write(struct cd_worker *w, int fd, const void *buf, size_t len,
 		uint64_t off)
 {
-	struct cd_io io = { .op = CD_IO_WRITE, .fd = fd, .buf = (void *)buf,
-			    .len = len, .off = off };
+	struct cd_io io = {.op = CD_IO_WRITE,
+			   .fd = fd,
+			   .buf = (void *)buf,
+			   .len = len,
+			   .off = off};
 	return cd_io_batch(w, &io, 1);
 }
 
 int cd_io_fsync(struct cd_worker *w, int fd, bool datasync)
 {
-	struct cd_io io = { .op = datasync ? CD_IO_FDATASYNC : CD_IO_FSYNC,
-			    .fd = fd };
+	struct cd_io io = {.op = datasync ? CD_IO_FDATASYNC : CD_IO_FSYNC,
+			   .fd = fd};
 	return cd_io_batch(w, &io, 1);
 }

@@ -26,7 +26,7 @@
 #include "ring_uring.h"
 
 #define URING_ENTRIES 256u
-#define POP_BATCH 32u
+#define POP_BATCH     32u
 /* Ciphertext of one maximal request plus a partial extent on each side,
  * plus room for metadata blocks. */
 #define CTBUF_LEN (CS_MAX_IO * 2u + (256u << 10))
@@ -55,7 +55,7 @@ static int setup_one(struct cd_worker *w)
 		w->ctbuf = NULL;
 		return -ENOMEM;
 	}
-	struct iovec iov = { .iov_base = w->ctbuf, .iov_len = w->ctbuf_len };
+	struct iovec iov = {.iov_base = w->ctbuf, .iov_len = w->ctbuf_len};
 	rc = io_uring_register_buffers(w->uring, &iov, 1);
 	if (rc < 0) {
 		log_warnx("worker %u: cannot register buffer (%s), plain reads",
@@ -221,9 +221,8 @@ void cd_files_register(int fd)
 	bool all = true;
 	for (unsigned i = 0; i < cd.nworkers && all; i++) {
 		struct cd_worker *w = &cd.workers[i];
-		all = w->have_files &&
-		      io_uring_register_files_update(w->uring, (unsigned)fd,
-						     &fd, 1) == 1;
+		all = w->have_files && io_uring_register_files_update(
+					   w->uring, (unsigned)fd, &fd, 1) == 1;
 	}
 	if (all)
 		__atomic_store_n(&cd_fixed[fd], true, __ATOMIC_RELEASE);

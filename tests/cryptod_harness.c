@@ -50,7 +50,7 @@ static int run_init(struct cdh *h, const char *opts)
 
 static int start_keyd(struct cdh *h)
 {
-	struct cli_pass_src src = { 0 };
+	struct cli_pass_src src = {0};
 	struct cli_unlock u;
 	char pf[PATH_MAX + 8], err[256] = "";
 	memset(&u, 0, sizeof(u));
@@ -68,9 +68,10 @@ static int start_keyd(struct cdh *h)
 
 static int start_cryptod(struct cdh *h, unsigned nrings)
 {
-	struct ring_params p = { .nrings = nrings, .entries = 64,
-				 .nslots = nrings,
-				 .slot_size = CS_SLOT_SIZE_DEFAULT };
+	struct ring_params p = {.nrings = nrings,
+				.entries = 64,
+				.nslots = nrings,
+				.slot_size = CS_SLOT_SIZE_DEFAULT};
 	int ctl[2], peer[2], r;
 	r = ring_region_create(&h->region, &p);
 	if (r < 0)
@@ -84,8 +85,8 @@ static int start_cryptod(struct cdh *h, unsigned nrings)
 		return -errno;
 	if (pid == 0) {
 		/* fds 3..7 in the child: lower, region, keyd, ctl, peer. */
-		int src[5] = { h->lower_fd, ring_region_fd(h->region),
-			       h->keyd_fd, ctl[1], peer[0] };
+		int src[5] = {h->lower_fd, ring_region_fd(h->region),
+			      h->keyd_fd, ctl[1], peer[0]};
 		int tmp[5];
 		for (int i = 0; i < 5; i++)
 			tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 20);
@@ -95,16 +96,16 @@ static int start_cryptod(struct cdh *h, unsigned nrings)
 		char w[16];
 		snprintf(w, sizeof(w), "%u", nrings);
 		const char *dbg = getenv("CDH_DEBUG") ? "-d" : NULL;
-		const char *pt = getenv("CDH_PASSTHROUGH") ? "--passthrough" :
-							      dbg;
+		const char *pt =
+		    getenv("CDH_PASSTHROUGH") ? "--passthrough" : dbg;
 		if (pt == dbg)
 			dbg = NULL;
 		execl(CS_CRYPTOD_BIN, "cryptstack-cryptod", "--lower-fd", "3",
 		      "--region-fd", "4", "--keyd-fd", "5", "--ctl-fd", "6",
 		      "--peer-fd", "7", "--workers", w,
-		      getenv("CDH_NOSANDBOX") ? "--sandbox=off" : "--sandbox=on",
-		      pt, dbg,
-		      (char *)NULL);
+		      getenv("CDH_NOSANDBOX") ? "--sandbox=off"
+					      : "--sandbox=on",
+		      pt, dbg, (char *)NULL);
 		_exit(127);
 	}
 	close(ctl[1]);
@@ -214,8 +215,7 @@ int cdh_restart(struct cdh *h, unsigned nrings)
 	return start_cryptod(h, nrings);
 }
 
-static int rm_cb(const char *p, const struct stat *st, int flag,
-		 struct FTW *f)
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	(void)st;
 	(void)flag;
@@ -234,9 +234,8 @@ void cdh_stop(struct cdh *h)
 		nftw(h->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-int cdh_call(struct cdh *h, unsigned ring, struct cs_sqe *sqe,
-	     const void *arg, uint32_t arg_len, struct cs_cqe *cqe,
-	     const uint8_t **reply)
+int cdh_call(struct cdh *h, unsigned ring, struct cs_sqe *sqe, const void *arg,
+	     uint32_t arg_len, struct cs_cqe *cqe, const uint8_t **reply)
 {
 	uint8_t *slot = ring_slot(h->region, ring);
 	sqe->id = ++h->ids[ring] | ((uint64_t)ring << 56);
@@ -269,8 +268,10 @@ int cdh_call(struct cdh *h, unsigned ring, struct cs_sqe *sqe,
 				     h->timeout_ms ? h->timeout_ms : 20000);
 		if (w == -ETIMEDOUT) {
 			if (!h->timeout_ms)
-				fprintf(stderr, "cdh: request op %u timed "
-					"out\n", sqe->op);
+				fprintf(stderr,
+					"cdh: request op %u timed "
+					"out\n",
+					sqe->op);
 			return -ETIMEDOUT;
 		}
 	}
@@ -287,7 +288,7 @@ static int simple(struct cdh *h, unsigned ring, uint16_t op, uint64_t ino,
 		  const void *arg, uint32_t len, void *out, size_t outlen,
 		  struct cs_cqe *cq)
 {
-	struct cs_sqe s = { .op = op, .ino = ino };
+	struct cs_sqe s = {.op = op, .ino = ino};
 	struct cs_cqe c;
 	const uint8_t *rep;
 	int r = cdh_call(h, ring, &s, arg, len, &c, &rep);
@@ -310,7 +311,7 @@ int cdh_lookup(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
 
 void cdh_forget(struct cdh *h, unsigned ring, uint64_t ino, uint64_t n)
 {
-	struct cs_sqe s = { .op = CS_OP_FORGET, .ino = ino, .off = n };
+	struct cs_sqe s = {.op = CS_OP_FORGET, .ino = ino, .off = n};
 	struct cs_cqe c;
 	cdh_call(h, ring, &s, NULL, 0, &c, NULL);
 }
@@ -330,15 +331,18 @@ static int create_like(struct cdh *h, unsigned ring, uint16_t op,
 	size_t nl = strlen(name);
 	if (nl > 256)
 		nl = 256;
-	struct cs_create_arg ca = { .mode = mode, .umask = 0, .rdev = rdev,
-				    .flags = flags, .namelen = (uint32_t)nl };
+	struct cs_create_arg ca = {.mode = mode,
+				   .umask = 0,
+				   .rdev = rdev,
+				   .flags = flags,
+				   .namelen = (uint32_t)nl};
 	memcpy(buf, &ca, sizeof(ca));
 	memcpy(buf + sizeof(ca), name, nl);
-	struct cs_sqe s = { .op = op, .ino = parent };
+	struct cs_sqe s = {.op = op, .ino = parent};
 	struct cs_cqe c;
 	const uint8_t *rep;
-	int r = cdh_call(h, ring, &s, buf, (uint32_t)(sizeof(ca) + nl), &c,
-			 &rep);
+	int r =
+	    cdh_call(h, ring, &s, buf, (uint32_t)(sizeof(ca) + nl), &c, &rep);
 	if (r < 0)
 		return r;
 	if (c.data_len < sizeof(*e))
@@ -355,35 +359,33 @@ static int create_like(struct cdh *h, unsigned ring, uint16_t op,
 	return r;
 }
 
-int cdh_create(struct cdh *h, unsigned ring, uint64_t parent,
-	       const char *name, uint32_t mode, uint32_t flags,
-	       struct cs_entry *e, uint64_t *fh)
+int cdh_create(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
+	       uint32_t mode, uint32_t flags, struct cs_entry *e, uint64_t *fh)
 {
-	return create_like(h, ring, CS_OP_CREATE, parent, name,
-			   mode | S_IFREG, 0, flags, e, fh);
+	return create_like(h, ring, CS_OP_CREATE, parent, name, mode | S_IFREG,
+			   0, flags, e, fh);
 }
 
 int cdh_mknod(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
 	      uint32_t mode, uint32_t rdev, struct cs_entry *e)
 {
-	return create_like(h, ring, CS_OP_MKNOD, parent, name, mode, rdev, 0,
-			   e, NULL);
+	return create_like(h, ring, CS_OP_MKNOD, parent, name, mode, rdev, 0, e,
+			   NULL);
 }
 
 int cdh_mkdir(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
 	      uint32_t mode, struct cs_entry *e)
 {
-	return create_like(h, ring, CS_OP_MKDIR, parent, name,
-			   mode | S_IFDIR, 0, 0, e, NULL);
+	return create_like(h, ring, CS_OP_MKDIR, parent, name, mode | S_IFDIR,
+			   0, 0, e, NULL);
 }
 
 static int open_like(struct cdh *h, unsigned ring, uint16_t op, uint64_t ino,
 		     uint32_t flags, uint64_t *fh)
 {
-	struct cs_open_arg oa = { .flags = flags };
+	struct cs_open_arg oa = {.flags = flags};
 	struct cs_open_reply o;
-	int r = simple(h, ring, op, ino, &oa, sizeof(oa), &o, sizeof(o),
-		       NULL);
+	int r = simple(h, ring, op, ino, &oa, sizeof(oa), &o, sizeof(o), NULL);
 	if (r >= 0)
 		*fh = o.fh;
 	return r;
@@ -403,8 +405,8 @@ int cdh_opendir(struct cdh *h, unsigned ring, uint64_t ino, uint64_t *fh)
 static int fh_op(struct cdh *h, unsigned ring, uint16_t op, uint64_t ino,
 		 uint64_t fh, uint16_t flags)
 {
-	struct cs_sqe s = { .op = op, .ino = ino, .fh = fh,
-			    .flags = CS_F_FH | flags };
+	struct cs_sqe s = {
+	    .op = op, .ino = ino, .fh = fh, .flags = CS_F_FH | flags};
 	struct cs_cqe c;
 	return cdh_call(h, ring, &s, NULL, 0, &c, NULL);
 }
@@ -434,8 +436,12 @@ int cdh_flush(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh)
 int cdh_read(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 	     uint64_t off, void *buf, uint32_t len)
 {
-	struct cs_sqe s = { .op = CS_OP_READ, .ino = ino, .fh = fh,
-			    .off = off, .len = len, .flags = CS_F_FH };
+	struct cs_sqe s = {.op = CS_OP_READ,
+			   .ino = ino,
+			   .fh = fh,
+			   .off = off,
+			   .len = len,
+			   .flags = CS_F_FH};
 	struct cs_cqe c;
 	const uint8_t *rep;
 	int r = cdh_call(h, ring, &s, NULL, 0, &c, &rep);
@@ -450,8 +456,12 @@ int cdh_read(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 int cdh_write(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 	      uint64_t off, const void *buf, uint32_t len)
 {
-	struct cs_sqe s = { .op = CS_OP_WRITE, .ino = ino, .fh = fh,
-			    .off = off, .len = len, .flags = CS_F_FH };
+	struct cs_sqe s = {.op = CS_OP_WRITE,
+			   .ino = ino,
+			   .fh = fh,
+			   .off = off,
+			   .len = len,
+			   .flags = CS_F_FH};
 	struct cs_cqe c;
 	return cdh_call(h, ring, &s, buf, len, &c, NULL);
 }
@@ -463,8 +473,7 @@ static int name_op(struct cdh *h, unsigned ring, uint16_t op, uint64_t p,
 		      NULL);
 }
 
-int cdh_unlink(struct cdh *h, unsigned ring, uint64_t parent,
-	       const char *name)
+int cdh_unlink(struct cdh *h, unsigned ring, uint64_t parent, const char *name)
 {
 	return name_op(h, ring, CS_OP_UNLINK, parent, name);
 }
@@ -481,9 +490,10 @@ int cdh_rename(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
 	size_t a = strlen(name), b = strlen(newname);
 	if (a > 256 || b > 256)
 		return -EINVAL;
-	struct cs_rename_arg ra = { .newparent = newparent, .flags = flags,
-				    .namelen = (uint32_t)a,
-				    .newnamelen = (uint32_t)b };
+	struct cs_rename_arg ra = {.newparent = newparent,
+				   .flags = flags,
+				   .namelen = (uint32_t)a,
+				   .newnamelen = (uint32_t)b};
 	memcpy(buf, &ra, sizeof(ra));
 	memcpy(buf + sizeof(ra), name, a);
 	memcpy(buf + sizeof(ra) + a, newname, b);
@@ -498,29 +508,29 @@ int cdh_link(struct cdh *h, unsigned ring, uint64_t ino, uint64_t newparent,
 	size_t b = strlen(newname);
 	if (b > 256)
 		return -EINVAL;
-	struct cs_link_arg la = { .newparent = newparent,
-				  .namelen = (uint32_t)b };
+	struct cs_link_arg la = {.newparent = newparent,
+				 .namelen = (uint32_t)b};
 	memcpy(buf, &la, sizeof(la));
 	memcpy(buf + sizeof(la), newname, b);
-	return simple(h, ring, CS_OP_LINK, ino, buf,
-		      (uint32_t)(sizeof(la) + b), e, e ? sizeof(*e) : 0, NULL);
+	return simple(h, ring, CS_OP_LINK, ino, buf, (uint32_t)(sizeof(la) + b),
+		      e, e ? sizeof(*e) : 0, NULL);
 }
 
-int cdh_symlink(struct cdh *h, unsigned ring, uint64_t parent,
-		const char *name, const char *target, struct cs_entry *e)
+int cdh_symlink(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
+		const char *target, struct cs_entry *e)
 {
 	size_t a = strlen(name), b = strlen(target);
 	uint8_t *buf = malloc(sizeof(struct cs_symlink_arg) + a + b);
 	if (!buf)
 		return -ENOMEM;
-	struct cs_symlink_arg sa = { .namelen = (uint32_t)a,
-				     .targetlen = (uint32_t)b };
+	struct cs_symlink_arg sa = {.namelen = (uint32_t)a,
+				    .targetlen = (uint32_t)b};
 	memcpy(buf, &sa, sizeof(sa));
 	memcpy(buf + sizeof(sa), name, a);
 	memcpy(buf + sizeof(sa) + a, target, b);
-	int r = simple(h, ring, CS_OP_SYMLINK, parent, buf,
-		       (uint32_t)(sizeof(sa) + a + b), e, e ? sizeof(*e) : 0,
-		       NULL);
+	int r =
+	    simple(h, ring, CS_OP_SYMLINK, parent, buf,
+		   (uint32_t)(sizeof(sa) + a + b), e, e ? sizeof(*e) : 0, NULL);
 	free(buf);
 	return r;
 }
@@ -528,7 +538,7 @@ int cdh_symlink(struct cdh *h, unsigned ring, uint64_t parent,
 int cdh_readlink(struct cdh *h, unsigned ring, uint64_t ino, char *buf,
 		 size_t cap)
 {
-	struct cs_sqe s = { .op = CS_OP_READLINK, .ino = ino };
+	struct cs_sqe s = {.op = CS_OP_READLINK, .ino = ino};
 	struct cs_cqe c;
 	const uint8_t *rep;
 	int r = cdh_call(h, ring, &s, NULL, 0, &c, &rep);
@@ -552,14 +562,13 @@ int cdh_setattr(struct cdh *h, unsigned ring, uint64_t ino,
 int cdh_truncate(struct cdh *h, unsigned ring, uint64_t ino, uint64_t size,
 		 struct cs_attr *a)
 {
-	struct cs_setattr_arg sa = { .valid = 1u << 3, .size = size };
+	struct cs_setattr_arg sa = {.valid = 1u << 3, .size = size};
 	return cdh_setattr(h, ring, ino, &sa, a);
 }
 
 int cdh_statfs(struct cdh *h, unsigned ring, struct cs_statfs *st)
 {
-	return simple(h, ring, CS_OP_STATFS, 1, NULL, 0, st, sizeof(*st),
-		      NULL);
+	return simple(h, ring, CS_OP_STATFS, 1, NULL, 0, st, sizeof(*st), NULL);
 }
 
 int cdh_setxattr(struct cdh *h, unsigned ring, uint64_t ino, const char *name,
@@ -569,8 +578,8 @@ int cdh_setxattr(struct cdh *h, unsigned ring, uint64_t ino, const char *name,
 	uint8_t *buf = malloc(sizeof(struct cs_xattr_arg) + nl + len);
 	if (!buf)
 		return -ENOMEM;
-	struct cs_xattr_arg xa = { .flags = flags, .namelen = (uint32_t)nl,
-				   .valuelen = len };
+	struct cs_xattr_arg xa = {
+	    .flags = flags, .namelen = (uint32_t)nl, .valuelen = len};
 	memcpy(buf, &xa, sizeof(xa));
 	memcpy(buf + sizeof(xa), name, nl);
 	memcpy(buf + sizeof(xa) + nl, val, len);
@@ -583,7 +592,7 @@ int cdh_setxattr(struct cdh *h, unsigned ring, uint64_t ino, const char *name,
 int cdh_getxattr(struct cdh *h, unsigned ring, uint64_t ino, const char *name,
 		 void *buf, uint32_t size)
 {
-	struct cs_sqe s = { .op = CS_OP_GETXATTR, .ino = ino, .len = size };
+	struct cs_sqe s = {.op = CS_OP_GETXATTR, .ino = ino, .len = size};
 	struct cs_cqe c;
 	const uint8_t *rep;
 	int r = cdh_call(h, ring, &s, name, (uint32_t)strlen(name), &c, &rep);
@@ -600,7 +609,7 @@ int cdh_getxattr(struct cdh *h, unsigned ring, uint64_t ino, const char *name,
 int cdh_listxattr(struct cdh *h, unsigned ring, uint64_t ino, char *buf,
 		  uint32_t size)
 {
-	struct cs_sqe s = { .op = CS_OP_LISTXATTR, .ino = ino, .len = size };
+	struct cs_sqe s = {.op = CS_OP_LISTXATTR, .ino = ino, .len = size};
 	struct cs_cqe c;
 	const uint8_t *rep;
 	int r = cdh_call(h, ring, &s, NULL, 0, &c, &rep);
@@ -621,10 +630,10 @@ int cdh_removexattr(struct cdh *h, unsigned ring, uint64_t ino,
 int cdh_fallocate(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 		  uint32_t mode, uint64_t off, uint64_t len)
 {
-	struct cs_fallocate_arg fa = { .mode = mode, .offset = off,
-				       .length = len };
-	struct cs_sqe s = { .op = CS_OP_FALLOCATE, .ino = ino, .fh = fh,
-			    .flags = CS_F_FH };
+	struct cs_fallocate_arg fa = {
+	    .mode = mode, .offset = off, .length = len};
+	struct cs_sqe s = {
+	    .op = CS_OP_FALLOCATE, .ino = ino, .fh = fh, .flags = CS_F_FH};
 	struct cs_cqe c;
 	return cdh_call(h, ring, &s, &fa, sizeof(fa), &c, NULL);
 }
@@ -632,9 +641,12 @@ int cdh_fallocate(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 int cdh_lseek(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 	      uint64_t off, uint32_t whence, uint64_t *res)
 {
-	struct cs_lseek_arg la = { .whence = whence };
-	struct cs_sqe s = { .op = CS_OP_LSEEK, .ino = ino, .fh = fh,
-			    .off = off, .flags = CS_F_FH };
+	struct cs_lseek_arg la = {.whence = whence};
+	struct cs_sqe s = {.op = CS_OP_LSEEK,
+			   .ino = ino,
+			   .fh = fh,
+			   .off = off,
+			   .flags = CS_F_FH};
 	struct cs_cqe c;
 	int r = cdh_call(h, ring, &s, &la, sizeof(la), &c, NULL);
 	if (r >= 0)
@@ -653,10 +665,13 @@ int cdh_readdir(struct cdh *h, unsigned ring, uint64_t ino, bool plus,
 	struct cdh_dirent *v = malloc(cap * sizeof(*v));
 	uint64_t cookie = 0;
 	for (;;) {
-		struct cs_sqe s = { .op = plus ? CS_OP_READDIRPLUS :
-						 CS_OP_READDIR,
-				    .ino = ino, .fh = fh, .off = cookie,
-				    .len = 600, .flags = CS_F_FH };
+		struct cs_sqe s = {.op =
+				       plus ? CS_OP_READDIRPLUS : CS_OP_READDIR,
+				   .ino = ino,
+				   .fh = fh,
+				   .off = cookie,
+				   .len = 600,
+				   .flags = CS_F_FH};
 		struct cs_cqe c;
 		const uint8_t *rep;
 		r = cdh_call(h, ring, &s, NULL, 0, &c, &rep);
@@ -713,8 +728,7 @@ static int grep_cb(const char *p, const struct stat *st, int flag,
 		   struct FTW *f)
 {
 	const char *base = p + f->base;
-	if (g_marker_len && memmem(base, strlen(base), g_marker,
-				   g_marker_len))
+	if (g_marker_len && memmem(base, strlen(base), g_marker, g_marker_len))
 		g_hits++;
 	if (flag != FTW_F || !S_ISREG(st->st_mode))
 		return 0;

@@ -20,16 +20,16 @@
 struct ring_region;
 
 struct cdh {
-	char dir[1024];       /* temp dir: lower/, passfile */
+	char dir[1024]; /* temp dir: lower/, passfile */
 	char lower[PATH_MAX];
 	int lower_fd;
 	int keyd_fd;
-	int peer_fd;          /* our end of the liveness socketpair */
+	int peer_fd; /* our end of the liveness socketpair */
 	pid_t keyd_pid, cryptod_pid;
 	unsigned nrings;
 	struct ring_region *region;
 	uint64_t ids[64];
-	int timeout_ms;       /* per request; 0: 20 s */
+	int timeout_ms; /* per request; 0: 20 s */
 };
 
 /* Creates a fresh volume (init_opts: extra `cryptstack init` options or
@@ -48,18 +48,16 @@ void cdh_stop(struct cdh *h);
 /* One request on ring: copies arg (arg_len bytes) into the ring's slot,
  * submits, waits for the completion; *reply points into the slot at the
  * reply (valid until the next call on that ring). Returns cqe.res. */
-int cdh_call(struct cdh *h, unsigned ring, struct cs_sqe *sqe,
-	     const void *arg, uint32_t arg_len, struct cs_cqe *cqe,
-	     const uint8_t **reply);
+int cdh_call(struct cdh *h, unsigned ring, struct cs_sqe *sqe, const void *arg,
+	     uint32_t arg_len, struct cs_cqe *cqe, const uint8_t **reply);
 
 /* Convenience wrappers; each returns 0/-errno (or bytes). */
 int cdh_lookup(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
 	       struct cs_entry *e);
 void cdh_forget(struct cdh *h, unsigned ring, uint64_t ino, uint64_t n);
 int cdh_getattr(struct cdh *h, unsigned ring, uint64_t ino, struct cs_attr *a);
-int cdh_create(struct cdh *h, unsigned ring, uint64_t parent,
-	       const char *name, uint32_t mode, uint32_t flags,
-	       struct cs_entry *e, uint64_t *fh);
+int cdh_create(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
+	       uint32_t mode, uint32_t flags, struct cs_entry *e, uint64_t *fh);
 int cdh_mknod(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
 	      uint32_t mode, uint32_t rdev, struct cs_entry *e);
 int cdh_mkdir(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
@@ -77,15 +75,14 @@ int cdh_write(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 int cdh_fsync(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 	      bool datasync);
 int cdh_flush(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh);
-int cdh_unlink(struct cdh *h, unsigned ring, uint64_t parent,
-	       const char *name);
+int cdh_unlink(struct cdh *h, unsigned ring, uint64_t parent, const char *name);
 int cdh_rmdir(struct cdh *h, unsigned ring, uint64_t parent, const char *name);
 int cdh_rename(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
 	       uint64_t newparent, const char *newname, uint32_t flags);
 int cdh_link(struct cdh *h, unsigned ring, uint64_t ino, uint64_t newparent,
 	     const char *newname, struct cs_entry *e);
-int cdh_symlink(struct cdh *h, unsigned ring, uint64_t parent,
-		const char *name, const char *target, struct cs_entry *e);
+int cdh_symlink(struct cdh *h, unsigned ring, uint64_t parent, const char *name,
+		const char *target, struct cs_entry *e);
 /* Returns the target length; buf gets it NUL-terminated. */
 int cdh_readlink(struct cdh *h, unsigned ring, uint64_t ino, char *buf,
 		 size_t cap);
@@ -112,9 +109,9 @@ int cdh_lseek(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 /* A directory listing. */
 struct cdh_dirent {
 	char name[256];
-	uint64_t ino;      /* st_ino */
+	uint64_t ino; /* st_ino */
 	uint32_t type;
-	uint64_t nodeid;   /* readdirplus only */
+	uint64_t nodeid; /* readdirplus only */
 	struct cs_attr attr;
 };
 /* Lists a directory (all pages, small pages to exercise cookies); returns

@@ -65,8 +65,8 @@ static uint64_t make_file(const char *name, const uint8_t *data, size_t len,
 	int r = cdh_create(&H, 0, ROOT, name, 0644, O_RDWR | O_CREAT, &e, fh);
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	for (size_t off = 0; off < len;) {
-		uint32_t n = len - off > CS_MAX_IO ? CS_MAX_IO :
-						     (uint32_t)(len - off);
+		uint32_t n =
+		    len - off > CS_MAX_IO ? CS_MAX_IO : (uint32_t)(len - off);
 		r = cdh_write(&H, 0, e.nodeid, *fh, off, data + off, n);
 		CU_ASSERT_EQUAL_FATAL(r, (int)n);
 		off += n;
@@ -101,8 +101,9 @@ static void test_basic(void)
 	uint64_t fh;
 	const char *msg = "hello " MARK " world";
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "basic", &e), -ENOENT);
-	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "basic", 0640,
-					 O_RDWR | O_CREAT, &e, &fh), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    cdh_create(&H, 0, ROOT, "basic", 0640, O_RDWR | O_CREAT, &e, &fh),
+	    0);
 	CU_ASSERT(e.nodeid > 1);
 	CU_ASSERT_EQUAL(e.attr.size, 0);
 	CU_ASSERT_EQUAL(e.attr.mode, S_IFREG | 0640);
@@ -143,8 +144,8 @@ static void test_basic(void)
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "..", &e2), -EINVAL);
 }
 
-static const size_t sizes[] = { 0, 1, 4095, 4096, 4097, 52 * 4096 + 7,
-				1u << 20, (1u << 20) + 1, 3u << 20 };
+static const size_t sizes[] = {
+    0, 1, 4095, 4096, 4097, 52 * 4096 + 7, 1u << 20, (1u << 20) + 1, 3u << 20};
 
 static void test_boundary_sizes(void)
 {
@@ -164,9 +165,9 @@ static void test_boundary_sizes(void)
 		/* Unaligned reads across extent edges. */
 		if (sizes[i] > 5000) {
 			uint64_t off = 4095;
-			uint32_t n = (uint32_t)(sizes[i] - off > CS_MAX_IO ?
-							CS_MAX_IO :
-							sizes[i] - off);
+			uint32_t n = (uint32_t)(sizes[i] - off > CS_MAX_IO
+						    ? CS_MAX_IO
+						    : sizes[i] - off);
 			CU_ASSERT_EQUAL(cdh_read(&H, 0, ino, fh, off, b, n),
 					(int)n);
 			CU_ASSERT_EQUAL(memcmp(b, data + off, n), 0);
@@ -233,8 +234,8 @@ static void test_truncate(void)
 	uint64_t fh;
 	fill(model, 100000, 7);
 	uint64_t ino = make_file("trunc", model, 100000, &fh);
-	const uint64_t steps[] = { 100000, 50001, 4096, 4095, 1, 0, 9000,
-				   (1u << 20) + 1, 12345, 0 };
+	const uint64_t steps[] = {100000, 50001, 4096,		 4095,	1,
+				  0,	  9000,	 (1u << 20) + 1, 12345, 0};
 	size_t size = 100000;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		struct cs_attr a;
@@ -289,18 +290,18 @@ static void test_dirs(void)
 	CU_ASSERT_EQUAL(d.attr.mode, S_IFDIR | 0750);
 	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, ROOT, "dir", 0750, &e), -EEXIST);
 	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, d.nodeid, "sub", 0700, &e), 0);
-	CU_ASSERT_EQUAL(cdh_create(&H, 1, d.nodeid, "file", 0600, O_RDWR,
-				   &f, &fh), 0);
+	CU_ASSERT_EQUAL(
+	    cdh_create(&H, 1, d.nodeid, "file", 0600, O_RDWR, &f, &fh), 0);
 	CU_ASSERT_EQUAL(cdh_release(&H, 1, f.nodeid, fh), 0);
 	/* Same plaintext name in another directory: another lower name. */
-	CU_ASSERT_EQUAL(cdh_create(&H, 1, e.nodeid, "file", 0600, O_RDWR,
-				   &f, &fh), 0);
+	CU_ASSERT_EQUAL(
+	    cdh_create(&H, 1, e.nodeid, "file", 0600, O_RDWR, &f, &fh), 0);
 	CU_ASSERT_EQUAL(cdh_release(&H, 1, f.nodeid, fh), 0);
 	char longname[256];
 	memset(longname, 'L', 255);
 	longname[255] = 0;
-	CU_ASSERT_EQUAL(cdh_create(&H, 0, d.nodeid, longname, 0600, O_RDWR,
-				   &f, &fh), 0);
+	CU_ASSERT_EQUAL(
+	    cdh_create(&H, 0, d.nodeid, longname, 0600, O_RDWR, &f, &fh), 0);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, f.nodeid, fh), 0);
 	struct cs_entry lf;
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, longname, &lf), 0);
@@ -324,8 +325,7 @@ static void test_dirs(void)
 			int si = find_name(v, n, "sub");
 			CU_ASSERT_EQUAL(v[si].attr.mode, S_IFDIR | 0700);
 			cdh_forget(&H, 0, v[si].nodeid, 1);
-			cdh_forget(&H, 0, v[find_name(v, n, "file")].nodeid,
-				   1);
+			cdh_forget(&H, 0, v[find_name(v, n, "file")].nodeid, 1);
 		}
 		free(v);
 	}
@@ -354,18 +354,19 @@ static void test_rename_link(void)
 {
 	struct cs_entry a, b, l;
 	uint64_t fh;
-	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "ra", 0644, O_RDWR, &a,
-					 &fh), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    cdh_create(&H, 0, ROOT, "ra", 0644, O_RDWR, &a, &fh), 0);
 	CU_ASSERT_EQUAL(cdh_write(&H, 0, a.nodeid, fh, 0, "AAAA", 4), 4);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, a.nodeid, fh), 0);
-	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "rb", 0644, O_RDWR, &b,
-					 &fh), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    cdh_create(&H, 0, ROOT, "rb", 0644, O_RDWR, &b, &fh), 0);
 	CU_ASSERT_EQUAL(cdh_write(&H, 0, b.nodeid, fh, 0, "BB", 2), 2);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, b.nodeid, fh), 0);
-	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "ra", ROOT, "rb",
-				   RENAME_NOREPLACE), -EEXIST);
-	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "ra", ROOT, "rb",
-				   RENAME_EXCHANGE), 0);
+	CU_ASSERT_EQUAL(
+	    cdh_rename(&H, 0, ROOT, "ra", ROOT, "rb", RENAME_NOREPLACE),
+	    -EEXIST);
+	CU_ASSERT_EQUAL(
+	    cdh_rename(&H, 0, ROOT, "ra", ROOT, "rb", RENAME_EXCHANGE), 0);
 	struct cs_entry x;
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "rb", &x), 0);
 	CU_ASSERT_EQUAL(x.nodeid, a.nodeid);
@@ -374,13 +375,11 @@ static void test_rename_link(void)
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "rb", &x), -ENOENT);
 	struct cs_entry d;
 	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, ROOT, "rdir", 0755, &d), 0);
-	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "rc", d.nodeid, "moved", 0),
-			0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "rc", d.nodeid, "moved", 0), 0);
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, "moved", &x), 0);
 	CU_ASSERT_EQUAL(x.nodeid, a.nodeid);
 	/* Overwriting rename. */
-	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "ra", d.nodeid, "moved", 0),
-			0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "ra", d.nodeid, "moved", 0), 0);
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, "moved", &x), 0);
 	CU_ASSERT_EQUAL(x.nodeid, b.nodeid);
 	CU_ASSERT_EQUAL(x.attr.size, 2);
@@ -404,8 +403,8 @@ static void test_rename_link(void)
 	char ln[256];
 	memset(ln, 'q', 250);
 	ln[250] = 0;
-	CU_ASSERT_EQUAL(cdh_create(&H, 0, ROOT, "short", 0644, O_RDWR, &a,
-				   &fh), 0);
+	CU_ASSERT_EQUAL(cdh_create(&H, 0, ROOT, "short", 0644, O_RDWR, &a, &fh),
+			0);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, a.nodeid, fh), 0);
 	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "short", ROOT, ln, 0), 0);
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, ln, &x), 0);
@@ -445,8 +444,8 @@ static void test_symlink_special(void)
 	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "fifo", S_IFIFO | 0600, 0, &f),
 			0);
 	CU_ASSERT_EQUAL(f.attr.mode, S_IFIFO | 0600);
-	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "sock", S_IFSOCK | 0600, 0,
-				  &f), 0);
+	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "sock", S_IFSOCK | 0600, 0, &f),
+			0);
 	CU_ASSERT_EQUAL(f.attr.mode & S_IFMT, S_IFSOCK);
 	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "reg", S_IFREG | 0600, 0, &f),
 			0);
@@ -466,19 +465,21 @@ static void test_setattr(void)
 {
 	struct cs_entry e;
 	uint64_t fh;
-	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "attrs", 0644, O_RDWR,
-					 &e, &fh), 0);
-	struct cs_setattr_arg sa = { .valid = 1 | 16 | 32, .mode = 0600,
-				     .atime = 1000000, .atime_nsec = 5,
-				     .mtime = 2000000, .mtime_nsec = 7 };
+	CU_ASSERT_EQUAL_FATAL(
+	    cdh_create(&H, 0, ROOT, "attrs", 0644, O_RDWR, &e, &fh), 0);
+	struct cs_setattr_arg sa = {.valid = 1 | 16 | 32,
+				    .mode = 0600,
+				    .atime = 1000000,
+				    .atime_nsec = 5,
+				    .mtime = 2000000,
+				    .mtime_nsec = 7};
 	struct cs_attr a;
 	CU_ASSERT_EQUAL(cdh_setattr(&H, 0, e.nodeid, &sa, &a), 0);
 	CU_ASSERT_EQUAL(a.mode, S_IFREG | 0600);
 	CU_ASSERT_EQUAL(a.atime, 1000000);
 	CU_ASSERT_EQUAL(a.mtime, 2000000);
 	CU_ASSERT_EQUAL(a.mtime_nsec, 7);
-	sa = (struct cs_setattr_arg){ .valid = 2 | 4, .uid = 1234,
-				      .gid = 4321 };
+	sa = (struct cs_setattr_arg){.valid = 2 | 4, .uid = 1234, .gid = 4321};
 	int r = cdh_setattr(&H, 0, e.nodeid, &sa, &a);
 	if (geteuid() == 0) {
 		CU_ASSERT_EQUAL(r, 0);
@@ -497,11 +498,11 @@ static void test_xattr(void)
 {
 	struct cs_entry e;
 	uint64_t fh;
-	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "xa", 0644, O_RDWR, &e,
-					 &fh), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    cdh_create(&H, 0, ROOT, "xa", 0644, O_RDWR, &e, &fh), 0);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
-	int r = cdh_setxattr(&H, 0, e.nodeid, "user.color", MARK,
-			     strlen(MARK), 0);
+	int r =
+	    cdh_setxattr(&H, 0, e.nodeid, "user.color", MARK, strlen(MARK), 0);
 	if (r == -EOPNOTSUPP) {
 		fprintf(stderr, "lower fs has no user xattrs: skipped\n");
 		cdh_unlink(&H, 0, ROOT, "xa");
@@ -511,15 +512,18 @@ static void test_xattr(void)
 	char buf[256];
 	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.color", NULL, 0),
 			(int)strlen(MARK));
-	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.color", buf,
-				     sizeof(buf)), (int)strlen(MARK));
+	CU_ASSERT_EQUAL(
+	    cdh_getxattr(&H, 0, e.nodeid, "user.color", buf, sizeof(buf)),
+	    (int)strlen(MARK));
 	CU_ASSERT_EQUAL(memcmp(buf, MARK, strlen(MARK)), 0);
 	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.color", buf, 3),
 			-ERANGE);
-	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, e.nodeid, "user.none", buf,
-				     sizeof(buf)), -ENODATA);
+	CU_ASSERT_EQUAL(
+	    cdh_getxattr(&H, 0, e.nodeid, "user.none", buf, sizeof(buf)),
+	    -ENODATA);
 	CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, e.nodeid, "user.color", "x", 1,
-				     1 /* XATTR_CREATE */), -EEXIST);
+				     1 /* XATTR_CREATE */),
+			-EEXIST);
 	CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, e.nodeid, "user.empty", "", 0, 0),
 			0);
 	CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, e.nodeid, "trusted.x", "x", 1, 0),
@@ -544,15 +548,17 @@ static void test_fallocate_seek(void)
 	uint64_t fh;
 	uint64_t ino = make_file("holes", data, len, &fh);
 	/* Punch whole and partial extents. */
-	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh,
-				      FALLOC_FL_PUNCH_HOLE |
-					      FALLOC_FL_KEEP_SIZE,
-				      8192, 65536), 0);
+	CU_ASSERT_EQUAL(
+	    cdh_fallocate(&H, 0, ino, fh,
+			  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 8192,
+			  65536),
+	    0);
 	memset(data + 8192, 0, 65536);
-	CU_ASSERT_EQUAL(cdh_fallocate(&H, 1, ino, fh,
-				      FALLOC_FL_PUNCH_HOLE |
-					      FALLOC_FL_KEEP_SIZE,
-				      100001, 3000), 0);
+	CU_ASSERT_EQUAL(
+	    cdh_fallocate(&H, 1, ino, fh,
+			  FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100001,
+			  3000),
+	    0);
 	memset(data + 100001, 0, 3000);
 	struct cs_attr a;
 	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
@@ -567,21 +573,22 @@ static void test_fallocate_seek(void)
 	CU_ASSERT_EQUAL(o, 10);
 	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, 200000, SEEK_HOLE, &o), 0);
 	CU_ASSERT_EQUAL(o, len);
-	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, len, SEEK_DATA, &o),
-			-ENXIO);
+	CU_ASSERT_EQUAL(cdh_lseek(&H, 0, ino, fh, len, SEEK_DATA, &o), -ENXIO);
 	/* Allocate past EOF extends the size; KEEP_SIZE does not. */
 	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh, 0, len, 10000), 0);
 	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
 	CU_ASSERT_EQUAL(a.size, len + 10000);
 	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh, FALLOC_FL_KEEP_SIZE,
-				      len + 10000, 50000), 0);
+				      len + 10000, 50000),
+			0);
 	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ino, &a), 0);
 	CU_ASSERT_EQUAL(a.size, len + 10000);
 	uint8_t *big = calloc(1, len + 10000);
 	memcpy(big, data, len);
 	CU_ASSERT(read_all_eq(0, ino, fh, big, len + 10000));
-	CU_ASSERT_EQUAL(cdh_fallocate(&H, 0, ino, fh, FALLOC_FL_ZERO_RANGE,
-				      0, 10), -EOPNOTSUPP);
+	CU_ASSERT_EQUAL(
+	    cdh_fallocate(&H, 0, ino, fh, FALLOC_FL_ZERO_RANGE, 0, 10),
+	    -EOPNOTSUPP);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
 	free(big);
 	free(data);
@@ -724,7 +731,8 @@ static void test_hostile_lower(void)
 	char sub[PATH_MAX + 300] = "";
 	while (dir && (de = readdir(dir)))
 		if (de->d_type == DT_DIR && de->d_name[0] != '.')
-			snprintf(sub, sizeof(sub), "%s/%s", H.lower, de->d_name);
+			snprintf(sub, sizeof(sub), "%s/%s", H.lower,
+				 de->d_name);
 	if (dir)
 		closedir(dir);
 	CU_ASSERT_FATAL(sub[0] != 0);
@@ -735,8 +743,8 @@ static void test_hostile_lower(void)
 	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "hostile", &d), 0);
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, d.nodeid, "x", &e), -EIO);
-	CU_ASSERT_EQUAL(cdh_create(&H, 0, d.nodeid, "x", 0644, O_RDWR, &e,
-				   NULL), -EIO);
+	CU_ASSERT_EQUAL(
+	    cdh_create(&H, 0, d.nodeid, "x", 0644, O_RDWR, &e, NULL), -EIO);
 	/* The lower root's own entries stay hidden and the root works. */
 	struct cs_attr a;
 	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ROOT, &a), 0);
@@ -784,7 +792,7 @@ static void test_concurrent(void)
 	pthread_t t[4];
 	struct conc_arg a[4];
 	for (unsigned i = 0; i < 4; i++) {
-		a[i] = (struct conc_arg){ .ring = i, .ino = ino, .fh = fh };
+		a[i] = (struct conc_arg){.ring = i, .ino = ino, .fh = fh};
 		pthread_create(&t[i], NULL, conc_worker, &a[i]);
 	}
 	for (unsigned i = 0; i < 4; i++) {
@@ -852,7 +860,7 @@ static void test_crash_recovery(void)
 		crash_extent(data + (size_t)e * 4096, e, 0);
 	uint64_t fh;
 	uint64_t ino = make_file("crash", data, len, &fh);
-	struct crash_arg a = { .ino = ino, .fh = fh };
+	struct crash_arg a = {.ino = ino, .fh = fh};
 	pthread_t t;
 	H.timeout_ms = 300;
 	pthread_create(&t, NULL, crash_writer, &a);
@@ -887,8 +895,8 @@ static void test_crash_recovery(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	/* The recovering file stays writable and readable. */
 	crash_extent(data, 3, 5);
-	CU_ASSERT_EQUAL(cdh_write(&H, 1, e.nodeid, fh, 3 * 4096 + 10,
-				  data + 10, 100), 100);
+	CU_ASSERT_EQUAL(
+	    cdh_write(&H, 1, e.nodeid, fh, 3 * 4096 + 10, data + 10, 100), 100);
 	CU_ASSERT_EQUAL(cdh_read(&H, 1, e.nodeid, fh, 3 * 4096 + 10, r, 100),
 			100);
 	CU_ASSERT_EQUAL(memcmp(r, data + 10, 100), 0);
@@ -913,23 +921,23 @@ int cs_register_suites(void)
 		return CS_TEST_SKIP;
 	}
 	static const struct cs_test tests[] = {
-		{ "basic", test_basic },
-		{ "boundary_sizes", test_boundary_sizes },
-		{ "partial_writes", test_partial_writes },
-		{ "truncate", test_truncate },
-		{ "dirs", test_dirs },
-		{ "rename_link", test_rename_link },
-		{ "symlink_special", test_symlink_special },
-		{ "setattr", test_setattr },
-		{ "xattr", test_xattr },
-		{ "fallocate_seek", test_fallocate_seek },
-		{ "tamper", test_tamper },
-		{ "passthrough", test_passthrough },
-		{ "hostile_lower", test_hostile_lower },
-		{ "concurrent", test_concurrent },
-		{ "crash_recovery", test_crash_recovery },
-		{ "hangup_exit", test_hangup_exit },
-		{ NULL, NULL },
+	    {"basic", test_basic},
+	    {"boundary_sizes", test_boundary_sizes},
+	    {"partial_writes", test_partial_writes},
+	    {"truncate", test_truncate},
+	    {"dirs", test_dirs},
+	    {"rename_link", test_rename_link},
+	    {"symlink_special", test_symlink_special},
+	    {"setattr", test_setattr},
+	    {"xattr", test_xattr},
+	    {"fallocate_seek", test_fallocate_seek},
+	    {"tamper", test_tamper},
+	    {"passthrough", test_passthrough},
+	    {"hostile_lower", test_hostile_lower},
+	    {"concurrent", test_concurrent},
+	    {"crash_recovery", test_crash_recovery},
+	    {"hangup_exit", test_hangup_exit},
+	    {NULL, NULL},
 	};
 	/* CDH_ONLY=name runs one test (debugging). */
 	const char *only = getenv("CDH_ONLY");

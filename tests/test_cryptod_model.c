@@ -42,8 +42,8 @@ static unsigned pick(unsigned n)
 	return (unsigned)(rnd() % n);
 }
 
-static const char *dirs[] = { "", "d0", "d1", "d0/e" };
-static const char *names[] = { "a", "b", "c", "dd", "d0", "d1", "e" };
+static const char *dirs[] = {"", "d0", "d1", "d0/e"};
+static const char *names[] = {"a", "b", "c", "dd", "d0", "d1", "e"};
 
 static void rand_path(char *out, size_t cap)
 {
@@ -87,8 +87,8 @@ static int resolve(const char *rel, uint64_t *parent, char *last,
 			cdh_forget(&H, ring, e.nodeid, 1);
 			/* Symlink targets here never resolve ("target-N/..."),
 			 * so the plain side sees ENOENT through them. */
-			return (e.attr.mode & S_IFMT) == S_IFLNK ? -ENOENT :
-								    -ENOTDIR;
+			return (e.attr.mode & S_IFMT) == S_IFLNK ? -ENOENT
+								 : -ENOTDIR;
 		}
 		/* Intermediate directories keep their lookup: the kernel
 		 * would hold them as the dentry parents of the result. */
@@ -105,14 +105,14 @@ static int perr(int r)
 
 static bool fail_now;
 
-#define CHECK(cond, ...)                                                    \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			fprintf(stderr, "step %u: ", step);                 \
-			fprintf(stderr, __VA_ARGS__);                       \
-			fprintf(stderr, "\n");                              \
-			fail_now = true;                                    \
-		}                                                           \
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "step %u: ", step);                    \
+			fprintf(stderr, __VA_ARGS__);                          \
+			fprintf(stderr, "\n");                                 \
+			fail_now = true;                                       \
+		}                                                              \
 	} while (0)
 
 /* Compares one path: existence, type, size, mode, nlink, content. */
@@ -155,11 +155,11 @@ static void compare_path(const char *rel)
 			close(fd);
 			CHECK(got == (ssize_t)n, "%s: plain read", rel);
 			for (size_t off = 0; off < n && !fail_now;) {
-				uint32_t want = n - off > CS_MAX_IO ?
-							CS_MAX_IO :
-							(uint32_t)(n - off);
-				int r = cdh_read(&H, ring, node, fh, off, y,
-						 want);
+				uint32_t want = n - off > CS_MAX_IO
+						    ? CS_MAX_IO
+						    : (uint32_t)(n - off);
+				int r =
+				    cdh_read(&H, ring, node, fh, off, y, want);
 				CHECK(r == (int)want, "%s: read %d at %zu", rel,
 				      r, off);
 				if (r == (int)want)
@@ -337,8 +337,7 @@ static void op_falloc(const char *rel, bool punch)
 
 static void op_rename(const char *a, const char *b)
 {
-	static const unsigned fl[] = { 0, 0, RENAME_NOREPLACE,
-				       RENAME_EXCHANGE };
+	static const unsigned fl[] = {0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE};
 	unsigned flags = fl[pick(4)];
 	char pa[1800], pb[1800], la[256], lb[256];
 	ppath(pa, sizeof(pa), a);
@@ -455,7 +454,7 @@ static void op_chmod(const char *rel)
 	int pr = perr(chmod(pp, mode));
 	int cr = resolve(rel, &par, last, &node);
 	if (cr == 0) {
-		struct cs_setattr_arg sa = { .valid = 1, .mode = mode };
+		struct cs_setattr_arg sa = {.valid = 1, .mode = mode};
 		cr = cdh_setattr(&H, ring, node, &sa, NULL);
 		cdh_forget(&H, ring, node, 1);
 	}
@@ -465,8 +464,8 @@ static void op_chmod(const char *rel)
 static void test_model(void)
 {
 	const char *s = getenv("CDH_SEED");
-	uint64_t seed = s ? strtoull(s, NULL, 0) :
-			    (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+	uint64_t seed = s ? strtoull(s, NULL, 0)
+			  : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	const char *n = getenv("CDH_STEPS");
 	unsigned steps = n ? (unsigned)strtoul(n, NULL, 0) : 3000;
 	fprintf(stderr, "\nmodel: CDH_SEED=%llu CDH_STEPS=%u\n",
@@ -481,19 +480,44 @@ static void test_model(void)
 		rand_path(a, sizeof(a));
 		rand_path(b, sizeof(b));
 		switch (pick(16)) {
-		case 0: case 1: case 2: case 3:
+		case 0:
+		case 1:
+		case 2:
+		case 3:
 			op_write(a);
 			break;
-		case 4: op_truncate(a); break;
-		case 5: op_falloc(a, true); break;
-		case 6: op_falloc(a, false); break;
-		case 7: case 8: op_rename(a, b); break;
-		case 9: op_link(a, b); break;
-		case 10: op_name(a, 0); break;
-		case 11: op_name(a, 1); break;
-		case 12: case 13: op_name(a, 2); break;
-		case 14: op_name(a, 3); break;
-		default: op_chmod(a); break;
+		case 4:
+			op_truncate(a);
+			break;
+		case 5:
+			op_falloc(a, true);
+			break;
+		case 6:
+			op_falloc(a, false);
+			break;
+		case 7:
+		case 8:
+			op_rename(a, b);
+			break;
+		case 9:
+			op_link(a, b);
+			break;
+		case 10:
+			op_name(a, 0);
+			break;
+		case 11:
+			op_name(a, 1);
+			break;
+		case 12:
+		case 13:
+			op_name(a, 2);
+			break;
+		case 14:
+			op_name(a, 3);
+			break;
+		default:
+			op_chmod(a);
+			break;
 		}
 		compare_path(a);
 		compare_path(b);
@@ -523,8 +547,8 @@ int cs_register_suites(void)
 		return CS_TEST_SKIP;
 	}
 	static const struct cs_test tests[] = {
-		{ "model", test_model },
-		{ NULL, NULL },
+	    {"model", test_model},
+	    {NULL, NULL},
 	};
 	return cs_add_suite("cryptod_model", NULL, NULL, tests);
 }
