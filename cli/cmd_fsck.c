@@ -69,6 +69,7 @@ static struct {
 	unsigned long dirs, files, symlinks, others, foreign;
 	unsigned long corrupt, unsettled, repaired, unrepaired, operr;
 	uint64_t extents, bad_extents, lost_bytes, bytes_done;
+	unsigned long tail_bad; /* files with non-zero bytes past EOF */
 	/* progress */
 	unsigned long total_files;
 	uint64_t total_bytes;
@@ -175,6 +176,9 @@ static int unwrap(const struct fmt_header *h, uint8_t fek[static KD_FEK_LEN])
 	secmem_wipe(fs.urep, sizeof(*fs.urep));
 	return r;
 }
+
+__attribute__((format(printf, 2, 3))) static void
+corrupt(const char *path, const char *fmt, ...);
 
 /* ---- lost ranges ------------------------------------------------------- */
 
@@ -313,23 +317,41 @@ static long check_extents(int fd, const char *path, struct fmt_header *h,
 				fs.which[i] = 255; /* data to write */
 				continue;
 			}
-			if (!fs.repair || !h->recovering || fs.which[i] > 1 ||
-			    fs.which[i] == rec_newer(rec)) {
+			/* FORMAT.md: the bytes of the last extent at and past
+			 * the size are zero (a later extension exposes them). */
+			uint8_t *pl = fs.plain + (size_t)i * FMT_EXTENT;
+			uint32_t tail = (uint32_t)(h->size % FMT_EXTENT);
+			bool dirty_tail = false;
+			if (e + 1 == n && tail &&
+			    memcmp(pl + tail, zero, FMT_EXTENT - tail)) {
+				dirty_tail = true;
+				fs.tail_bad++;
+				corrupt(path, "%" PRIu64 " bytes past the end of "
+					"the file in its last extent are not "
+					"zero (they would show if it grew)%s",
+					(uint64_t)(FMT_EXTENT - tail),
+					fs.repair ? ": zeroed" : "");
+			}
+			bool older = h->recovering && fs.which[i] <= 1 &&
+				     fs.which[i] != rec_newer(rec);
+			if (!fs.repair || (!older && !dirty_tail)) {
 				fs.which[i] = 254; /* untouched */
 				continue;
 			}
 			/* Matched its older slot (interrupted write): make
-			 * that content the newer version again. */
+			 * that content the newer version again (with a clean
+			 * tail). */
 			uint8_t cur = fs.which[i];
 			recs_dirty = true;
-			if (slot_empty(rec + cur * FMT_SLOT_LEN)) {
+			if (!dirty_tail && slot_empty(rec + cur * FMT_SLOT_LEN)) {
 				fmt_rec_punch(rec, cur);
 				fs.which[i] = 254; /* data already zeros */
 				continue;
 			}
-			r = fmt_seal_run(fs.th, key, h, e, 1,
-					 fs.plain + (size_t)i * FMT_EXTENT, d,
-					 rec, &cur);
+			if (dirty_tail)
+				memset(pl + tail, 0, FMT_EXTENT - tail);
+			r = fmt_seal_run(fs.th, key, h, e, 1, pl, d, rec,
+					 cur <= 1 ? &cur : NULL);
 			if (r)
 				return r;
 			fs.which[i] = 255;
@@ -544,7 +566,10 @@ static void check_file(int dirfd, const char *name, const char *path,
 			}
 		}
 	}
+	unsigned long tails = fs.tail_bad;
 	long nbad = check_extents(fd, path, h, key, cut, &lost);
+	if (fs.tail_bad != tails)
+		problem = true;
 	lost_flush(&lost, path);
 	if (nbad < 0) {
 		fs.operr++;
@@ -571,7 +596,8 @@ static void check_file(int dirfd, const char *name, const char *path,
 		if (fixed_all && fdatasync(fd) == 0) {
 			fs.repaired++;
 			report("REPAIRED", path, "%s", nbad ? "bad extents "
-			       "are holes now" : "settled");
+			       "are holes now" : fs.tail_bad != tails ?
+			       "last extent's tail zeroed" : "settled");
 		} else {
 			fs.unrepaired++;
 		}
