@@ -905,6 +905,84 @@ static void test_crash_recovery(void)
 	free(r);
 }
 
+struct torn_arg {
+	unsigned ring;
+	uint64_t ino, fh;
+	volatile int *stop;
+	unsigned reads, torn;
+};
+
+/* Readers check that every extent they get is one whole version. */
+static void *torn_reader(void *p)
+{
+	struct torn_arg *a = p;
+	uint8_t *r = malloc(64 * 4096), *x = malloc(4096);
+	while (!*a->stop) {
+		/* Unaligned reads across extent edges too. */
+		uint64_t off = (uint64_t)(a->reads % 7) * 4096;
+		int n = cdh_read(&H, a->ring, a->ino, a->fh, off, r, 32 * 4096);
+		if (n != 32 * 4096) {
+			a->torn++;
+			break;
+		}
+		for (unsigned k = 0; k < 32; k++) {
+			unsigned ext = (unsigned)(off / 4096) + k;
+			bool ok = false;
+			for (unsigned v = 0; v < 8 && !ok; v++) {
+				crash_extent(x, ext, v);
+				ok = !memcmp(x, r + k * 4096, 4096);
+			}
+			a->torn += !ok;
+		}
+		a->reads++;
+	}
+	free(r);
+	free(x);
+	return NULL;
+}
+
+static void test_no_torn_reads(void)
+{
+	struct cdh C;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&C, 3, NULL), 0);
+	struct cdh save = H;
+	H = C;
+	uint8_t *w = malloc(64 * 4096);
+	for (unsigned e = 0; e < 64; e++)
+		crash_extent(w + e * 4096, e, 0);
+	uint64_t fh;
+	uint64_t ino = make_file("torn", w, 64 * 4096, &fh);
+	volatile int stop = 0;
+	struct torn_arg a[2];
+	pthread_t t[2];
+	for (unsigned i = 0; i < 2; i++) {
+		a[i] = (struct torn_arg){
+		    .ring = i + 1, .ino = ino, .fh = fh, .stop = &stop};
+		pthread_create(&t[i], NULL, torn_reader, &a[i]);
+	}
+	/* The writer rewrites overlapping ranges (partial extents too:
+	 * read-modify-write) with whole new versions. */
+	for (unsigned i = 0; i < 300; i++) {
+		unsigned v = i % 7 + 1, first = (i * 13) % 40, cnt = 1 + i % 24;
+		for (unsigned k = 0; k < cnt; k++)
+			crash_extent(w + k * 4096, first + k, v);
+		CU_ASSERT_EQUAL(cdh_write(&H, 0, ino, fh,
+					  (uint64_t)first * 4096, w,
+					  cnt * 4096),
+				(int)(cnt * 4096));
+	}
+	stop = 1;
+	for (unsigned i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT(a[i].reads > 0);
+		CU_ASSERT_EQUAL(a[i].torn, 0);
+	}
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	free(w);
+	cdh_stop(&H);
+	H = save;
+}
+
 static void test_hangup_exit(void)
 {
 	/* A clean exit (status 0) when the frontend's peer fd hangs up. */
@@ -936,6 +1014,7 @@ int cs_register_suites(void)
 	    {"hostile_lower", test_hostile_lower},
 	    {"concurrent", test_concurrent},
 	    {"crash_recovery", test_crash_recovery},
+	    {"no_torn_reads", test_no_torn_reads},
 	    {"hangup_exit", test_hangup_exit},
 	    {NULL, NULL},
 	};
