@@ -2,7 +2,8 @@
 # Crash test (docs/RELIABILITY.md): a writer (cs_crashwriter) with periodic
 # fsync runs on the mount; at a random point we kill -9 cryptod, the
 # frontend, or every process of the mount (writer included), picked per
-# iteration; then detach what is left, remount and check every file
+# iteration (or keyd: open files keep working, creates fail); then detach
+# what is left, remount and check every file
 # against the writer's journal of fsync-acknowledged state: acknowledged
 # bytes intact, other blocks old or new content, never EIO. The volume
 # carries over between iterations (recovery of recovering files is
@@ -41,7 +42,7 @@ fails=0
 i=1
 while [ $i -le "$ITERS" ]; do
 	s=$((SEED + i))
-	victim=$((s % 3))
+	victim=$((s % 4))
 	delay_ms=$((50 + (s * 2654435761 / 7) % 1200))
 	cs_mount "$V" "$M"
 	sp=$(sup_pid "$M")
@@ -56,6 +57,7 @@ while [ $i -le "$ITERS" ]; do
 	case $victim in
 	0) what=cryptod; kill -9 "$cdp" || fail "iteration $i: cryptod already gone" ;;
 	1) what=frontend; kill -9 "$fep" || fail "iteration $i: frontend already gone" ;;
+	3) what=keyd; kill -9 "$kdp" || fail "iteration $i: keyd already gone" ;;
 	2) what="all (writer, frontend, cryptod, keyd, supervisor)"
 	   for p in "$wp" "$fep" "$cdp" "$kdp" "$sp"; do kill -9 "$p" 2>/dev/null || echo "   (pid $p already gone)"; done ;;
 	esac
