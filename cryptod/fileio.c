@@ -475,6 +475,20 @@ int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 	pthread_mutex_unlock(&n->lock);
 	struct cd_file *f;
 	int rc = cd_file_get(w, n, &f);
+	if (rc == -EIO || rc == -EACCES) {
+		/* Remember the verdict for this lower state too: repeated
+		 * stat() of a foreign or locked file costs no keyd round
+		 * trip and logs once. */
+		pthread_mutex_lock(&n->lock);
+		if (!n->file) {
+			n->szc_valid = true;
+			n->szc_size = 0;
+			n->szc_lsize = st->st_size;
+			n->szc_mtime = st->st_mtim;
+			n->szc_ctime = st->st_ctim;
+		}
+		pthread_mutex_unlock(&n->lock);
+	}
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&f->lock);

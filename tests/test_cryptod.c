@@ -136,6 +136,19 @@ static void test_basic(void)
 	CU_ASSERT_EQUAL(cdh_release(&H, 1, e.nodeid, fh), 0);
 	CU_ASSERT_EQUAL(cdh_lower_grep(&H, MARK, strlen(MARK)), 0);
 	CU_ASSERT_EQUAL(cdh_lower_grep(&H, "basic", 5), 0);
+	/* An open file keeps working after its last name is gone. */
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDWR, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_link(&H, 0, e.nodeid, ROOT, "basic2", &e2), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "basic"), 0);
+	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, "basic2"), 0);
+	CU_ASSERT_EQUAL(cdh_write(&H, 1, e.nodeid, fh, 100, "zz", 2), 2);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 99, buf, 10), 3);
+	CU_ASSERT_EQUAL(memcmp(buf + 1, "zz", 2), 0);
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, e.nodeid, &a), 0);
+	CU_ASSERT_EQUAL(a.nlink, 0);
+	CU_ASSERT_EQUAL(a.size, 102);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	cdh_forget(&H, 0, e.nodeid, 1);
 	cdh_forget(&H, 0, e.nodeid, 2);
 	/* Bad handles and nodes. */
 	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, 999999, 0, buf, 4), -EBADF);
