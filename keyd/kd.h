@@ -87,8 +87,8 @@ int kd_keygen(unsigned bits, const uint8_t *pass, size_t pass_len,
 	      const struct kc_op *op, char **pub, size_t *pub_len, char **priv,
 	      size_t *priv_len, size_t *privcap);
 
-/* main.c: kd_stop is set by SIGTERM/SIGINT/SIGHUP, which are blocked
- * except while waiting with kd_waitmask. */
+/* kd_stop (main.c) is set by SIGTERM/SIGINT/SIGHUP, which are blocked
+ * except while kd_serve() waits with kd_waitmask (serve.c). */
 extern volatile sig_atomic_t kd_stop;
 extern sigset_t kd_waitmask;
 

@@ -48,7 +48,6 @@ struct kd_input {
 
 static struct kd_ctx *g_ctx;
 volatile sig_atomic_t kd_stop;
-sigset_t kd_waitmask;
 static struct kd_input *g_in;
 
 static void free_input(struct kd_input *in)

@@ -16,6 +16,9 @@
 #include "log.h"
 #include "secmem.h"
 
+/* The signal mask while waiting (main.c fills it; empty by default). */
+sigset_t kd_waitmask;
+
 union kd_req {
 	struct kd_hdr h;
 	struct kd_hello hello;
