@@ -208,7 +208,21 @@ static int seccomp_apply(const struct sandbox_cfg *cfg)
 			ret = -EINVAL;
 			goto out;
 		}
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		if (!strcmp(*s, "tgkill")) {
+			/* abort()/raise() signal this process only, never a
+			 * sibling of the same uid (no fork after entry, so
+			 * the tgid is fixed) */
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					       SCMP_A0(SCMP_CMP_EQ,
+						       (scmp_datum_t)getpid()));
+		} else if (!strcmp(*s, "prlimit64")) {
+			/* getrlimit/setrlimit of this process only (pid 0),
+			 * not another process's limits */
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+					       SCMP_A0(SCMP_CMP_EQ, 0));
+		} else {
+			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+		}
 		if (ret < 0 && ret != -EEXIST)
 			goto out;
 		ret = 0;

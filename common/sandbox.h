@@ -54,7 +54,9 @@ int sandbox_drop_user(unsigned uid, unsigned gid, uint64_t keep_caps);
 int sandbox_landlock_abi(void);
 
 /* Syscalls glibc itself needs in any process (exit, memory, futex, rseq,
- * signals, clock, getrandom...): append to a process's own list. */
+ * signals, clock, getrandom...): append to a process's own list. In any
+ * list, tgkill is allowed only towards the calling process and prlimit64
+ * only for pid 0 (the caller). */
 extern const char *const sandbox_base_syscalls[];
 
 #endif

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -156,6 +158,69 @@ static void test_threads_work_clone3_enosys(void)
 	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
 }
 
+static int sibling_pid;
+
+static int child_signal_other(void)
+{
+	static const char *const extra[] = { NULL };
+	struct sandbox_cfg c = { .name = "t", .allow = with(extra),
+				 .landlock_fd = -1 };
+	if (sandbox_enter(&c) != 0)
+		return 10;
+	/* own process: allowed (SIGURG is ignored by default) */
+	if (syscall(SYS_tgkill, getpid(), gettid(), SIGURG) != 0)
+		return 11;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 12;
+	/* another process of the same uid: kill */
+	syscall(SYS_tgkill, sibling_pid, sibling_pid, SIGTERM);
+	return 13;
+}
+
+static int child_prlimit_other(void)
+{
+	static const char *const extra[] = { NULL };
+	struct sandbox_cfg c = { .name = "t", .allow = with(extra),
+				 .landlock_fd = -1 };
+	if (sandbox_enter(&c) != 0)
+		return 10;
+	struct rlimit rl = { 0, 0 };
+	prlimit(sibling_pid, RLIMIT_NOFILE, &rl, NULL);
+	return 11;
+}
+
+static int child_abort(void)
+{
+	static const char *const extra[] = { NULL };
+	struct sandbox_cfg c = { .name = "t", .allow = with(extra),
+				 .landlock_fd = -1 };
+	if (sandbox_enter(&c) != 0)
+		return 10;
+	abort();
+}
+
+static void test_signals_and_limits_only_self(void)
+{
+	fflush(NULL);
+	pid_t sib = fork();
+	if (sib == 0) {
+		pause();
+		_exit(0);
+	}
+	sibling_pid = sib;
+	int st = in_child(child_signal_other);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = in_child(child_prlimit_other);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = in_child(child_abort);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+	/* the sibling survived */
+	CU_ASSERT_EQUAL(waitpid(sib, &st, WNOHANG), 0);
+	kill(sib, SIGKILL);
+	waitpid(sib, &st, 0);
+}
+
 static int child_bad_name(void)
 {
 	static const char *const extra[] = { "no_such_syscall_xyz", NULL };
@@ -281,6 +346,8 @@ int cs_register_suites(void)
 		  test_threads_work_clone3_enosys },
 		{ "unknown_syscall_name_refused",
 		  test_unknown_syscall_name_refused },
+		{ "signals_and_limits_only_self",
+		  test_signals_and_limits_only_self },
 		{ "drop_user_keeps_only_named_caps",
 		  test_drop_user_keeps_only_named_caps },
 		{ "drop_user_noop_unprivileged",
