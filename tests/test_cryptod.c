@@ -765,6 +765,36 @@ static void test_hostile_lower(void)
 	H = save;
 }
 
+/* A plaintext-names volume: names stored as they are, contents still
+ * encrypted, the volume's own files hidden and reserved. */
+static void test_plain_names(void)
+{
+	struct cdh V;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, "--plaintext-names"), 0);
+	struct cdh save = H;
+	H = V;
+	uint64_t fh;
+	uint64_t ino =
+	    make_file("visible-name", (const uint8_t *)MARK, strlen(MARK), &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	char p[PATH_MAX + 300];
+	snprintf(p, sizeof(p), "%s/visible-name", H.lower);
+	CU_ASSERT_EQUAL(access(p, F_OK), 0);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, MARK, strlen(MARK)), 0);
+	struct cs_entry e;
+	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, ROOT, "sub", 0755, &e), 0);
+	CU_ASSERT(cdh_create(&H, 0, ROOT, ".cs.dirid", 0644, O_RDWR, &e, &fh) <
+		  0);
+	struct cdh_dirent *v = NULL;
+	int n = cdh_readdir(&H, 0, ROOT, false, &v);
+	CU_ASSERT_EQUAL(n, 2);
+	for (int i = 0; i < n; i++)
+		CU_ASSERT(v[i].name[0] != '.');
+	free(v);
+	cdh_stop(&H);
+	H = save;
+}
+
 struct conc_arg {
 	unsigned ring;
 	uint64_t ino, fh;
@@ -1025,6 +1055,7 @@ int cs_register_suites(void)
 	    {"tamper", test_tamper},
 	    {"passthrough", test_passthrough},
 	    {"hostile_lower", test_hostile_lower},
+	    {"plain_names", test_plain_names},
 	    {"concurrent", test_concurrent},
 	    {"crash_recovery", test_crash_recovery},
 	    {"no_torn_reads", test_no_torn_reads},
