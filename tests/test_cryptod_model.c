@@ -43,12 +43,18 @@ static unsigned pick(unsigned n)
 }
 
 static const char *dirs[] = {"", "d0", "d1", "d0/e"};
-static const char *names[] = {"a", "b", "c", "dd", "d0", "d1", "e"};
+/* The last name is long: its lower form is a hashed name plus a side
+ * file, so renames, links and removals of long names are exercised. */
+#define LONGNAME                                                               \
+	"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL" \
+	"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL" \
+	"LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL"
+static const char *names[] = {"a", "b", "c", "dd", "d0", "d1", "e", LONGNAME};
 
 static void rand_path(char *out, size_t cap)
 {
 	const char *d = dirs[pick(4)];
-	const char *n = names[pick(7)];
+	const char *n = names[pick(8)];
 	snprintf(out, cap, "%s%s%s", d, *d ? "/" : "", n);
 }
 
@@ -62,7 +68,7 @@ static void ppath(char *out, size_t cap, const char *rel)
 static int resolve(const char *rel, uint64_t *parent, char *last,
 		   uint64_t *node)
 {
-	char buf[256];
+	char buf[600];
 	snprintf(buf, sizeof(buf), "%s", rel);
 	uint64_t cur = 1;
 	char *save = NULL, *tok = strtok_r(buf, "/", &save);
@@ -118,7 +124,7 @@ static bool fail_now;
 /* Compares one path: existence, type, size, mode, nlink, content. */
 static void compare_path(const char *rel)
 {
-	char pp[1800];
+	char pp[2100];
 	struct stat st;
 	uint64_t par, node = 0;
 	char last[256];
@@ -190,7 +196,7 @@ static int cmpstr(const void *a, const void *b)
 /* Compares directory listings (names) of every directory, recursively. */
 static void compare_tree(const char *rel)
 {
-	char pp[1800];
+	char pp[2100];
 	ppath(pp, sizeof(pp), rel);
 	DIR *d = opendir(pp);
 	if (!d)
@@ -229,11 +235,11 @@ static void compare_tree(const char *rel)
 	if (*rel && r == 0)
 		cdh_forget(&H, ring, node, 1);
 	for (int i = 0; i < np; i++) {
-		char sub[600];
+		char sub[900];
 		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "",
 			 pn[i]);
 		struct stat st;
-		char sp[1800];
+		char sp[2100];
 		ppath(sp, sizeof(sp), sub);
 		if (lstat(sp, &st) == 0) {
 			compare_path(sub);
@@ -248,7 +254,7 @@ static uint8_t wbuf[CS_MAX_IO];
 
 static void op_write(const char *rel)
 {
-	char pp[1800], last[256];
+	char pp[2100], last[256];
 	uint64_t par, node = 0, fh;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
@@ -290,7 +296,7 @@ static void op_write(const char *rel)
 
 static void op_truncate(const char *rel)
 {
-	char pp[1800], last[256];
+	char pp[2100], last[256];
 	uint64_t par, node = 0;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
@@ -311,7 +317,7 @@ static void op_truncate(const char *rel)
 
 static void op_falloc(const char *rel, bool punch)
 {
-	char pp[1800], last[256];
+	char pp[2100], last[256];
 	uint64_t par, node = 0, fh;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
@@ -339,7 +345,7 @@ static void op_rename(const char *a, const char *b)
 {
 	static const unsigned fl[] = {0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE};
 	unsigned flags = fl[pick(4)];
-	char pa[1800], pb[1800], la[256], lb[256];
+	char pa[2100], pb[2100], la[256], lb[256];
 	ppath(pa, sizeof(pa), a);
 	ppath(pb, sizeof(pb), b);
 	int pr = perr(renameat2(AT_FDCWD, pa, AT_FDCWD, pb, flags));
@@ -366,7 +372,7 @@ static void op_rename(const char *a, const char *b)
 
 static void op_link(const char *a, const char *b)
 {
-	char pa[1800], pb[1800], la[256], lb[256];
+	char pa[2100], pb[2100], la[256], lb[256];
 	ppath(pa, sizeof(pa), a);
 	ppath(pb, sizeof(pb), b);
 	struct stat st;
@@ -398,7 +404,7 @@ static void op_link(const char *a, const char *b)
 
 static void op_name(const char *rel, int kind)
 {
-	char pp[1800], last[256];
+	char pp[2100], last[256];
 	uint64_t par, node = 0;
 	ppath(pp, sizeof(pp), rel);
 	int pr, cr = resolve(rel, &par, last, &node);
@@ -444,7 +450,7 @@ static void op_name(const char *rel, int kind)
 
 static void op_chmod(const char *rel)
 {
-	char pp[1800], last[256];
+	char pp[2100], last[256];
 	uint64_t par, node = 0;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
@@ -475,7 +481,7 @@ static void test_model(void)
 	snprintf(plain, sizeof(plain), "%s/plain", H.dir);
 	CU_ASSERT_EQUAL_FATAL(mkdir(plain, 0755), 0);
 	for (step = 0; step < steps && !fail_now; step++) {
-		char a[128], b[128];
+		char a[600], b[600];
 		ring = (int)(step & 1);
 		rand_path(a, sizeof(a));
 		rand_path(b, sizeof(b));
@@ -536,6 +542,7 @@ static void test_model(void)
 			(unsigned long long)seed, step);
 	/* Nothing of the plaintext names leaks into the lower tree. */
 	CU_ASSERT_EQUAL(cdh_lower_grep(&H, "target-", 7), 0);
+	CU_ASSERT_EQUAL(cdh_lower_grep(&H, "LLLLLLLL", 8), 0);
 	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
 	cdh_stop(&H);
 }
