@@ -23,6 +23,10 @@ struct kd_ctx {
 	uint8_t nmk[VOL_KEY_LEN];             /* names master key */
 	uint8_t names_key[KD_NAMES_KEY_LEN];
 	uint32_t opened[VOL_MAX_SLOTS];       /* slots that opened, 1/0 */
+	/* Set before kd_unlock(): passphrase items try only this slot
+	 * (passwd --slot), instead of the first slot they fit. */
+	uint32_t only_slot_set;
+	uint32_t only_slot;
 };
 
 /* One unlock item as received from the CLI (locked memory). */

@@ -420,6 +420,11 @@ static int unlock(const struct vol_config *c, struct kd_input *in, char *why,
 	g_ctx = kd_ctx_new();
 	if (!g_ctx)
 		return -ENOMEM;
+	if (in->op.op == KC_OP_PASSWD && (in->op.flags & KC_F_SLOT) &&
+	    in->op.slot >= 0) {
+		g_ctx->only_slot_set = 1;
+		g_ctx->only_slot = (uint32_t)in->op.slot;
+	}
 	return kd_unlock(c, in->item, in->nitems, g_ctx, why, whylen);
 }
 

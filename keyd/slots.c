@@ -360,7 +360,9 @@ int kd_unlock(const struct vol_config *c, struct kd_item *items,
 			/* One passphrase opens the first slot it fits. */
 			r = -EKEYREJECTED;
 			for (uint32_t i = 0; i < c->nslots && r; i++) {
-				if (c->slot[i].type != VOL_SLOT_PASS)
+				if (c->slot[i].type != VOL_SLOT_PASS ||
+				    (ctx->only_slot_set &&
+				     ctx->only_slot != i))
 					continue;
 				int o = slot_pass_open(c, i, it->pass,
 						       it->pass_len, payload);

@@ -612,6 +612,16 @@ static void test_cli_slots(void)
 	CU_ASSERT_EQUAL(run("key remove --slot 1 --force --passfile %s %s",
 			    pf3, v), 0);
 	CU_ASSERT_EQUAL(opens(v, pf1), -EKEYREJECTED);
+	/* passwd --slot N with a passphrase that two slots share: the named
+	 * slot changes, the other keeps it. */
+	CU_ASSERT_EQUAL(run("key add --passfile %s --new-passfile %s " SMALL_KDF
+			    " %s", pf3, pf3, v), 0);
+	CU_ASSERT_EQUAL(run("passwd --slot 1 --passfile %s --new-passfile %s "
+			    SMALL_KDF " %s", pf3, pf2, v), 0);
+	CU_ASSERT_EQUAL(opens(v, pf3), 0);
+	CU_ASSERT_EQUAL(opens(v, pf2), 0);
+	CU_ASSERT_NOT_EQUAL(run("passwd --slot 1 --passfile %s --new-passfile "
+				"%s %s", pf3, pf1, v), 0);
 	/* out of range slot */
 	CU_ASSERT_NOT_EQUAL(run("key remove --slot 5 --passfile %s %s", pf3,
 				v), 0);
