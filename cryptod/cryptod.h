@@ -302,6 +302,9 @@ struct cd_op {
 	cd_op_fn fn;
 	const char *name;
 };
+/* At exit, with the workers stopped: releases every handle still open
+ * (clean close of the files) using worker w's resources. */
+void cd_handles_close_all(struct cd_worker *w);
 /* Serves one validated request; fills r->cqe. */
 void cd_dispatch(struct cd_req *r);
 

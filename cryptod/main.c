@@ -234,6 +234,10 @@ int main(int argc, char **argv)
 	 * on hang-up; the main thread only waits for them. */
 	cd_workers_join();
 	log_debug("peer hung up, exiting");
+	/* Every request was answered and every lower write completed: close
+	 * what is still open cleanly (size slots lose FMT_SZ_DIRTY, keys
+	 * are wiped). The kernel's handles died with the frontend. */
+	cd_handles_close_all(&cd.workers[0]);
 	secmem_free(cd.names_key, 64);
 	return 0;
 

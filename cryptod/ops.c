@@ -122,6 +122,22 @@ static struct cd_handle *handle_remove(uint64_t fh, uint64_t ino)
 	return h;
 }
 
+void cd_handles_close_all(struct cd_worker *w)
+{
+	for (unsigned b = 0; b < HBUCKETS; b++) {
+		while (htab[b]) {
+			struct cd_handle *h = htab[b];
+			htab[b] = h->next;
+			if (h->f)
+				cd_file_put(w, h->n, h->f);
+			snap_free(h);
+			pthread_mutex_destroy(&h->dmu);
+			cd_inode_open_ref(h->n, -1);
+			free(h);
+		}
+	}
+}
+
 /* --- helpers ------------------------------------------------------------ */
 
 void *cd_reply_buf(struct cd_req *r, uint32_t len)

@@ -1026,6 +1026,40 @@ static void test_no_torn_reads(void)
 	H = save;
 }
 
+/* Frontend gone with a file still open: cryptod closes it cleanly, so
+ * the file is not left "recovering" and a replayed old extent is still
+ * detected (EIO) after the restart. */
+static void test_hangup_clean_close(void)
+{
+	struct cdh V;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
+	struct cdh save = H;
+	H = V;
+	uint8_t a[4096], b[4096], old[4096];
+	fill(a, sizeof(a), 101);
+	fill(b, sizeof(b), 202);
+	uint64_t fh;
+	uint64_t ino = make_file("replay", a, sizeof(a), &fh);
+	char p[PATH_MAX + 300];
+	CU_ASSERT_EQUAL_FATAL(lower_file_of(H.lower, p, sizeof(p), NULL), 0);
+	int fd = open(p, O_RDWR);
+	CU_ASSERT_EQUAL(pread(fd, old, 4096, 4096), 4096);
+	CU_ASSERT_EQUAL(cdh_write(&H, 0, ino, fh, 0, b, sizeof(b)), 4096);
+	/* No RELEASE: the frontend "dies" with the file open. */
+	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
+	CU_ASSERT_EQUAL(pwrite(fd, old, 4096, 4096), 4096);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	struct cs_entry e;
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "replay", &e), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), 0);
+	uint8_t r[4096];
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 0, r, 4096), -EIO);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	cdh_stop(&H);
+	H = save;
+}
+
 static void test_hangup_exit(void)
 {
 	/* A clean exit (status 0) when the frontend's peer fd hangs up. */
@@ -1059,6 +1093,7 @@ int cs_register_suites(void)
 	    {"concurrent", test_concurrent},
 	    {"crash_recovery", test_crash_recovery},
 	    {"no_torn_reads", test_no_torn_reads},
+	    {"hangup_clean_close", test_hangup_clean_close},
 	    {"hangup_exit", test_hangup_exit},
 	    {NULL, NULL},
 	};
