@@ -68,7 +68,7 @@ static void ppath(char *out, size_t cap, const char *rel)
 static int resolve(const char *rel, uint64_t *parent, char *last,
 		   uint64_t *node)
 {
-	char buf[600];
+	char buf[2048];
 	snprintf(buf, sizeof(buf), "%s", rel);
 	uint64_t cur = 1;
 	char *save = NULL, *tok = strtok_r(buf, "/", &save);
@@ -124,7 +124,7 @@ static bool fail_now;
 /* Compares one path: existence, type, size, mode, nlink, content. */
 static void compare_path(const char *rel)
 {
-	char pp[2100];
+	char pp[3300];
 	struct stat st;
 	uint64_t par, node = 0;
 	char last[256];
@@ -196,7 +196,7 @@ static int cmpstr(const void *a, const void *b)
 /* Compares directory listings (names) of every directory, recursively. */
 static void compare_tree(const char *rel)
 {
-	char pp[2100];
+	char pp[3300];
 	ppath(pp, sizeof(pp), rel);
 	DIR *d = opendir(pp);
 	if (!d)
@@ -235,11 +235,11 @@ static void compare_tree(const char *rel)
 	if (*rel && r == 0)
 		cdh_forget(&H, ring, node, 1);
 	for (int i = 0; i < np; i++) {
-		char sub[900];
+		char sub[2048];
 		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "",
 			 pn[i]);
 		struct stat st;
-		char sp[2100];
+		char sp[3300];
 		ppath(sp, sizeof(sp), sub);
 		if (lstat(sp, &st) == 0) {
 			compare_path(sub);
@@ -254,7 +254,7 @@ static uint8_t wbuf[CS_MAX_IO];
 
 static void op_write(const char *rel)
 {
-	char pp[2100], last[256];
+	char pp[3300], last[256];
 	uint64_t par, node = 0, fh;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
@@ -296,7 +296,7 @@ static void op_write(const char *rel)
 
 static void op_truncate(const char *rel)
 {
-	char pp[2100], last[256];
+	char pp[3300], last[256];
 	uint64_t par, node = 0;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
@@ -317,7 +317,7 @@ static void op_truncate(const char *rel)
 
 static void op_falloc(const char *rel, bool punch)
 {
-	char pp[2100], last[256];
+	char pp[3300], last[256];
 	uint64_t par, node = 0, fh;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
@@ -345,7 +345,7 @@ static void op_rename(const char *a, const char *b)
 {
 	static const unsigned fl[] = {0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE};
 	unsigned flags = fl[pick(4)];
-	char pa[2100], pb[2100], la[256], lb[256];
+	char pa[3300], pb[3300], la[256], lb[256];
 	ppath(pa, sizeof(pa), a);
 	ppath(pb, sizeof(pb), b);
 	int pr = perr(renameat2(AT_FDCWD, pa, AT_FDCWD, pb, flags));
@@ -372,7 +372,7 @@ static void op_rename(const char *a, const char *b)
 
 static void op_link(const char *a, const char *b)
 {
-	char pa[2100], pb[2100], la[256], lb[256];
+	char pa[3300], pb[3300], la[256], lb[256];
 	ppath(pa, sizeof(pa), a);
 	ppath(pb, sizeof(pb), b);
 	struct stat st;
@@ -404,7 +404,7 @@ static void op_link(const char *a, const char *b)
 
 static void op_name(const char *rel, int kind)
 {
-	char pp[2100], last[256];
+	char pp[3300], last[256];
 	uint64_t par, node = 0;
 	ppath(pp, sizeof(pp), rel);
 	int pr, cr = resolve(rel, &par, last, &node);
@@ -450,7 +450,7 @@ static void op_name(const char *rel, int kind)
 
 static void op_chmod(const char *rel)
 {
-	char pp[2100], last[256];
+	char pp[3300], last[256];
 	uint64_t par, node = 0;
 	ppath(pp, sizeof(pp), rel);
 	struct stat st;
