@@ -268,9 +268,18 @@ static int store_config(int lower, const struct vol_config *c, int create,
 		snprintf(why, whylen, "config does not fit (%d)", r);
 		goto out;
 	}
+	/* A new config is private to its owner (its slots can be attacked
+	 * offline); a rewrite keeps whatever mode the owner gave it. */
+	mode_t mode = 0600;
+	struct stat st;
+	if (!create && fstatat(lower, VOL_CONF_NAME, &st,
+			       AT_SYMLINK_NOFOLLOW) == 0)
+		mode = st.st_mode & 0777;
 	unlinkat(lower, TMP_NAME, 0);
 	fd = openat(lower, TMP_NAME,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd >= 0 && fchmod(fd, mode) < 0)
+		log_warn("fchmod %s", TMP_NAME);
 	if (fd < 0) {
 		r = -errno;
 		snprintf(why, whylen, "creating %s: %s", TMP_NAME,

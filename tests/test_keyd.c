@@ -571,6 +571,12 @@ static void test_cli_slots(void)
 	snprintf(v, sizeof(v), "%s/slots", dir);
 	CU_ASSERT_EQUAL_FATAL(run("init --passfile %s " SMALL_KDF " %s", pf1,
 				  v), 0);
+	char cp[256];
+	struct stat cst;
+	snprintf(cp, sizeof(cp), "%s/%s", v, VOL_CONF_NAME);
+	CU_ASSERT_EQUAL(stat(cp, &cst), 0);
+	CU_ASSERT_EQUAL(cst.st_mode & 0777, 0600);
+	CU_ASSERT_EQUAL(chmod(cp, 0640), 0); /* kept across rewrites */
 	/* A second init refuses to overwrite. */
 	CU_ASSERT_NOT_EQUAL(run("init --passfile %s " SMALL_KDF " %s", pf2,
 				v), 0);
@@ -625,6 +631,8 @@ static void test_cli_slots(void)
 	/* out of range slot */
 	CU_ASSERT_NOT_EQUAL(run("key remove --slot 5 --passfile %s %s", pf3,
 				v), 0);
+	CU_ASSERT_EQUAL(stat(cp, &cst), 0);
+	CU_ASSERT_EQUAL(cst.st_mode & 0777, 0640);
 	/* no temp file left behind */
 	char p[256];
 	snprintf(p, sizeof(p), "%s/%s.tmp", v, VOL_CONF_NAME);
