@@ -288,6 +288,73 @@ static void test_fekek_only_in_keyd(void)
 			close(fds[i]);
 }
 
+/* Value of "Field:" in a /proc status-like file, or -1. */
+static long status_field(const char *path, const char *field)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			v = strtol(line + strlen(field), NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* The real helpers of the mount entered their sandboxes: every thread
+ * runs under a seccomp filter (mode 2) with no_new_privs, core dumps are
+ * off. (Each policy's forbidden actions: test_sandbox_procs.) */
+static void test_helpers_confined(void)
+{
+	static const char *const names[] = { "cryptstack-keyd",
+					     "cryptstack-cryptod",
+					     "cryptstack-frontend" };
+	pid_t sup = find_supervisor();
+	CU_ASSERT_FATAL(sup > 0);
+	for (int i = 0; i < 3; i++) {
+		pid_t pid = find_child(sup, names[i]);
+		char path[320];
+		CU_ASSERT_FATAL(pid > 0);
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+		DIR *d = opendir(path);
+		struct dirent *e;
+		int threads = 0;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/task/%s/status",
+				 (int)pid, e->d_name);
+			long sc = status_field(path, "Seccomp:");
+			long nnp = status_field(path, "NoNewPrivs:");
+			if (sc != 2 || nnp != 1)
+				printf("\n  %s thread %s: Seccomp %ld "
+				       "NoNewPrivs %ld", names[i], e->d_name,
+				       sc, nnp);
+			CU_ASSERT_EQUAL(sc, 2);
+			CU_ASSERT_EQUAL(nnp, 1);
+			threads++;
+		}
+		if (d)
+			closedir(d);
+		CU_ASSERT(threads > 0);
+		snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+		FILE *f = fopen(path, "r");
+		char line[256];
+		int core0 = 0;
+		while (f && fgets(line, sizeof(line), f)) {
+			char soft[32], hard[32];
+			if (!strncmp(line, "Max core file size", 18) &&
+			    sscanf(line + 18, "%31s %31s", soft, hard) == 2)
+				core0 = !strcmp(soft, "0") && !strcmp(hard, "0");
+		}
+		if (f)
+			fclose(f);
+		CU_ASSERT(core0);
+	}
+}
+
 static const char *cs_bin = CS_CLI_BIN;
 
 static int setup(void)
@@ -346,6 +413,7 @@ int cs_register_suites(void)
 {
 	static const struct cs_test tests[] = {
 		{ "fekek_only_in_keyd", test_fekek_only_in_keyd },
+		{ "helpers_confined", test_helpers_confined },
 		{ NULL, NULL },
 	};
 	if (geteuid() != 0) {
