@@ -428,6 +428,13 @@ int cdh_fsync(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 		     datasync ? CS_F_DATASYNC : 0);
 }
 
+int cdh_fsyncdir(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
+		 bool datasync)
+{
+	return fh_op(h, ring, CS_OP_FSYNCDIR, ino, fh,
+		     datasync ? CS_F_DATASYNC : 0);
+}
+
 int cdh_flush(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh)
 {
 	return fh_op(h, ring, CS_OP_FLUSH, ino, fh, 0);

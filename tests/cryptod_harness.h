@@ -75,6 +75,8 @@ int cdh_write(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 int cdh_fsync(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
 	      bool datasync);
 int cdh_flush(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh);
+int cdh_fsyncdir(struct cdh *h, unsigned ring, uint64_t ino, uint64_t fh,
+		 bool datasync);
 int cdh_unlink(struct cdh *h, unsigned ring, uint64_t parent, const char *name);
 int cdh_rmdir(struct cdh *h, unsigned ring, uint64_t parent, const char *name);
 int cdh_rename(struct cdh *h, unsigned ring, uint64_t parent, const char *name,

@@ -342,6 +342,13 @@ static void test_dirs(void)
 		}
 		free(v);
 	}
+	uint64_t dfh;
+	CU_ASSERT_EQUAL(cdh_opendir(&H, 0, d.nodeid, &dfh), 0);
+	CU_ASSERT_EQUAL(cdh_fsyncdir(&H, 0, d.nodeid, dfh, false), 0);
+	CU_ASSERT_EQUAL(cdh_fsyncdir(&H, 1, d.nodeid, dfh, true), 0);
+	CU_ASSERT_EQUAL(cdh_releasedir(&H, 0, d.nodeid, dfh), 0);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, d.nodeid, O_RDONLY, &dfh), -EISDIR);
+	CU_ASSERT_EQUAL(cdh_opendir(&H, 0, f.nodeid, &dfh), -ENOTDIR);
 	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, ROOT, "dir"), -ENOTEMPTY);
 	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, d.nodeid, "sub"), -ENOTEMPTY);
 	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, e.nodeid, "file"), 0);
