@@ -622,6 +622,11 @@ static void check_xattrs(int fd, const char *path)
 	static uint8_t val[FMT_XATTR_VALUE_MAX + FMT_XATTR_OVERHEAD];
 	static uint8_t out[FMT_XATTR_VALUE_MAX];
 	ssize_t n = flistxattr(fd, list, sizeof(list));
+	if (n < 0 && errno == ERANGE) {
+		corrupt(path, "%s", "xattr list longer than 64 KiB");
+		fs.unrepaired += fs.repair;
+		return;
+	}
 	if (n <= 0)
 		return;
 	for (ssize_t o = 0; o < n;) {
@@ -639,6 +644,12 @@ static void check_xattrs(int fd, const char *path)
 			continue;
 		}
 		ssize_t vl = fgetxattr(fd, x, val, sizeof(val));
+		if (vl < 0 && errno == ERANGE) {
+			corrupt(path, "xattr %s: value longer than cryptstack "
+				"writes", name);
+			fs.unrepaired += fs.repair;
+			continue;
+		}
 		if (vl < 0) {
 			fs.operr++;
 			report("ERROR", path, "getxattr: %s", strerror(errno));
@@ -1192,7 +1203,8 @@ int cmd_fsck(int argc, char **argv)
 	fs.last_report = now_ns();
 	check_xattrs(lower, "/");
 	check_dir(lower, "", real, 0);
-	progress(1);
+	if (fs.tty)
+		progress(1); /* the bar at 100 %, then cleared */
 	bar_clear();
 	printf("fsck %s: %lu directories, %lu files, %lu symlinks, %" PRIu64
 	       " extents checked; %lu corrupt, %lu unsettled, %" PRIu64

@@ -214,7 +214,7 @@ static void test_progress(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "files"));
 	CU_ASSERT_EQUAL(run("%s fsck --passfile %s/pass --no-progress %s/enc "
 			    "2>&1 >/dev/null", CS_CLI, tmp, tmp), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "fsck: 0/0 files checked"));
+	CU_ASSERT_PTR_NULL(strchr(out, '\r')); /* no bar */
 }
 
 int cs_register_suites(void)
