@@ -43,14 +43,15 @@ struct cd_rlock {
 };
 
 /* Open state of a regular file, shared by every fh of its inode. Holds the
- * FEK (locked memory) and the cached header; freed (FEK wiped) on last
- * release. */
+ * extent key derived from the FEK (cscipher, locked memory; the FEK itself
+ * is wiped right after derivation) and the parsed header; freed (key
+ * wiped) on last release. */
 struct cd_file {
 	pthread_mutex_t lock; /* size, header, refs */
 	struct cd_rlock rl;
 	unsigned refs; /* open fhs */
-	int fd;	       /* lower fd, O_RDWR (O_DIRECT if direct) */
-	int fd_buf;    /* lower fd without O_DIRECT, or -1 */
+	int fd;	       /* data fd: O_DIRECT if direct, else == fd_buf */
+	int fd_buf;    /* buffered fd: header, size slots, records */
 	bool direct;
 	bool plain;		/* --passthrough: foreign file, no crypto */
 	ino_t ino;		/* lower inode number, for log lines */
@@ -93,7 +94,6 @@ struct cd_ctx {
 	int cipher_alg; /* enum cipher_alg for new files */
 	struct ring_region *region;
 	void *names_key; /* locked memory, KD_NAMES_KEY_LEN bytes */
-	void *vol;	 /* parsed volume config (fmt), or NULL */
 	pthread_mutex_t keyd_mu;
 	uint32_t keyd_seq; /* under keyd_mu */
 	uint64_t lower_namemax;
