@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,17 @@ static int take_opts(struct sup_opts *o, char *list)
 			o->shared_lower = 1;
 		} else if (!strcmp(t, "encrypted_view")) {
 			o->encrypted_view = 1;
+		} else if (!strncmp(t, "user=", 5)) {
+			/* cryptod drops to this user (docs/SANDBOX.md) */
+			struct passwd *pw = getpwnam(t + 5);
+			if (!pw || pw->pw_uid == 0) {
+				fprintf(stderr, "cryptstack: %s: no such "
+					"non-root user\n", t);
+				return -EINVAL;
+			}
+			o->run_as = 1;
+			o->run_uid = pw->pw_uid;
+			o->run_gid = pw->pw_gid;
 		} else if (!strcmp(t, "sandbox=off")) {
 			o->sandbox_off = 1;
 		} else if (!strcmp(t, "sandbox=on")) {

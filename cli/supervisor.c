@@ -638,11 +638,11 @@ static int sup_main(struct sup *s)
 	{
 		int fds[5] = { lower_fd, ring_region_fd(region), svc_fd,
 			       cd_ctl[1], L[0] };
-		char wbuf[16];
+		char wbuf[16], ubuf[32];
 		for (int i = 0; i < 5; i++)
 			snprintf(fdbuf[i], sizeof(fdbuf[i]), "%d", 3 + i);
 		snprintf(wbuf, sizeof(wbuf), "%u", nr);
-		char *argv[16];
+		char *argv[20];
 		int a = 0;
 		argv[a++] = "cryptstack-cryptod";
 		argv[a++] = "--lower-fd";
@@ -657,6 +657,12 @@ static int sup_main(struct sup *s)
 		argv[a++] = fdbuf[4];
 		argv[a++] = "--workers";
 		argv[a++] = wbuf;
+		if (o->run_as) {
+			snprintf(ubuf, sizeof(ubuf), "%u:%u", o->run_uid,
+				 o->run_gid);
+			argv[a++] = "--user";
+			argv[a++] = ubuf;
+		}
 		if (o->sandbox_off)
 			argv[a++] = "--sandbox=off";
 		if (o->debug)

@@ -23,6 +23,8 @@ struct sup_opts {
 	int shared_lower;      /* short cache timeouts, no keep_cache */
 	int encrypted_view;    /* read-only raw ciphertext view */
 	int sandbox_off;       /* cryptod --sandbox=off */
+	int run_as;            /* -o user=NAME (root): cryptod runs as */
+	unsigned run_uid, run_gid; /* run_uid:run_gid (docs/SANDBOX.md) */
 	unsigned workers;      /* ring pairs = cryptod workers = frontend
 				* threads; 0: automatic */
 	unsigned slots;        /* data slots per ring pair; 0: default */

@@ -7,6 +7,8 @@
 #ifndef CD_SANDBOX_H
 #define CD_SANDBOX_H
 
+#include <stdbool.h>
+
 struct io_uring;
 
 /* Syscalls cryptod makes after setup beyond sandbox_base_syscalls
@@ -18,6 +20,16 @@ extern const char *const cd_sandbox_syscalls[];
  * filesystem access confined beneath lower_fd (Landlock, where the kernel
  * has it; a log line where it does not). Returns 0 or -errno. */
 int cd_sandbox_enter(int lower_fd);
+
+/* --user UID:GID (started as root with -o user=NAME): becomes that user
+ * keeping only CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER and CAP_FSETID (files
+ * get the callers' owners and modes). spec NULL: no change. Call before
+ * cd_sandbox_enter(). Returns 0, -EINVAL for a bad spec, or -errno. */
+int cd_drop_user(const char *spec);
+
+/* true once cd_drop_user() kept CAP_CHOWN: new nodes are given to their
+ * callers as they are when cryptod runs as root. */
+extern bool cd_chown_callers;
 
 /* For a ring created with IORING_SETUP_R_DISABLED (buffers and the sparse
  * file table already registered): allows only the opcodes cryptod submits

@@ -87,6 +87,7 @@ int main(int argc, char **argv)
 	int region_fd = -1, ctl_fd = -1, level = LOG_LVL_INFO;
 	long workers = 0;
 	bool sandbox = true;
+	const char *run_user = NULL;
 	char err[200] = "";
 	int rc;
 
@@ -99,7 +100,8 @@ int main(int argc, char **argv)
 		O_WORKERS,
 		O_SANDBOX,
 		O_PASSTHRU,
-		O_PLAINNAMES
+		O_PLAINNAMES,
+		O_USER
 	};
 	static const struct option opts[] = {
 	    {"lower-fd", required_argument, NULL, O_LOWER},
@@ -110,6 +112,7 @@ int main(int argc, char **argv)
 	    {"workers", required_argument, NULL, O_WORKERS},
 	    {"sandbox", required_argument, NULL, O_SANDBOX},
 	    {"passthrough", no_argument, NULL, O_PASSTHRU},
+	    {"user", required_argument, NULL, O_USER},
 	    {"debug", no_argument, NULL, 'd'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -146,6 +149,9 @@ int main(int argc, char **argv)
 			break;
 		case O_PASSTHRU:
 			cd.passthrough = true;
+			break;
+		case O_USER: /* UID:GID, docs/SANDBOX.md */
+			run_user = optarg;
 			break;
 		case 'd':
 			level = LOG_LVL_DEBUG;
@@ -214,6 +220,12 @@ int main(int argc, char **argv)
 	rc = cd_workers_setup();
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "workers: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = cd_drop_user(run_user);
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "--user %s: %s", run_user,
+			 strerror(-rc));
 		goto fail;
 	}
 	rc = cd_sandbox(sandbox);

@@ -26,6 +26,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cd_sandbox.h"
 #include "cryptod.h"
 #include "log.h"
 
@@ -259,9 +260,9 @@ static int arg_name(struct cd_req *r, uint32_t pos, uint32_t len,
 /* Gives a node created by us to the caller (we may run as root). */
 static void chown_new(struct cd_req *r, int dirfd, const char *lname)
 {
-	if (geteuid() != 0)
+	if (geteuid() != 0 && !cd_chown_callers) /* cd_sandbox.h */
 		return;
-	if (r->sqe.uid == 0 && r->sqe.gid == 0)
+	if (r->sqe.uid == geteuid() && r->sqe.gid == getegid())
 		return;
 	if (fchownat(dirfd, lname, r->sqe.uid, r->sqe.gid,
 		     AT_SYMLINK_NOFOLLOW) < 0)
@@ -462,7 +463,8 @@ static int create_regular(struct cd_req *r, struct cd_inode *p,
 	if (fd >= 0) {
 		char pp[64];
 		rc = cd_file_init_new(r->w, fd);
-		if (rc == 0 && geteuid() == 0 && (r->sqe.uid || r->sqe.gid) &&
+		if (rc == 0 && (geteuid() == 0 || cd_chown_callers) &&
+		    (r->sqe.uid != geteuid() || r->sqe.gid != getegid()) &&
 		    fchown(fd, r->sqe.uid, r->sqe.gid) < 0)
 			rc = -errno;
 		if (rc == 0 && fchmod(fd, mode) < 0)

@@ -6,7 +6,11 @@
  * error paths; docs/SANDBOX.md keeps the method. Lower data I/O does not
  * show up here: it goes through io_uring (see uring_restrict.c).
  */
+#include <errno.h>
+#include <linux/capability.h>
 #include <linux/io_uring.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "cd_sandbox.h"
 #include "sandbox.h"
@@ -56,4 +60,27 @@ int cd_sandbox_enter(int lower_fd)
 		.landlock_fd = lower_fd < 0 ? -2 : lower_fd,
 	};
 	return sandbox_enter(&cfg);
+}
+
+bool cd_chown_callers;
+
+int cd_drop_user(const char *spec)
+{
+	unsigned uid, gid;
+	char end;
+	if (!spec)
+		return 0;
+	if (sscanf(spec, "%u:%u%c", &uid, &gid, &end) != 2 || uid == 0 ||
+	    uid == (unsigned)-1 || gid == (unsigned)-1)
+		return -EINVAL;
+	/* chown to the caller (CAP_CHOWN), callers' modes that lock the
+	 * owner out (CAP_DAC_OVERRIDE), chmod/utimens/xattrs of files owned
+	 * by others (CAP_FOWNER), keeping setgid bits (CAP_FSETID) */
+	int rc = sandbox_drop_user(uid, gid,
+				   1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE |
+					   1ULL << CAP_FOWNER |
+					   1ULL << CAP_FSETID);
+	if (rc == 0 && geteuid() == uid)
+		cd_chown_callers = true;
+	return rc;
 }
