@@ -13,6 +13,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <mbedtls/gcm.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -166,9 +168,9 @@ static int prog_name(pid_t pid, char *out, size_t cap)
 	return 0;
 }
 
-/* The supervisor of our mount: a "cryptstack" whose command line names
- * the mountpoint. */
-static pid_t find_supervisor(void)
+/* The supervisor of the mount at m: a "cryptstack" whose command line
+ * names the mountpoint. */
+static pid_t find_supervisor_of(const char *m)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -189,12 +191,19 @@ static pid_t find_supervisor(void)
 			if (!cmd[i])
 				cmd[i] = ' ';
 		cmd[n > 0 ? n : 0] = '\0';
-		if (strstr(cmd, mnt))
-			found = pid;
+		size_t ml = strlen(m);
+		for (char *q = strstr(cmd, m); q; q = strstr(q + 1, m))
+			if (q[ml] == ' ' || q[ml] == '\0')
+				found = pid;
 	}
 	if (d)
 		closedir(d);
 	return found;
+}
+
+static pid_t find_supervisor(void)
+{
+	return find_supervisor_of(mnt);
 }
 
 /* The child of sup whose program is name, or 0. */
@@ -357,21 +366,157 @@ static void test_helpers_confined(void)
 
 static const char *cs_bin = CS_CLI_BIN;
 
-static int setup(void)
+/* ---- -o user=NAME: cryptod as an unprivileged user ------------------ */
+
+static char lower2[96], mnt2[96];
+static int mounted2;
+static unsigned nobody_uid, nobody_gid;
+
+static unsigned long long status_hex(const char *path, const char *field)
+{
+	char line[256];
+	unsigned long long v = ~0ULL;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			v = strtoull(line + strlen(field), NULL, 16);
+	fclose(f);
+	return v;
+}
+
+static int as_nobody(const char *create, const char *deny)
+{
+	fflush(NULL);
+	pid_t p = fork();
+	if (p == 0) {
+		if (setgroups(0, NULL) || setresgid(nobody_gid, nobody_gid,
+						    nobody_gid) ||
+		    setresuid(nobody_uid, nobody_uid, nobody_uid))
+			_exit(10);
+		int fd = open(create, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		if (fd < 0 || write(fd, "n", 1) != 1)
+			_exit(11);
+		close(fd);
+		fd = open(deny, O_RDONLY);
+		_exit(fd < 0 && errno == EACCES ? 0 : 12);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
+}
+
+static void test_cryptod_runs_as_user(void)
+{
+	char path[320], own[160], pub[160], theirs[160];
+	struct stat st;
+	pid_t sup = find_supervisor_of(mnt2);
+	CU_ASSERT_FATAL(sup > 0);
+	pid_t cd = find_child(sup, "cryptstack-cryptod");
+	CU_ASSERT_FATAL(cd > 0);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)cd);
+	CU_ASSERT_EQUAL(status_field(path, "Uid:"), (long)nobody_uid);
+	CU_ASSERT_EQUAL(status_field(path, "Gid:"), (long)nobody_gid);
+	/* CAP_CHOWN | CAP_DAC_OVERRIDE | CAP_FOWNER | CAP_FSETID */
+	CU_ASSERT_EQUAL(status_hex(path, "CapEff:"), 0x1bULL);
+	CU_ASSERT_EQUAL(status_hex(path, "CapPrm:"), 0x1bULL);
+	CU_ASSERT_EQUAL(status_hex(path, "CapBnd:"), 0x1bULL);
+	CU_ASSERT_EQUAL(status_hex(path, "CapAmb:"), 0ULL);
+	CU_ASSERT_EQUAL(status_field(path, "Seccomp:"), 2);
+
+	/* root's private file stays root's; the user's file is the user's */
+	snprintf(own, sizeof(own), "%s/rootfile", mnt2);
+	int fd = open(own, O_CREAT | O_WRONLY, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT(write(fd, "r", 1) == 1);
+	close(fd);
+	CU_ASSERT(stat(own, &st) == 0 && st.st_uid == 0 && st.st_gid == 0 &&
+		  (st.st_mode & 07777) == 0600);
+	snprintf(pub, sizeof(pub), "%s/pub", mnt2);
+	CU_ASSERT_FATAL(mkdir(pub, 0777) == 0 && chmod(pub, 01777) == 0);
+	snprintf(theirs, sizeof(theirs), "%s/pub/theirs", mnt2);
+	CU_ASSERT_EQUAL(as_nobody(theirs, own), 0);
+	CU_ASSERT(stat(theirs, &st) == 0 && st.st_uid == nobody_uid &&
+		  st.st_gid == nobody_gid);
+	/* root can still chown and chmod anything through the mount */
+	CU_ASSERT(chown(theirs, 1234, 1234) == 0 &&
+		  stat(theirs, &st) == 0 && st.st_uid == 1234);
+	CU_ASSERT(chmod(theirs, 0400) == 0 && stat(theirs, &st) == 0 &&
+		  (st.st_mode & 07777) == 0400);
+}
+
+static int setup_user(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+	if (!pw || pw->pw_uid == 0) {
+		printf("no user \"nobody\": suite skipped\n");
+		return -1;
+	}
+	nobody_uid = pw->pw_uid;
+	nobody_gid = pw->pw_gid;
+	snprintf(lower2, sizeof(lower2), "%s/lower2", tdir);
+	snprintf(mnt2, sizeof(mnt2), "%s/mnt2", tdir);
+	if (mkdir(lower2, 0755) < 0 || mkdir(mnt2, 0755) < 0 ||
+	    chmod(tdir, 0755) < 0)
+		return -1;
+	char *init[] = { (char *)cs_bin, "init", "--passfile", passfile,
+			 "--kdf-memory", "1M", "--kdf-time", "1",
+			 "--kdf-parallelism", "1", lower2, NULL };
+	char *mount[] = { (char *)cs_bin, "mount", "--passfile", passfile,
+			  "-o", "user=nobody,allow_other", lower2, mnt2, NULL };
+	if (run(init) != 0 || run(mount) != 0) {
+		printf("init/mount -o user=nobody failed\n");
+		return -1;
+	}
+	mounted2 = 1;
+	return 0;
+}
+
+static int teardown_user(void)
+{
+	if (mounted2) {
+		char *umount[] = { (char *)cs_bin, "umount", mnt2, NULL };
+		if (run(umount) != 0) {
+			char *lazy[] = { "/bin/umount", "-l", mnt2, NULL };
+			run(lazy);
+		}
+		mounted2 = 0;
+	}
+	return 0;
+}
+
+/* The temporary directory and the pass file, for both suites; removed at
+ * exit (after both suites' teardowns unmounted). */
+static int make_tdir(void)
 {
 	snprintf(tdir, sizeof(tdir), "/tmp/cs-sbmem.XXXXXX");
 	if (!mkdtemp(tdir))
 		return -1;
-	snprintf(lower, sizeof(lower), "%s/lower", tdir);
-	snprintf(mnt, sizeof(mnt), "%s/mnt", tdir);
 	snprintf(passfile, sizeof(passfile), "%s/pass", tdir);
-	if (mkdir(lower, 0700) < 0 || mkdir(mnt, 0700) < 0)
-		return -1;
 	FILE *f = fopen(passfile, "w");
 	if (!f)
 		return -1;
 	fprintf(f, "%s\n", PASSPHRASE);
 	fclose(f);
+	return 0;
+}
+
+static void remove_tdir(void)
+{
+	teardown_user();
+	char *rm[] = { "/bin/rm", "-rf", tdir, NULL };
+	if (tdir[0])
+		run(rm);
+	explicit_bzero(fekek, sizeof(fekek));
+}
+
+static int setup(void)
+{
+	snprintf(lower, sizeof(lower), "%s/lower", tdir);
+	snprintf(mnt, sizeof(mnt), "%s/mnt", tdir);
+	if (mkdir(lower, 0700) < 0 || mkdir(mnt, 0700) < 0)
+		return -1;
 	char *init[] = { (char *)cs_bin, "init", "--passfile", passfile,
 			 "--kdf-memory", "1M", "--kdf-time", "1",
 			 "--kdf-parallelism", "1", lower, NULL };
@@ -402,10 +547,8 @@ static int teardown(void)
 			char *lazy[] = { "/bin/umount", "-l", mnt, NULL };
 			run(lazy);
 		}
+		mounted = 0;
 	}
-	char *rm[] = { "/bin/rm", "-rf", tdir, NULL };
-	run(rm);
-	explicit_bzero(fekek, sizeof(fekek));
 	return 0;
 }
 
@@ -424,5 +567,15 @@ int cs_register_suites(void)
 		printf("/dev/fuse is missing: skipped\n");
 		return CS_TEST_SKIP;
 	}
-	return cs_add_suite("sandbox_memory", setup, teardown, tests);
+	static const struct cs_test user_tests[] = {
+		{ "cryptod_runs_as_user", test_cryptod_runs_as_user },
+		{ NULL, NULL },
+	};
+	if (make_tdir() < 0)
+		return -1;
+	atexit(remove_tdir);
+	if (cs_add_suite("sandbox_memory", setup, teardown, tests) < 0)
+		return -1;
+	return cs_add_suite("run_as_user", setup_user, teardown_user,
+			    user_tests);
 }
