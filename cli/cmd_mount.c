@@ -30,7 +30,8 @@ static int usage(void)
 		"options (-o): passfile=F extpass=CMD key=PEM workers=N "
 		"slots=N log=FILE shared_lower\n"
 		"              encrypted_view allow_other ro foreground debug "
-		"sandbox=off, and FUSE/mount options\n");
+		"sandbox=off user=NAME,\n"
+		"              and FUSE/mount options\n");
 	return 2;
 }
 
