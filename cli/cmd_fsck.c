@@ -42,7 +42,7 @@
 #include "util.h"
 #include "volume.h"
 
-#define SEG_MAX FMT_GROUP_EXTENTS /* extents per read: 1 MiB */
+#define SEG_MAX		FMT_GROUP_EXTENTS /* extents per read: 1 MiB */
 #define XATTR_LIST_MAX_ 65536u
 
 enum { EXIT_CLEAN = 0, EXIT_CORRUPT = 1, EXIT_OPERR = 2, EXIT_REPAIRED = 3 };
@@ -58,10 +58,10 @@ static struct {
 	int plain_names;
 	int svc; /* keyd service socket */
 	uint32_t seq;
-	uint8_t *names_key; /* locked, FMT_NAMES_KEY_LEN */
+	uint8_t *names_key;	    /* locked, FMT_NAMES_KEY_LEN */
 	struct kd_unwrap_rep *urep; /* locked */
 	struct cipher_thread *th;
-	uint8_t *data; /* SEG_MAX * 4096 lower bytes */
+	uint8_t *data;	/* SEG_MAX * 4096 lower bytes */
 	uint8_t *plain; /* locked, SEG_MAX * 4096 */
 	uint8_t recs[SEG_MAX * FMT_REC_LEN];
 	uint8_t which[SEG_MAX], bad[SEG_MAX];
@@ -78,7 +78,7 @@ static struct {
 	/* hard links: files with st_nlink > 1 are checked once */
 	struct ino_seen *seen;
 	size_t nseen, capseen;
-} fs = { .svc = -1 };
+} fs = {.svc = -1};
 
 /* ---- report ------------------------------------------------------------ */
 
@@ -119,17 +119,19 @@ static void progress(int force)
 		for (unsigned i = 0; i < 30; i++)
 			bar[i] = i < fill ? '#' : '-';
 		bar[30] = '\0';
-		fprintf(stderr, "\r\033[K[%s] %3u%% %lu/%lu files, %" PRIu64
-			" MiB", bar, pct, done, fs.total_files,
-			fs.bytes_done >> 20);
+		fprintf(stderr,
+			"\r\033[K[%s] %3u%% %lu/%lu files, %" PRIu64 " MiB",
+			bar, pct, done, fs.total_files, fs.bytes_done >> 20);
 		fs.bar_shown = 1;
 		return;
 	}
 	if (!force && now - fs.last_report < 5000000000ull)
 		return;
 	fs.last_report = now;
-	fprintf(stderr, "fsck: %lu/%lu files checked, %" PRIu64 " MiB, %lu "
-		"problems\n", fs.files, fs.total_files, fs.bytes_done >> 20,
+	fprintf(stderr,
+		"fsck: %lu/%lu files checked, %" PRIu64 " MiB, %lu "
+		"problems\n",
+		fs.files, fs.total_files, fs.bytes_done >> 20,
 		fs.corrupt + fs.unsettled);
 }
 
@@ -177,8 +179,8 @@ static int unwrap(const struct fmt_header *h, uint8_t fek[static KD_FEK_LEN])
 	return r;
 }
 
-__attribute__((format(printf, 2, 3))) static void
-corrupt(const char *path, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) static void corrupt(const char *path,
+							  const char *fmt, ...);
 
 /* ---- lost ranges ------------------------------------------------------- */
 
@@ -192,7 +194,8 @@ static void lost_flush(struct lost *l, const char *path)
 	if (l->end > l->start) {
 		report(fs.repair ? "LOST" : "BAD-DATA", path,
 		       "plaintext bytes %" PRIu64 "..%" PRIu64 " (%" PRIu64
-		       " bytes)%s", l->start, l->end - 1, l->end - l->start,
+		       " bytes)%s",
+		       l->start, l->end - 1, l->end - l->start,
 		       fs.repair ? " now read as zeros" : " unreadable");
 		fs.lost_bytes += l->end - l->start;
 		l->ranges++;
@@ -239,8 +242,8 @@ static int pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = pwrite(fd, buf + done, len - done,
-				   (off_t)(off + done));
+		ssize_t n =
+		    pwrite(fd, buf + done, len - done, (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -318,7 +321,8 @@ static long check_extents(int fd, const char *path, struct fmt_header *h,
 				continue;
 			}
 			/* FORMAT.md: the bytes of the last extent at and past
-			 * the size are zero (a later extension exposes them). */
+			 * the size are zero (a later extension exposes them).
+			 */
 			uint8_t *pl = fs.plain + (size_t)i * FMT_EXTENT;
 			uint32_t tail = (uint32_t)(h->size % FMT_EXTENT);
 			bool dirty_tail = false;
@@ -326,7 +330,8 @@ static long check_extents(int fd, const char *path, struct fmt_header *h,
 			    memcmp(pl + tail, zero, FMT_EXTENT - tail)) {
 				dirty_tail = true;
 				fs.tail_bad++;
-				corrupt(path, "%" PRIu64 " bytes past the end of "
+				corrupt(path,
+					"%" PRIu64 " bytes past the end of "
 					"the file in its last extent are not "
 					"zero (they would show if it grew)%s",
 					(uint64_t)(FMT_EXTENT - tail),
@@ -343,7 +348,8 @@ static long check_extents(int fd, const char *path, struct fmt_header *h,
 			 * tail). */
 			uint8_t cur = fs.which[i];
 			recs_dirty = true;
-			if (!dirty_tail && slot_empty(rec + cur * FMT_SLOT_LEN)) {
+			if (!dirty_tail &&
+			    slot_empty(rec + cur * FMT_SLOT_LEN)) {
 				fmt_rec_punch(rec, cur);
 				fs.which[i] = 254; /* data already zeros */
 				continue;
@@ -366,10 +372,10 @@ static long check_extents(int fd, const char *path, struct fmt_header *h,
 				if (fs.which[i] != 255)
 					continue;
 				uint8_t *d = fs.data + (size_t)i * FMT_EXTENT;
-				r = pwrite_full(fd, memcmp(d, zero, FMT_EXTENT)
-						? d : zero, FMT_EXTENT,
-						sg.data_off +
-						(uint64_t)i * FMT_EXTENT);
+				r = pwrite_full(
+				    fd, memcmp(d, zero, FMT_EXTENT) ? d : zero,
+				    FMT_EXTENT,
+				    sg.data_off + (uint64_t)i * FMT_EXTENT);
 			}
 			if (r)
 				return r;
@@ -403,8 +409,8 @@ static int settle_size(int fd, struct fmt_header *h,
 	return r;
 }
 
-__attribute__((format(printf, 2, 3))) static void
-corrupt(const char *path, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void corrupt(const char *path,
+							  const char *fmt, ...)
 {
 	va_list ap;
 	fs.corrupt++;
@@ -425,7 +431,7 @@ static void check_file(int dirfd, const char *name, const char *path,
 	struct fmt_header *h = NULL;
 	struct cipher_key *key = NULL;
 	uint8_t *fek = NULL;
-	struct lost lost = { 0 };
+	struct lost lost = {0};
 	int fd = -1, r;
 	bool problem = false, fixed_all = true;
 
@@ -444,11 +450,12 @@ static void check_file(int dirfd, const char *name, const char *path,
 			}
 		}
 		if (fs.nseen < fs.capseen)
-			fs.seen[fs.nseen++] = (struct ino_seen){ st->st_dev,
-								 st->st_ino };
+			fs.seen[fs.nseen++] =
+			    (struct ino_seen){st->st_dev, st->st_ino};
 	}
-	fd = openat(dirfd, name, (fs.repair ? O_RDWR : O_RDONLY) | O_NOFOLLOW |
-			O_CLOEXEC | O_NOCTTY);
+	fd = openat(dirfd, name,
+		    (fs.repair ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC |
+			O_NOCTTY);
 	if (fd < 0) {
 		fs.operr++;
 		report("ERROR", path, "open: %s", strerror(errno));
@@ -458,10 +465,12 @@ static void check_file(int dirfd, const char *name, const char *path,
 		if (fs.repair && unlinkat(dirfd, name, 0) == 0) {
 			fs.corrupt++;
 			fs.repaired++;
-			report("REMOVED", path, "empty lower file (a create "
+			report("REMOVED", path,
+			       "empty lower file (a create "
 			       "interrupted before its header was written)");
 		} else {
-			corrupt(path, "%s", "empty lower file (no header: a "
+			corrupt(path, "%s",
+				"empty lower file (no header: a "
 				"create was interrupted); --repair removes it");
 			fs.unrepaired += fs.repair;
 		}
@@ -480,14 +489,16 @@ static void check_file(int dirfd, const char *name, const char *path,
 		report("ERROR", path, "%s", strerror(ENOMEM));
 		goto out;
 	}
-	r = (size_t)st->st_size < FMT_HDR_AREA ? -EINVAL
-					      : fmt_header_parse(blk, sizeof(blk), h);
+	r = (size_t)st->st_size < FMT_HDR_AREA
+		? -EINVAL
+		: fmt_header_parse(blk, sizeof(blk), h);
 	if (r) {
 		corrupt(path, "bad header: %s",
-			r == -EMEDIUMTYPE ? "not a cryptstack file (bad magic)" :
-			r == -EPROTONOSUPPORT ? "unsupported format version" :
-			r == -EOPNOTSUPP ? "unknown required feature flag" :
-			"malformed (short or reserved bytes set)");
+			r == -EMEDIUMTYPE ? "not a cryptstack file (bad magic)"
+			: r == -EPROTONOSUPPORT ? "unsupported format version"
+			: r == -EOPNOTSUPP
+			    ? "unknown required feature flag"
+			    : "malformed (short or reserved bytes set)");
 		fs.unrepaired += fs.repair;
 		goto out;
 	}
@@ -498,11 +509,13 @@ static void check_file(int dirfd, const char *name, const char *path,
 		goto out;
 	}
 	if (r) {
-		corrupt(path, "%s", r == -ENOKEY ?
-			"no key packet is for the given passphrase/keys "
-			"(cannot verify)" :
-			"key packet fails authentication (header or packet "
-			"tampered)");
+		corrupt(
+		    path, "%s",
+		    r == -ENOKEY
+			? "no key packet is for the given passphrase/keys "
+			  "(cannot verify)"
+			: "key packet fails authentication (header or packet "
+			  "tampered)");
 		fs.unrepaired += fs.repair;
 		goto out;
 	}
@@ -516,20 +529,24 @@ static void check_file(int dirfd, const char *name, const char *path,
 	bool size_fallback = false;
 	if (fmt_size_open(h, fs.th, key)) {
 		if (fmt_size_open_fallback(h, fs.th, key)) {
-			corrupt(path, "%s", "both size slots fail "
-				"authentication: size unknown, file unreadable");
+			corrupt(
+			    path, "%s",
+			    "both size slots fail "
+			    "authentication: size unknown, file unreadable");
 			fs.unrepaired += fs.repair;
 			goto out;
 		}
 		problem = true;
 		size_fallback = true;
-		corrupt(path, "%s", "a size slot fails authentication (torn "
+		corrupt(path, "%s",
+			"a size slot fails authentication (torn "
 			"or tampered); the other slot is used");
 	}
 	if (h->size_flags & FMT_SZ_DIRTY) {
 		problem = true;
 		fs.unsettled++;
-		report("UNSETTLED", path, "not closed cleanly (FMT_SZ_DIRTY): "
+		report("UNSETTLED", path,
+		       "not closed cleanly (FMT_SZ_DIRTY): "
 		       "older extent versions accepted until settled");
 	}
 	uint64_t want = fmt_lower_size(h->size), have = (uint64_t)st->st_size;
@@ -537,9 +554,10 @@ static void check_file(int dirfd, const char *name, const char *path,
 	if (fmt_check_lower_size(h, have)) {
 		problem = true;
 		cut = have;
-		corrupt(path, "lower file cut short (%" PRIu64 " of %" PRIu64
-			" bytes): the extents past the cut are lost", have,
-			want);
+		corrupt(path,
+			"lower file cut short (%" PRIu64 " of %" PRIu64
+			" bytes): the extents past the cut are lost",
+			have, want);
 		if (fs.repair && ftruncate(fd, (off_t)want) < 0) {
 			fs.operr++;
 			report("ERROR", path, "ftruncate: %s", strerror(errno));
@@ -548,20 +566,24 @@ static void check_file(int dirfd, const char *name, const char *path,
 	} else if (have > want) {
 		problem = true;
 		fs.unsettled++;
-		report("UNSETTLED", path, "stale tail past the size (%" PRIu64
-		       " > %" PRIu64 " bytes: an extension or truncate was "
-		       "interrupted)", have, want);
+		report("UNSETTLED", path,
+		       "stale tail past the size (%" PRIu64 " > %" PRIu64
+		       " bytes: an extension or truncate was "
+		       "interrupted)",
+		       have, want);
 		if (fs.repair) {
 			uint64_t o, l;
 			fmt_tail_records(h->size, &o, &l);
-			uint8_t z[FMT_GROUP_META_BLOCKS * FMT_BLOCK] = { 0 };
+			uint8_t z[FMT_GROUP_META_BLOCKS * FMT_BLOCK] = {0};
 			r = l <= sizeof(z) ? pwrite_full(fd, z, l, o) : -EINVAL;
 			if (r == 0 && ftruncate(fd, (off_t)want) < 0)
 				r = -errno;
 			if (r) {
 				fs.operr++;
-				report("ERROR", path, "removing the stale "
-				       "tail: %s", strerror(-r));
+				report("ERROR", path,
+				       "removing the stale "
+				       "tail: %s",
+				       strerror(-r));
 				goto out;
 			}
 		}
@@ -579,7 +601,8 @@ static void check_file(int dirfd, const char *name, const char *path,
 	if (nbad > 0) {
 		problem = true;
 		fs.bad_extents += (uint64_t)nbad;
-		corrupt(path, "%s", "extents fail authentication (ranges "
+		corrupt(path, "%s",
+			"extents fail authentication (ranges "
 			"above)");
 	}
 	if (problem && fs.repair) {
@@ -588,16 +611,21 @@ static void check_file(int dirfd, const char *name, const char *path,
 			r = settle_size(fd, h, key);
 			if (r) {
 				fixed_all = false;
-				report("ERROR", path, "writing the size slot: "
-				       "%s", strerror(-r));
+				report("ERROR", path,
+				       "writing the size slot: "
+				       "%s",
+				       strerror(-r));
 				fs.operr++;
 			}
 		}
 		if (fixed_all && fdatasync(fd) == 0) {
 			fs.repaired++;
-			report("REPAIRED", path, "%s", nbad ? "bad extents "
-			       "are holes now" : fs.tail_bad != tails ?
-			       "last extent's tail zeroed" : "settled");
+			report("REPAIRED", path, "%s",
+			       nbad ? "bad extents "
+				      "are holes now"
+			       : fs.tail_bad != tails
+				   ? "last extent's tail zeroed"
+				   : "settled");
 		} else {
 			fs.unrepaired++;
 		}
@@ -638,15 +666,18 @@ static void check_xattrs(int fd, const char *path)
 		int nl = fmt_xattr_name_decrypt(fs.names_key, x, xl, name,
 						sizeof(name));
 		if (nl < 0) {
-			corrupt(path, "%s", "an xattr name fails "
+			corrupt(path, "%s",
+				"an xattr name fails "
 				"authentication");
 			fs.unrepaired += fs.repair;
 			continue;
 		}
 		ssize_t vl = fgetxattr(fd, x, val, sizeof(val));
 		if (vl < 0 && errno == ERANGE) {
-			corrupt(path, "xattr %s: value longer than cryptstack "
-				"writes", name);
+			corrupt(path,
+				"xattr %s: value longer than cryptstack "
+				"writes",
+				name);
 			fs.unrepaired += fs.repair;
 			continue;
 		}
@@ -717,7 +748,8 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 						report("UNSETTLED", clpath,
 						       "orphaned long-name "
 						       "side file (no entry "
-						       "%s)", base);
+						       "%s)",
+						       base);
 						fs.unrepaired += fs.repair;
 					}
 				}
@@ -726,7 +758,8 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 		}
 		if (k == FMT_NAME_INVALID) {
 			fs.foreign++;
-			report("FOREIGN", clpath, "not a cryptstack name "
+			report("FOREIGN", clpath,
+			       "not a cryptstack name "
 			       "(ignored by the mount)");
 			return;
 		}
@@ -737,16 +770,18 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 			uint8_t buf[FMT_SIDE_MAX + 1];
 			snprintf(side, sizeof(side), "%s%s", lname,
 				 FMT_LONG_SUFFIX);
-			int sfd = openat(dfd, side, O_RDONLY | O_NOFOLLOW |
-					 O_CLOEXEC);
+			int sfd = openat(dfd, side,
+					 O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			ssize_t n = sfd >= 0 ? read(sfd, buf, sizeof(buf)) : -1;
 			if (sfd >= 0)
 				close(sfd);
 			if (n < 0) {
 				fs.corrupt++;
 				fs.unrepaired += fs.repair;
-				report("CORRUPT", clpath, "long name: side file "
-				       "%s: %s", side, strerror(errno));
+				report("CORRUPT", clpath,
+				       "long name: side file "
+				       "%s: %s",
+				       side, strerror(errno));
 			} else {
 				pl = fmt_side_parse(fs.names_key, dirid, lname,
 						    ll, buf, (size_t)n, plain,
@@ -754,7 +789,8 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 				if (pl < 0) {
 					fs.corrupt++;
 					fs.unrepaired += fs.repair;
-					report("CORRUPT", clpath, "long name: "
+					report("CORRUPT", clpath,
+					       "long name: "
 					       "side file fails "
 					       "authentication");
 				}
@@ -765,7 +801,8 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 			if (pl < 0) {
 				fs.corrupt++;
 				fs.unrepaired += fs.repair;
-				report("CORRUPT", clpath, "name fails "
+				report("CORRUPT", clpath,
+				       "name fails "
 				       "authentication (tampered, or moved "
 				       "from another directory)");
 			}
@@ -782,8 +819,9 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 		snprintf(shown, sizeof(shown), "%s [%s]", cpath, clpath);
 
 	if (S_ISDIR(st.st_mode)) {
-		int cfd = openat(dfd, lname, O_RDONLY | O_DIRECTORY |
-				 O_NOFOLLOW | O_CLOEXEC);
+		int cfd =
+		    openat(dfd, lname,
+			   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (cfd < 0) {
 			fs.operr++;
 			report("ERROR", shown, "open: %s", strerror(errno));
@@ -807,7 +845,8 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 						out, sizeof(out)) < 0) {
 				fs.corrupt++;
 				fs.unrepaired += fs.repair;
-				report("CORRUPT", shown, "symlink target fails "
+				report("CORRUPT", shown,
+				       "symlink target fails "
 				       "authentication");
 			}
 		}
@@ -876,16 +915,16 @@ static void check_dir(int dfd, const char *path, const char *lpath, int depth)
 	if (names)
 		qsort(names, n, sizeof(*names), name_cmp);
 	if (!fs.plain_names) {
-		int fd = openat(dfd, FMT_DIRID_NAME, O_RDONLY | O_NOFOLLOW |
-				O_CLOEXEC);
+		int fd = openat(dfd, FMT_DIRID_NAME,
+				O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		ssize_t l = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
 		int e = errno;
 		if (fd >= 0)
 			close(fd);
 		bool named = false;
 		for (size_t i = 0; i < n; i++) {
-			enum fmt_name_kind k = fmt_name_classify(
-				names[i], strlen(names[i]));
+			enum fmt_name_kind k =
+			    fmt_name_classify(names[i], strlen(names[i]));
 			named |= k == FMT_NAME_REGULAR || k == FMT_NAME_LONG;
 		}
 		if (l < 0 && e == ENOENT && depth == 0 && !named) {
@@ -894,14 +933,17 @@ static void check_dir(int dfd, const char *path, const char *lpath, int depth)
 		} else if (l < 0) {
 			fs.corrupt++;
 			fs.unrepaired += fs.repair;
-			report("CORRUPT", lpath, "directory id file %s: %s "
+			report("CORRUPT", lpath,
+			       "directory id file %s: %s "
 			       "(names in it cannot be decrypted)",
 			       FMT_DIRID_NAME, strerror(e));
 		} else if (fmt_dirid_parse(buf, (size_t)l, dirid)) {
 			fs.corrupt++;
 			fs.unrepaired += fs.repair;
-			report("CORRUPT", lpath, "directory id file %s is "
-			       "malformed", FMT_DIRID_NAME);
+			report("CORRUPT", lpath,
+			       "directory id file %s is "
+			       "malformed",
+			       FMT_DIRID_NAME);
 		} else {
 			idp = dirid;
 		}
@@ -1030,12 +1072,14 @@ static void count_tree(int dfd, int depth)
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (S_ISREG(st.st_mode) && !strstr(de->d_name, FMT_LONG_SUFFIX)) {
+		if (S_ISREG(st.st_mode) &&
+		    !strstr(de->d_name, FMT_LONG_SUFFIX)) {
 			fs.total_files++;
 			fs.total_bytes += (uint64_t)st.st_size;
 		} else if (S_ISDIR(st.st_mode) && depth < 512) {
-			int c = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY |
-				       O_NOFOLLOW | O_CLOEXEC);
+			int c = openat(dfd, de->d_name,
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					   O_CLOEXEC);
 			if (c >= 0) {
 				count_tree(c, depth + 1);
 				close(c);
@@ -1049,34 +1093,34 @@ static void count_tree(int dfd, int depth)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: cryptstack fsck [--repair] [--force] [--passfile FILE | "
-		"--extpass CMD]\n"
-		"                       [--key PRIV.pem [--key-passfile FILE]] "
-		"[--progress|--no-progress] LOWER\n"
-		"exit status: 0 clean, 1 corrupt or unsettled files (run "
-		"--repair), 2 operational\n"
-		"error (wrong passphrase, not a volume, I/O error, volume "
-		"mounted), 3 everything\nfound was repaired (lost ranges "
-		"listed).\n");
+	fprintf(
+	    f, "usage: cryptstack fsck [--repair] [--force] [--passfile FILE | "
+	       "--extpass CMD]\n"
+	       "                       [--key PRIV.pem [--key-passfile FILE]] "
+	       "[--progress|--no-progress] LOWER\n"
+	       "exit status: 0 clean, 1 corrupt or unsettled files (run "
+	       "--repair), 2 operational\n"
+	       "error (wrong passphrase, not a volume, I/O error, volume "
+	       "mounted), 3 everything\nfound was repaired (lost ranges "
+	       "listed).\n");
 }
 
 int cmd_fsck(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "repair", no_argument, NULL, 'r' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "passfile", required_argument, NULL, 'p' },
-		{ "extpass", required_argument, NULL, 'e' },
-		{ "key", required_argument, NULL, 'k' },
-		{ "key-passfile", required_argument, NULL, 'K' },
-		{ "progress", no_argument, NULL, 'P' },
-		{ "no-progress", no_argument, NULL, 'N' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"repair", no_argument, NULL, 'r'},
+	    {"force", no_argument, NULL, 'F'},
+	    {"passfile", required_argument, NULL, 'p'},
+	    {"extpass", required_argument, NULL, 'e'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"key-passfile", required_argument, NULL, 'K'},
+	    {"progress", no_argument, NULL, 'P'},
+	    {"no-progress", no_argument, NULL, 'N'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct cli_unlock_opts uo = { 0 };
-	struct cli_unlock u = { 0 };
+	struct cli_unlock_opts uo = {0};
+	struct cli_unlock u = {0};
 	int o, ret = EXIT_OPERR, lower = -1, force = 0, prog = -1;
 	pid_t kpid = -1;
 	char err[600], real[PATH_MAX], mnt[PATH_MAX] = "";
@@ -1133,19 +1177,27 @@ int cmd_fsck(int argc, char **argv)
 		goto out;
 	}
 	if (volume_in_use(real, &lst, mnt, sizeof(mnt))) {
-		fprintf(stderr, "cryptstack: fsck: %s is in use: mounted on %s"
-			"%s\n", real, mnt, force ? " (--force: checking "
-			"anyway; results may be wrong, repairs may race the "
-			"mount)" : "; unmount it first (or --force)");
+		fprintf(
+		    stderr,
+		    "cryptstack: fsck: %s is in use: mounted on %s"
+		    "%s\n",
+		    real, mnt,
+		    force
+			? " (--force: checking "
+			  "anyway; results may be wrong, repairs may race the "
+			  "mount)"
+			: "; unmount it first (or --force)");
 		if (!force || fs.repair)
 			goto out;
 	}
 	/* The config: names mode (keyd validates the rest). */
-	int cfd = openat(lower, FMT_CONF_NAME, O_RDONLY | O_NOFOLLOW |
-			 O_CLOEXEC);
+	int cfd =
+	    openat(lower, FMT_CONF_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (cfd < 0) {
-		fprintf(stderr, "cryptstack: not a cryptstack volume (no %s in "
-			"%s)\n", FMT_CONF_NAME, root);
+		fprintf(stderr,
+			"cryptstack: not a cryptstack volume (no %s in "
+			"%s)\n",
+			FMT_CONF_NAME, root);
 		goto out;
 	}
 	conf = malloc(VOL_MAX_SIZE + 1);
@@ -1177,9 +1229,9 @@ int cmd_fsck(int argc, char **argv)
 		fprintf(stderr, "cryptstack: fsck: out of (locked) memory\n");
 		goto out;
 	}
-	struct kd_hello hq = { .h = { KD_HELLO, 0 },
-			       .version = KD_PROTO_VERSION }, hp;
-	struct kd_names_key_req nq = { .h = { KD_NAMES_KEY, 1 } };
+	struct kd_hello hq = {.h = {KD_HELLO, 0}, .version = KD_PROTO_VERSION},
+			hp;
+	struct kd_names_key_req nq = {.h = {KD_NAMES_KEY, 1}};
 	struct kd_names_key_rep *np = secmem_alloc(sizeof(*np));
 	r = np ? kd_call(&hq, sizeof(hq), &hp, sizeof(hp)) : -ENOMEM;
 	if (r == 0)
@@ -1213,8 +1265,8 @@ int cmd_fsck(int argc, char **argv)
 	       fs.unsettled, fs.bad_extents, fs.foreign, fs.operr);
 	if (fs.repair)
 		printf("; repaired %lu, not repairable %lu, %" PRIu64
-		       " plaintext bytes lost", fs.repaired, fs.unrepaired,
-		       fs.lost_bytes);
+		       " plaintext bytes lost",
+		       fs.repaired, fs.unrepaired, fs.lost_bytes);
 	printf("\n");
 	if (fs.operr)
 		ret = EXIT_OPERR;

@@ -40,8 +40,8 @@ __attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-#define FSCK(vol, extra)                                                   \
-	run("%s fsck --passfile %s/pass --no-progress " extra " %s/%s 2>&1", \
+#define FSCK(vol, extra)                                                       \
+	run("%s fsck --passfile %s/pass --no-progress " extra " %s/%s 2>&1",   \
 	    CS_CLI, tmp, tmp, vol)
 
 static int suite_init(void)
@@ -50,11 +50,13 @@ static int suite_init(void)
 	if (!mkdtemp(tmp))
 		return -1;
 	if (run("printf 'fsck test pass\\n' >%s/pass && printf 'wrong\\n' "
-		">%s/wrong", tmp, tmp))
+		">%s/wrong",
+		tmp, tmp))
 		return -1;
 	/* Two template volumes: encrypted and plaintext names. */
 	if (run("%s init --passfile %s/pass --kdf-memory 1M --kdf-time 1 "
-		"--kdf-parallelism 1 %s/enc 2>&1", CS_CLI, tmp, tmp) ||
+		"--kdf-parallelism 1 %s/enc 2>&1",
+		CS_CLI, tmp, tmp) ||
 	    run("%s init --passfile %s/pass --kdf-memory 1M --kdf-time 1 "
 		"--kdf-parallelism 1 --plaintext-names %s/plain 2>&1",
 		CS_CLI, tmp, tmp)) {
@@ -63,7 +65,8 @@ static int suite_init(void)
 	}
 	/* The root's directory id, as cryptod writes it on first use. */
 	if (run("printf 'CSDI\\001\\000\\000\\000dir id for fsck!' "
-		">%s/enc/.cs.dirid", tmp))
+		">%s/enc/.cs.dirid",
+		tmp))
 		return -1;
 	return 0;
 }
@@ -78,8 +81,9 @@ static int suite_clean(void)
 /* A fresh copy of template t named n. */
 static void fresh(const char *t, const char *n)
 {
-	CU_ASSERT_EQUAL_FATAL(run("rm -rf %s/%s && cp -a %s/%s %s/%s", tmp, n,
-				  tmp, t, tmp, n), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	    run("rm -rf %s/%s && cp -a %s/%s %s/%s", tmp, n, tmp, t, tmp, n),
+	    0);
 }
 
 static void test_clean_volumes(void)
@@ -95,12 +99,16 @@ static void test_operational_errors(void)
 {
 	/* not a volume, missing, wrong passphrase, usage */
 	CU_ASSERT_EQUAL(run("mkdir -p %s/notvol && %s fsck --passfile %s/pass "
-			    "%s/notvol 2>&1", tmp, CS_CLI, tmp, tmp), 2);
+			    "%s/notvol 2>&1",
+			    tmp, CS_CLI, tmp, tmp),
+			2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "not a cryptstack volume"));
-	CU_ASSERT_EQUAL(run("%s fsck --passfile %s/pass %s/missing 2>&1",
-			    CS_CLI, tmp, tmp), 2);
-	CU_ASSERT_EQUAL(run("%s fsck --passfile %s/wrong %s/enc 2>&1", CS_CLI,
-			    tmp, tmp), 2);
+	CU_ASSERT_EQUAL(
+	    run("%s fsck --passfile %s/pass %s/missing 2>&1", CS_CLI, tmp, tmp),
+	    2);
+	CU_ASSERT_EQUAL(
+	    run("%s fsck --passfile %s/wrong %s/enc 2>&1", CS_CLI, tmp, tmp),
+	    2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "wrong passphrase"));
 	CU_ASSERT_EQUAL(run("%s fsck 2>&1", CS_CLI), 2);
 	CU_ASSERT_EQUAL(run("%s fsck --bogus %s/enc 2>&1", CS_CLI, tmp), 2);
@@ -125,7 +133,8 @@ static void test_bad_name(void)
 	 * decrypt under this directory's id */
 	CU_ASSERT_EQUAL(run("cp %s/small-100.lower "
 			    "%s/badname/AAAAAAAAAAAAAAAAAAAAAAAAAAA",
-			    CS_GOLDEN_DIR, tmp), 0);
+			    CS_GOLDEN_DIR, tmp),
+			0);
 	CU_ASSERT_EQUAL(FSCK("badname", ""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "name fails authentication"));
 	/* not repairable: still 1 after --repair */
@@ -140,12 +149,15 @@ static void test_dirid(void)
 	CU_ASSERT_EQUAL(FSCK("dirid", ""), 0);
 	CU_ASSERT_EQUAL(run("cp %s/small-100.lower "
 			    "%s/dirid/AAAAAAAAAAAAAAAAAAAAAAAAAAA",
-			    CS_GOLDEN_DIR, tmp), 0);
+			    CS_GOLDEN_DIR, tmp),
+			0);
 	CU_ASSERT_EQUAL(FSCK("dirid", ""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "directory id file"));
 	fresh("enc", "dirid2");
 	CU_ASSERT_EQUAL(run("printf 'CSDI\\001\\000\\000\\000short' "
-			    ">%s/dirid2/.cs.dirid", tmp), 0);
+			    ">%s/dirid2/.cs.dirid",
+			    tmp),
+			0);
 	CU_ASSERT_EQUAL(FSCK("dirid2", ""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "malformed"));
 }
@@ -155,7 +167,8 @@ static void test_orphan_side_file(void)
 	fresh("enc", "orphan");
 	CU_ASSERT_EQUAL(run("printf 'CSLN' >%s/orphan/cs~"
 			    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.name",
-			    tmp), 0);
+			    tmp),
+			0);
 	CU_ASSERT_EQUAL(FSCK("orphan", ""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "orphaned long-name side file"));
 	CU_ASSERT_EQUAL(FSCK("orphan", "--repair"), 3);
@@ -167,8 +180,9 @@ static void test_lower_files(void)
 {
 	fresh("plain", "files");
 	/* a valid file whose key packet is for another FEKEK (golden key) */
-	CU_ASSERT_EQUAL(run("cp %s/small-100.lower %s/files/golden", CS_GOLDEN_DIR,
-			    tmp), 0);
+	CU_ASSERT_EQUAL(
+	    run("cp %s/small-100.lower %s/files/golden", CS_GOLDEN_DIR, tmp),
+	    0);
 	CU_ASSERT_EQUAL(FSCK("files", ""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no key packet is for the given"));
 	/* junk with no magic */
@@ -178,15 +192,19 @@ static void test_lower_files(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad magic"));
 	/* unknown version / required flag */
 	fresh("plain", "ver");
-	CU_ASSERT_EQUAL(run("cp %s/small-100.lower %s/ver/v && printf '\\011' | "
-			    "dd of=%s/ver/v bs=1 seek=8 conv=notrunc "
-			    "status=none", CS_GOLDEN_DIR, tmp, tmp), 0);
+	CU_ASSERT_EQUAL(
+	    run("cp %s/small-100.lower %s/ver/v && printf '\\011' | "
+		"dd of=%s/ver/v bs=1 seek=8 conv=notrunc "
+		"status=none",
+		CS_GOLDEN_DIR, tmp, tmp),
+	    0);
 	CU_ASSERT_EQUAL(FSCK("ver", ""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "unsupported format version"));
 	/* shorter than the header area */
 	fresh("plain", "short");
 	CU_ASSERT_EQUAL(run("head -c 700 %s/small-100.lower >%s/short/s",
-			    CS_GOLDEN_DIR, tmp), 0);
+			    CS_GOLDEN_DIR, tmp),
+			0);
 	CU_ASSERT_EQUAL(FSCK("short", ""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "malformed"));
 }
@@ -209,27 +227,31 @@ static void test_empty_file_repair(void)
 static void test_progress(void)
 {
 	CU_ASSERT_EQUAL(run("%s fsck --passfile %s/pass --progress %s/enc "
-			    "2>&1 >/dev/null", CS_CLI, tmp, tmp), 0);
+			    "2>&1 >/dev/null",
+			    CS_CLI, tmp, tmp),
+			0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "100%"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "files"));
 	CU_ASSERT_EQUAL(run("%s fsck --passfile %s/pass --no-progress %s/enc "
-			    "2>&1 >/dev/null", CS_CLI, tmp, tmp), 0);
+			    "2>&1 >/dev/null",
+			    CS_CLI, tmp, tmp),
+			0);
 	CU_ASSERT_PTR_NULL(strchr(out, '\r')); /* no bar */
 }
 
 int cs_register_suites(void)
 {
 	static const struct cs_test tests[] = {
-		{ "clean volumes", test_clean_volumes },
-		{ "operational errors (exit 2)", test_operational_errors },
-		{ "foreign entries", test_foreign_entries },
-		{ "name fails authentication", test_bad_name },
-		{ "directory id files", test_dirid },
-		{ "orphaned side file and --repair", test_orphan_side_file },
-		{ "lower file headers and key packets", test_lower_files },
-		{ "empty lower file and --repair", test_empty_file_repair },
-		{ "progress output", test_progress },
-		{ NULL, NULL },
+	    {"clean volumes", test_clean_volumes},
+	    {"operational errors (exit 2)", test_operational_errors},
+	    {"foreign entries", test_foreign_entries},
+	    {"name fails authentication", test_bad_name},
+	    {"directory id files", test_dirid},
+	    {"orphaned side file and --repair", test_orphan_side_file},
+	    {"lower file headers and key packets", test_lower_files},
+	    {"empty lower file and --repair", test_empty_file_repair},
+	    {"progress output", test_progress},
+	    {NULL, NULL},
 	};
 	if (access(CS_CLI, X_OK)) {
 		printf("SKIP: %s not built\n", CS_CLI);

@@ -132,27 +132,27 @@ int secmem_cmp(const void *a, const void *b, size_t len)
 /* ---- harness ------------------------------------------------------------ */
 
 static const size_t req_size[KD__MAX] = {
-	[KD_HELLO] = sizeof(struct kd_hello),
-	[KD_WRAP] = sizeof(struct kd_wrap_req),
-	[KD_UNWRAP] = sizeof(struct kd_unwrap_req),
-	[KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
-	[KD_LIST] = sizeof(struct kd_list_req),
+    [KD_HELLO] = sizeof(struct kd_hello),
+    [KD_WRAP] = sizeof(struct kd_wrap_req),
+    [KD_UNWRAP] = sizeof(struct kd_unwrap_req),
+    [KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
+    [KD_LIST] = sizeof(struct kd_list_req),
 };
 static const size_t rep_size[KD__MAX] = {
-	[KD_HELLO] = sizeof(struct kd_hello),
-	[KD_WRAP] = sizeof(struct kd_wrap_rep),
-	[KD_UNWRAP] = sizeof(struct kd_unwrap_rep),
-	[KD_NAMES_KEY] = sizeof(struct kd_names_key_rep),
-	[KD_LIST] = sizeof(struct kd_list_rep),
+    [KD_HELLO] = sizeof(struct kd_hello),
+    [KD_WRAP] = sizeof(struct kd_wrap_rep),
+    [KD_UNWRAP] = sizeof(struct kd_unwrap_rep),
+    [KD_NAMES_KEY] = sizeof(struct kd_names_key_rep),
+    [KD_LIST] = sizeof(struct kd_list_rep),
 };
 
 static struct kd_ctx *ctx;
 
 static void setup(void)
 {
-	static const uint8_t id0[KD_ID_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
-	static const uint8_t id1[KD_ID_LEN] = { 'c', 's', 'f', 'u', 'z', 'z',
-						'k', 'd' };
+	static const uint8_t id0[KD_ID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t id1[KD_ID_LEN] = {'c', 's', 'f', 'u',
+					       'z', 'z', 'k', 'd'};
 	uint8_t k0[VOL_KEY_LEN], k1[VOL_KEY_LEN];
 	memset(k0, 0x11, sizeof(k0));
 	memset(k1, 0x22, sizeof(k1));
@@ -176,7 +176,8 @@ static void check_reply(const uint8_t *b, size_t n, const uint32_t *seqs,
 	if (h.type == KD_UNWRAP) {
 		struct kd_unwrap_rep r;
 		memcpy(&r, b, sizeof(r));
-		if (r.status != 0 && r.status != -ENOKEY && r.status != -EBADMSG)
+		if (r.status != 0 && r.status != -ENOKEY &&
+		    r.status != -EBADMSG)
 			abort();
 		if (r.status)
 			for (unsigned i = 0; i < KD_FEK_LEN; i++)
@@ -216,8 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
 	if (mode & 1) {
-		struct kd_hello hq = { .h = { KD_HELLO, 7 },
-				       .version = KD_PROTO_VERSION };
+		struct kd_hello hq = {.h = {KD_HELLO, 7},
+				      .version = KD_PROTO_VERSION};
 		if (send(sv[0], &hq, sizeof(hq), 0) != (ssize_t)sizeof(hq))
 			abort();
 		seqs[nreq++] = 7;
@@ -243,9 +244,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (type == KD_WRAP || type == KD_UNWRAP) {
 				/* ad_len sits right before ad[]: keep it
 				 * mostly in range */
-				size_t o = type == KD_WRAP
+				size_t o =
+				    type == KD_WRAP
 					? offsetof(struct kd_wrap_req, ad_len)
-					: offsetof(struct kd_unwrap_req, ad_len);
+					: offsetof(struct kd_unwrap_req,
+						   ad_len);
 				uint32_t al;
 				memcpy(&al, msg + o, 4);
 				if (!(mode & 4))
@@ -255,7 +258,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (send(sv[0], msg, len, MSG_DONTWAIT) != (ssize_t)len)
 			break;
-		struct kd_hdr h = { 0, 0 };
+		struct kd_hdr h = {0, 0};
 		memcpy(&h, msg, len < sizeof(h) ? len : sizeof(h));
 		seqs[nreq++] = h.seq;
 	}
@@ -271,7 +274,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(sv[1]);
 	unsigned idx = 0;
 	for (;;) {
-		ssize_t n = recv(sv[0], rep, sizeof(rep), MSG_DONTWAIT | MSG_TRUNC);
+		ssize_t n =
+		    recv(sv[0], rep, sizeof(rep), MSG_DONTWAIT | MSG_TRUNC);
 		if (n <= 0)
 			break;
 		if ((size_t)n > sizeof(rep))

@@ -37,10 +37,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BS 4096u
+#define BS     4096u
 #define NFILES 4u
-#define MAXBLK 1024u /* 4 MiB per file */
-#define MAGIC 0x57525343u /* "CSRW" */
+#define MAXBLK 1024u	   /* 4 MiB per file */
+#define MAGIC  0x57525343u /* "CSRW" */
 
 struct ack {
 	uint64_t size;
@@ -61,7 +61,7 @@ static uint64_t rnd(void)
 
 static void fill_block(uint8_t *b, uint32_t file, uint32_t blk, uint32_t ver)
 {
-	uint32_t h[4] = { MAGIC, file, blk, ver };
+	uint32_t h[4] = {MAGIC, file, blk, ver};
 	uint64_t s = ((uint64_t)file << 48) ^ ((uint64_t)blk << 32) ^ ver ^
 		     0x9E3779B97F4A7C15ull;
 	memcpy(b, h, sizeof(h));
@@ -122,7 +122,7 @@ static int ack_save(const char *jdir, unsigned i, const struct ack *a)
 
 /* ---- metadata: creates, renames, unlinks of short and long names ---- */
 
-#define NMETA 8u
+#define NMETA	 8u
 #define META_LEN 100u
 
 static void meta_name(const char *dir, unsigned k, char *out, size_t cap)
@@ -178,7 +178,7 @@ static int do_write(const char *dir, const char *jdir, uint64_t seed,
 	static struct ack cur[NFILES], acked[NFILES];
 	static uint8_t buf[32 * BS];
 	int fd[NFILES];
-	unsigned ops_since[NFILES] = { 0 };
+	unsigned ops_since[NFILES] = {0};
 	uint32_t ver = vbase;
 	unsigned long nops = 0, nsync = 0;
 	struct timespec t0, t;
@@ -207,7 +207,8 @@ static int do_write(const char *dir, const char *jdir, uint64_t seed,
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((double)(t.tv_sec - t0.tv_sec) +
-			    (double)(t.tv_nsec - t0.tv_nsec) / 1e9 > secs)
+			(double)(t.tv_nsec - t0.tv_nsec) / 1e9 >
+		    secs)
 			break;
 		unsigned f = (unsigned)(rnd() % NFILES);
 		struct ack *c = &cur[f];
@@ -282,7 +283,8 @@ static int do_write(const char *dir, const char *jdir, uint64_t seed,
 		}
 		if (rc) {
 			printf("writer: stopped by %s after %lu ops, %lu "
-			       "fsyncs\n", strerror(-rc), nops, nsync);
+			       "fsyncs\n",
+			       strerror(-rc), nops, nsync);
 			return 0;
 		}
 		nops++;
@@ -310,8 +312,7 @@ static int do_check(const char *dir, const char *jdir)
 		if (fd < 0) {
 			if (errno == ENOENT && a.size == 0)
 				continue;
-			printf("VIOLATION f%u: open: %s\n", f,
-			       strerror(errno));
+			printf("VIOLATION f%u: open: %s\n", f, strerror(errno));
 			viol++;
 			continue;
 		}
@@ -322,17 +323,18 @@ static int do_check(const char *dir, const char *jdir)
 		found.size = found.low = size;
 		if (size < a.low) {
 			printf("VIOLATION f%u: size %" PRIu64 " < acknowledged "
-			       "%" PRIu64 " (no truncate below since)\n", f,
-			       size, a.low);
+			       "%" PRIu64 " (no truncate below since)\n",
+			       f, size, a.low);
 			viol++;
 		}
 		if (size % BS || size > (uint64_t)MAXBLK * BS) {
 			printf("VIOLATION f%u: size %" PRIu64 " was never "
-			       "written\n", f, size);
+			       "written\n",
+			       f, size);
 			viol++;
 			size = size > (uint64_t)MAXBLK * BS
-				       ? (uint64_t)MAXBLK * BS
-				       : size / BS * BS;
+				   ? (uint64_t)MAXBLK * BS
+				   : size / BS * BS;
 		}
 		for (uint32_t k = 0; (uint64_t)k * BS < size; k++) {
 			ssize_t n = pread(fd, b, BS, (off_t)k * BS);
@@ -354,9 +356,10 @@ static int do_check(const char *dir, const char *jdir)
 			}
 			found.ver[k] = (uint32_t)v;
 			if (bo < a.low && (uint32_t)v < a.ver[k]) {
-				printf("VIOLATION f%u block %u: version %" PRId64
-				       " older than acknowledged %u\n", f, k,
-				       v, a.ver[k]);
+				printf(
+				    "VIOLATION f%u block %u: version %" PRId64
+				    " older than acknowledged %u\n",
+				    f, k, v, a.ver[k]);
 				viol++;
 			} else if (bo < a.low && (uint32_t)v > a.ver[k]) {
 				newer++;
@@ -407,7 +410,8 @@ static int do_check(const char *dir, const char *jdir)
 		viol++;
 	}
 	printf("check: %lu blocks, %lu newer than acknowledged, %u metadata "
-	       "files, %lu violations\n", blocks, newer, nmeta, viol);
+	       "files, %lu violations\n",
+	       blocks, newer, nmeta, viol);
 	return viol ? 1 : 0;
 }
 
@@ -420,6 +424,6 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "check"))
 		return do_check(argv[2], argv[3]);
 	fprintf(stderr, "usage: cs_crashwriter write DIR JOURNAL SEED VBASE "
-		"SECONDS | check DIR JOURNAL\n");
+			"SECONDS | check DIR JOURNAL\n");
 	return 2;
 }

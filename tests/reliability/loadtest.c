@@ -27,10 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SHARED 4
+#define SHARED	    4
 #define SHARED_SIZE (8u << 20)
-#define MAXFILE (8u << 20)
-#define MAXIO (256u << 10)
+#define MAXFILE	    (8u << 20)
+#define MAXIO	    (256u << 10)
 
 static const char *dir;
 static double secs;
@@ -54,7 +54,8 @@ static uint64_t rnd(struct th *t)
 
 static uint8_t shared_byte(unsigned k, uint64_t off)
 {
-	uint64_t x = (off >> 3) * 0x9E3779B97F4A7C15ull ^ (k + 1) * 0xC2B2AE3D27D4EB4Full;
+	uint64_t x = (off >> 3) * 0x9E3779B97F4A7C15ull ^
+		     (k + 1) * 0xC2B2AE3D27D4EB4Full;
 	x ^= x >> 29;
 	x *= 0xBF58476D1CE4E5B9ull;
 	x ^= x >> 32;
@@ -69,11 +70,11 @@ static double elapsed(const struct timespec *t0)
 	       (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-#define ERR(...)                                                           \
-	do {                                                               \
-		atomic_fetch_add(&n_err, 1);                               \
-		printf(__VA_ARGS__);                                       \
-		fflush(stdout);                                            \
+#define ERR(...)                                                               \
+	do {                                                                   \
+		atomic_fetch_add(&n_err, 1);                                   \
+		printf(__VA_ARGS__);                                           \
+		fflush(stdout);                                                \
 	} while (0)
 
 static int full_pread(int fd, uint8_t *b, size_t n, off_t off)
@@ -126,11 +127,13 @@ static void *writer(void *arg)
 			size_t len = 1 + rnd(t) % MAXIO;
 			uint64_t off = rnd(t) % (MAXFILE - len);
 			int n = full_pread(fd, buf, len, (off_t)off);
-			size_t want = off >= size ? 0
-				      : (size - off < len ? size - off : len);
+			size_t want =
+			    off >= size ? 0
+					: (size - off < len ? size - off : len);
 			if (n < 0 || (size_t)n != want) {
 				ERR("writer %u: pread %zu@%" PRIu64 ": got %d, "
-				    "want %zu (%s)\n", t->id, len, off, n, want,
+				    "want %zu (%s)\n",
+				    t->id, len, off, n, want,
 				    n < 0 ? strerror(-n) : "size");
 				continue;
 			}
@@ -201,14 +204,16 @@ static void *reader(void *arg)
 			int n = full_pread(fd[k], buf, len, (off_t)off);
 			if (n != (int)len) {
 				ERR("reader %u: shared%u pread %zu@%" PRIu64
-				    ": %d (%s)\n", t->id, k, len, off, n,
+				    ": %d (%s)\n",
+				    t->id, k, len, off, n,
 				    n < 0 ? strerror(-n) : "short");
 				continue;
 			}
 			for (size_t i = 0; i < len; i++)
 				if (buf[i] != shared_byte(k, off + i)) {
 					ERR("reader %u: shared%u MISMATCH at "
-					    "%" PRIu64 "\n", t->id, k, off + i);
+					    "%" PRIu64 "\n",
+					    t->id, k, off + i);
 					break;
 				}
 			atomic_fetch_add(&n_rd, len);
@@ -245,7 +250,8 @@ static void *reader(void *arg)
 			ssize_t n = f >= 0 ? read(f, rb, sizeof(rb)) : -1;
 			if (n != (ssize_t)strlen(p) || memcmp(rb, p, (size_t)n))
 				ERR("reader %u: read back of a renamed file "
-				    "failed\n", t->id);
+				    "failed\n",
+				    t->id);
 			if (f >= 0)
 				close(f);
 			if ((rnd(t) & 1) && unlink(q) < 0)
@@ -287,7 +293,8 @@ static int make_shared(void)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: cs_loadtest DIR THREADS SECONDS [SEED]\n");
+		fprintf(stderr,
+			"usage: cs_loadtest DIR THREADS SECONDS [SEED]\n");
 		return 2;
 	}
 	dir = argv[1];
