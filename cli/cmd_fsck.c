@@ -538,9 +538,11 @@ static void check_file(int dirfd, const char *name, const char *path,
 		}
 		problem = true;
 		size_fallback = true;
-		corrupt(path, "%s",
-			"a size slot fails authentication (torn "
-			"or tampered); the other slot is used");
+		corrupt(path,
+			"a size slot fails authentication (torn or "
+			"tampered); the other slot is used: size %" PRIu64
+			" (an older size: bytes past it are lost)",
+			h->size);
 	}
 	if (h->size_flags & FMT_SZ_DIRTY) {
 		problem = true;

@@ -55,6 +55,7 @@ echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
 [ -n "${SPARSE_CHANGED:-}" ] || cmp "$M/sparse" "$REF/sparse" || bad "sparse file changed or unreadable after a failed write into its hole"
 r=$($R try create "$M/newfile"); okerr "create newfile" "$r"
 r=$($R try mkdir "$M/newdir"); okerr "mkdir newdir" "$r"
+r=$($R try create "$M/$(printf 'Q%.0s' $(seq 1 230))"); okerr "create with a long name (side file)" "$r"
 r=$($R try rename "$M/d/keep" "$M/d/kept"); okerr "rename d/keep -> d/kept (short name)" "$r"
 [ "$r" = OK ] && $R try rename "$M/d/kept" "$M/d/keep" >/dev/null
 LONG=$(printf 'N%.0s' $(seq 1 220))
