@@ -541,7 +541,8 @@ static void check_file(int dirfd, const char *name, const char *path,
 		corrupt(path,
 			"a size slot fails authentication (torn or "
 			"tampered); the other slot is used: size %" PRIu64
-			" (an older size: bytes past it are lost)",
+			" (if the bad slot was the newer one, the bytes past "
+			"this size are lost)",
 			h->size);
 	}
 	if (h->size_flags & FMT_SZ_DIRTY) {
