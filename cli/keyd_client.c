@@ -177,6 +177,14 @@ static int send_unlock(int fd, const struct cli_unlock *u)
 	return r;
 }
 
+static unsigned kc_run_uid, kc_run_gid;
+
+void cli_keyd_set_user(unsigned uid, unsigned gid)
+{
+	kc_run_uid = uid;
+	kc_run_gid = gid;
+}
+
 /* Forks and execs cryptstack-keyd with the given mode; ctl is the child's
  * end of the control socket; svc its service end or -1. */
 static int spawn(const char *mode, int lower_fd, int ctl, int svc, pid_t *pid)
@@ -196,7 +204,8 @@ static int spawn(const char *mode, int lower_fd, int ctl, int svc, pid_t *pid)
 	snprintf(lfd, sizeof(lfd), "%d", lower_fd);
 	snprintf(cfd, sizeof(cfd), "%d", ctl);
 	snprintf(sfd, sizeof(sfd), "%d", svc);
-	const char *argv[10];
+	const char *argv[12];
+	char ubuf[32];
 	int k = 0;
 	argv[k++] = "cryptstack-keyd";
 	argv[k++] = mode;
@@ -209,6 +218,11 @@ static int spawn(const char *mode, int lower_fd, int ctl, int svc, pid_t *pid)
 	if (svc >= 0) {
 		argv[k++] = "--service-fd";
 		argv[k++] = sfd;
+	}
+	if (kc_run_uid && svc >= 0) { /* serving keyd: drop to the user */
+		snprintf(ubuf, sizeof(ubuf), "%u:%u", kc_run_uid, kc_run_gid);
+		argv[k++] = "--user";
+		argv[k++] = ubuf;
 	}
 	argv[k] = NULL;
 	pid_t p = fork();

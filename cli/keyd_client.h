@@ -51,6 +51,10 @@ int cli_unlock_add_privkey(struct cli_unlock *u, const char *path,
 /* Wipes and frees every item; u is empty afterwards. */
 void cli_unlock_clear(struct cli_unlock *u);
 
+/* Makes the next serving keyds drop to uid:gid (keeping CAP_IPC_LOCK
+ * only) once unlocked: mount -o user=NAME as root. uid 0: no drop. */
+void cli_keyd_set_user(unsigned uid, unsigned gid);
+
 /* Execs `cryptstack-keyd --serve` (from cli_helper_dir()) for the volume at
  * lower_fd (the lower root directory; keyd reads .cryptstack.conf through a
  * dup of it), sends the unlock material and waits for the verdict.

@@ -589,6 +589,8 @@ static int sup_main(struct sup *s)
 		s->quiet = 0; /* errors go to the log as well from now on */
 	}
 	err[0] = '\0';
+	if (o->run_as)
+		cli_keyd_set_user(o->run_uid, o->run_gid);
 	r = cli_keyd_start(lower_fd, &u, &svc_fd, &s->pid[CH_KEYD], err,
 			   sizeof(err));
 	cli_unlock_clear(&u);

@@ -8,6 +8,7 @@
 #include <linux/landlock.h>
 #include <seccomp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -89,6 +90,18 @@ int sandbox_drop_user(unsigned uid, unsigned gid, uint64_t keep_caps)
 		return -errno;
 	log_debug("running as uid %u gid %u, capabilities %#llx", uid, gid,
 		  (unsigned long long)keep_caps);
+	return 0;
+}
+
+int sandbox_parse_user(const char *spec, unsigned *uid, unsigned *gid)
+{
+	unsigned u, g;
+	char end;
+	if (!spec || sscanf(spec, "%u:%u%c", &u, &g, &end) != 2 || u == 0 ||
+	    u == (unsigned)-1 || g == (unsigned)-1)
+		return -EINVAL;
+	*uid = u;
+	*gid = g;
 	return 0;
 }
 

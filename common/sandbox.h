@@ -50,6 +50,11 @@ int sandbox_enter(const struct sandbox_cfg *cfg);
  * half-dropped and must exit. */
 int sandbox_drop_user(unsigned uid, unsigned gid, uint64_t keep_caps);
 
+/* Parses "UID:GID" (decimal, uid not 0) into *uid and *gid: the --user
+ * argument the supervisor passes to cryptod and keyd. Returns 0 or
+ * -EINVAL. */
+int sandbox_parse_user(const char *spec, unsigned *uid, unsigned *gid);
+
 /* Returns the Landlock ABI version the kernel supports, or 0. */
 int sandbox_landlock_abi(void);
 

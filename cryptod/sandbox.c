@@ -67,11 +67,9 @@ bool cd_chown_callers;
 int cd_drop_user(const char *spec)
 {
 	unsigned uid, gid;
-	char end;
 	if (!spec)
 		return 0;
-	if (sscanf(spec, "%u:%u%c", &uid, &gid, &end) != 2 || uid == 0 ||
-	    uid == (unsigned)-1 || gid == (unsigned)-1)
+	if (sandbox_parse_user(spec, &uid, &gid) < 0)
 		return -EINVAL;
 	/* chown to the caller (CAP_CHOWN), callers' modes that lock the
 	 * owner out (CAP_DAC_OVERRIDE), chmod/utimens/xattrs of files owned

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -724,9 +725,11 @@ int main(int argc, char **argv)
 		{ "service-fd", required_argument, NULL, 'S' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "no-sandbox", no_argument, NULL, 'n' },
+		{ "user", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int mode = 0, lower = -1, ctl = -1, svc = -1, o, r, sandbox = 1;
+	const char *run_user = NULL; /* --user UID:GID, docs/SANDBOX.md */
 	char why[sizeof(((struct kc_result *)0)->msg)] = "";
 	log_init("keyd", LOG_LVL_INFO);
 	while ((o = getopt_long(argc, argv, "d", lo, NULL)) != -1) {
@@ -749,6 +752,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			sandbox = 0;
+			break;
+		case 'u':
+			run_user = optarg;
 			break;
 		default:
 			usage();
@@ -800,6 +806,13 @@ int main(int argc, char **argv)
 		close(lower);
 	if (!serve || r)
 		return r ? 1 : 0;
+	if (run_user) {
+		/* only CAP_IPC_LOCK (mlockall'd, locked key pages) */
+		unsigned uid, gid;
+		if (sandbox_parse_user(run_user, &uid, &gid) < 0 ||
+		    sandbox_drop_user(uid, gid, 1ULL << CAP_IPC_LOCK) < 0)
+			fatalx("cannot run as %s", run_user);
+	}
 	enter_sandbox(sandbox);
 	r = kd_serve(svc, g_ctx);
 	close(svc);

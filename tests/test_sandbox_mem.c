@@ -424,6 +424,14 @@ static void test_cryptod_runs_as_user(void)
 	CU_ASSERT_EQUAL(status_hex(path, "CapBnd:"), 0x1bULL);
 	CU_ASSERT_EQUAL(status_hex(path, "CapAmb:"), 0ULL);
 	CU_ASSERT_EQUAL(status_field(path, "Seccomp:"), 2);
+	/* keyd: the same user, CAP_IPC_LOCK only */
+	pid_t kd = find_child(sup, "cryptstack-keyd");
+	CU_ASSERT_FATAL(kd > 0);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)kd);
+	CU_ASSERT_EQUAL(status_field(path, "Uid:"), (long)nobody_uid);
+	CU_ASSERT_EQUAL(status_hex(path, "CapEff:"), 1ULL << 14);
+	CU_ASSERT_EQUAL(status_hex(path, "CapBnd:"), 1ULL << 14);
+	CU_ASSERT_EQUAL(status_field(path, "Seccomp:"), 2);
 
 	/* root's private file stays root's; the user's file is the user's */
 	snprintf(own, sizeof(own), "%s/rootfile", mnt2);
@@ -568,7 +576,8 @@ int cs_register_suites(void)
 		return CS_TEST_SKIP;
 	}
 	static const struct cs_test user_tests[] = {
-		{ "cryptod_runs_as_user", test_cryptod_runs_as_user },
+		{ "cryptod_and_keyd_run_as_user",
+		  test_cryptod_runs_as_user },
 		{ NULL, NULL },
 	};
 	if (make_tdir() < 0)
