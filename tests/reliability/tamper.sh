@@ -476,6 +476,10 @@ rc=0; "$CS" fsck --passfile "$PASS" --no-progress "$T" >"$T/out" 2>&1 || rc=$?
 cs_mount "$V0" "$M"
 rc=0; fsck "$V0" >"$T/out" 2>&1 || rc=$?
 [ "$rc" = 2 ] && grep -q "in use" "$T/out" || bad "mounted volume: exit $rc (want 2, 'in use')"
+rc=0; fsck --force "$V0" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 0 ] && grep -q "checking anyway" "$T/out" || bad "--force on a mounted volume: exit $rc (want 0 and a warning)"
+rc=0; fsck --force --repair "$V0" >"$T/out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || bad "--force --repair on a mounted volume: exit $rc (want 2)"
 cs_umount "$M"
 
 echo "tamper: $FAILS failures, $GAPS known gaps (documented in FORMAT.md, counted)"
