@@ -6,6 +6,14 @@ target_link_libraries(cs_posix PRIVATE Threads::Threads)
 set_target_properties(cs_posix PROPERTIES RUNTIME_OUTPUT_DIRECTORY
   ${CMAKE_BINARY_DIR})
 
+# The real frontend against a fake cryptod that breaks the ring protocol.
+add_executable(cs_hostile_cryptod ${CMAKE_CURRENT_SOURCE_DIR}/integration/hostile.c)
+target_link_libraries(cs_hostile_cryptod PRIVATE csproto cscommon Threads::Threads)
+add_test(NAME integration_hostile_cryptod
+  COMMAND cs_hostile_cryptod $<TARGET_FILE:cryptstack-frontend>)
+set_tests_properties(integration_hostile_cryptod PROPERTIES
+  LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 120)
+
 foreach(t quickstart posix programs)
   add_test(NAME integration_${t}
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
