@@ -106,12 +106,13 @@ static int take_opts(struct sup_opts *o, char *list)
 		} else if (!strncmp(t, "user=", 5)) {
 			/* cryptod drops to this user (docs/SANDBOX.md) */
 			struct passwd *pw = getpwnam(t + 5);
-			if (!pw || pw->pw_uid == 0) {
+			if (!pw) {
 				fprintf(stderr, "cryptstack: %s: no such "
-					"non-root user\n", t);
+					"user\n", t);
 				return -EINVAL;
 			}
-			o->run_as = 1;
+			o->run_as_set = 1; /* user=root: no drop */
+			o->run_as = pw->pw_uid != 0;
 			o->run_uid = pw->pw_uid;
 			o->run_gid = pw->pw_gid;
 		} else if (!strcmp(t, "sandbox=off")) {
@@ -274,5 +275,14 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (prechecks(&o, argv[optind + 1]) < 0)
 		return 1;
+	/* Root mounting a user's lower directory: cryptod and keyd run as
+	 * its owner (docs/SANDBOX.md); -o user=root keeps them root. */
+	struct stat lst;
+	if (!o.run_as_set && geteuid() == 0 && stat(o.lower, &lst) == 0 &&
+	    lst.st_uid != 0) {
+		o.run_as = 1;
+		o.run_uid = lst.st_uid;
+		o.run_gid = lst.st_gid;
+	}
 	return sup_run(&o);
 }

@@ -24,6 +24,7 @@ struct sup_opts {
 	int encrypted_view;    /* read-only raw ciphertext view */
 	int sandbox_off;       /* cryptod --sandbox=off */
 	int run_as;            /* -o user=NAME (root): cryptod runs as */
+	int run_as_set;        /* user= given (else: the lower's owner) */
 	unsigned run_uid, run_gid; /* run_uid:run_gid (docs/SANDBOX.md) */
 	unsigned workers;      /* ring pairs = cryptod workers = frontend
 				* threads; 0: automatic */

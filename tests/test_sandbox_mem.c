@@ -454,6 +454,55 @@ static void test_cryptod_runs_as_user(void)
 		  (st.st_mode & 07777) == 0400);
 }
 
+/* Mounts lower at m with extra (-o value or NULL), returns cryptod's uid
+ * (-1 on failure) and unmounts again. */
+static long cryptod_uid_of_mount(const char *lower_dir, const char *m,
+				 const char *extra)
+{
+	char *mount[] = { (char *)cs_bin, "mount", "--passfile", passfile,
+			  (char *)lower_dir, (char *)m, NULL, NULL, NULL };
+	if (extra) {
+		mount[4] = "-o";
+		mount[5] = (char *)extra;
+		mount[6] = (char *)lower_dir;
+		mount[7] = (char *)m;
+	}
+	if (run(mount) != 0)
+		return -1;
+	long uid = -1;
+	pid_t sup = find_supervisor_of(m);
+	pid_t cd = sup > 0 ? find_child(sup, "cryptstack-cryptod") : 0;
+	if (cd > 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)cd);
+		uid = status_field(path, "Uid:");
+	}
+	char *umount[] = { (char *)cs_bin, "umount", (char *)m, NULL };
+	if (run(umount) != 0) {
+		char *lazy[] = { "/bin/umount", "-l", (char *)m, NULL };
+		run(lazy);
+	}
+	return uid;
+}
+
+/* Root mounting a lower directory owned by a user: cryptod runs as the
+ * owner by default; -o user=root keeps it root. */
+static void test_lower_owner_is_default(void)
+{
+	char l3[128], m3[128];
+	snprintf(l3, sizeof(l3), "%s/lower3", tdir);
+	snprintf(m3, sizeof(m3), "%s/mnt3", tdir);
+	CU_ASSERT_FATAL(mkdir(l3, 0755) == 0 && mkdir(m3, 0755) == 0);
+	char *init[] = { (char *)cs_bin, "init", "--passfile", passfile,
+			 "--kdf-memory", "1M", "--kdf-time", "1",
+			 "--kdf-parallelism", "1", l3, NULL };
+	CU_ASSERT_FATAL(run(init) == 0);
+	char *own[] = { "/bin/chown", "-R", "nobody:", l3, NULL };
+	CU_ASSERT_FATAL(run(own) == 0);
+	CU_ASSERT_EQUAL(cryptod_uid_of_mount(l3, m3, NULL), (long)nobody_uid);
+	CU_ASSERT_EQUAL(cryptod_uid_of_mount(l3, m3, "user=root"), 0);
+}
+
 static int setup_user(void)
 {
 	struct passwd *pw = getpwnam("nobody");
@@ -578,6 +627,7 @@ int cs_register_suites(void)
 	static const struct cs_test user_tests[] = {
 		{ "cryptod_and_keyd_run_as_user",
 		  test_cryptod_runs_as_user },
+		{ "lower_owner_is_default", test_lower_owner_is_default },
 		{ NULL, NULL },
 	};
 	if (make_tdir() < 0)
