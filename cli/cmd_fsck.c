@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1177,6 +1178,16 @@ int cmd_fsck(int argc, char **argv)
 	struct stat lst;
 	if (!realpath(root, real) || fstat(lower, &lst) < 0) {
 		fprintf(stderr, "cryptstack: %s: %s\n", root, strerror(errno));
+		goto out;
+	}
+	/* One fsck --repair at a time, and no check while one repairs (a
+	 * supervisor holding LOCK_SH on the lower directory while mounted
+	 * would close the race with a mount starting now too). */
+	if (flock(lower, (fs.repair ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		fprintf(stderr,
+			"cryptstack: fsck: %s is locked by another "
+			"fsck%s\n",
+			real, fs.repair ? " (or a mount)" : " --repair");
 		goto out;
 	}
 	if (volume_in_use(real, &lst, mnt, sizeof(mnt))) {

@@ -239,6 +239,24 @@ static void test_progress(void)
 	CU_ASSERT_PTR_NULL(strchr(out, '\r')); /* no bar */
 }
 
+static void test_lock(void)
+{
+	/* a repairing fsck holds LOCK_EX on the lower directory */
+	CU_ASSERT_EQUAL(run("(flock -x %s/enc sleep 2 >/dev/null 2>&1 &); "
+			    "sleep 0.3; %s fsck --passfile %s/pass %s/enc 2>&1",
+			    tmp, CS_CLI, tmp, tmp),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "locked by another fsck"));
+	CU_ASSERT_EQUAL(run("(flock -s %s/enc sleep 2 >/dev/null 2>&1 &); "
+			    "sleep 0.3; %s fsck --repair --passfile %s/pass "
+			    "%s/enc 2>&1",
+			    tmp, CS_CLI, tmp, tmp),
+			2);
+	CU_ASSERT_EQUAL(run("sleep 2; %s fsck --passfile %s/pass %s/enc 2>&1",
+			    CS_CLI, tmp, tmp),
+			0);
+}
+
 int cs_register_suites(void)
 {
 	static const struct cs_test tests[] = {
@@ -251,6 +269,7 @@ int cs_register_suites(void)
 	    {"lower file headers and key packets", test_lower_files},
 	    {"empty lower file and --repair", test_empty_file_repair},
 	    {"progress output", test_progress},
+	    {"lock against a concurrent fsck", test_lock},
 	    {NULL, NULL},
 	};
 	if (access(CS_CLI, X_OK)) {
