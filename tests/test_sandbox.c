@@ -158,6 +158,41 @@ static void test_threads_work_clone3_enosys(void)
 	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
 }
 
+static const struct sandbox_rule dup0_only[] = {
+	{ "dup", 0, 0 },
+	{ NULL, 0, 0 },
+};
+
+static int child_arg_rule(void)
+{
+	static const char *const extra[] = { NULL };
+	struct sandbox_cfg c = { .name = "t", .allow = with(extra),
+				 .allow_arg = dup0_only, .landlock_fd = -1 };
+	if (sandbox_enter(&c) != 0)
+		return 10;
+	if (dup(0) < 0)
+		return 11;
+	return dup(1) >= 0 ? 12 : 13; /* other argument: kill */
+}
+
+static int child_arg_rule_and_allow(void)
+{
+	static const char *const extra[] = { "dup", NULL };
+	struct sandbox_cfg c = { .name = "t", .allow = with(extra),
+				 .allow_arg = dup0_only, .landlock_fd = -1 };
+	if (sandbox_enter(&c) != 0)
+		return 10;
+	return dup(0) >= 0 && dup(1) >= 0 ? 0 : 11;
+}
+
+static void test_arg_rules(void)
+{
+	int st = in_child(child_arg_rule);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = in_child(child_arg_rule_and_allow);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 static int sibling_pid;
 
 static int child_signal_other(void)
@@ -346,6 +381,7 @@ int cs_register_suites(void)
 		  test_threads_work_clone3_enosys },
 		{ "unknown_syscall_name_refused",
 		  test_unknown_syscall_name_refused },
+		{ "arg_rules", test_arg_rules },
 		{ "signals_and_limits_only_self",
 		  test_signals_and_limits_only_self },
 		{ "drop_user_keeps_only_named_caps",
