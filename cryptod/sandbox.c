@@ -71,6 +71,7 @@ int cd_drop_user(const char *spec)
 		return 0;
 	if (sandbox_parse_user(spec, &uid, &gid) < 0)
 		return -EINVAL;
+	bool was_root = geteuid() == 0; /* else nothing to drop, no chown */
 	/* chown to the caller (CAP_CHOWN), callers' modes that lock the
 	 * owner out (CAP_DAC_OVERRIDE), chmod/utimens/xattrs of files owned
 	 * by others (CAP_FOWNER), keeping setgid bits (CAP_FSETID) */
@@ -78,7 +79,7 @@ int cd_drop_user(const char *spec)
 				   1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE |
 					   1ULL << CAP_FOWNER |
 					   1ULL << CAP_FSETID);
-	if (rc == 0 && geteuid() == uid)
+	if (rc == 0 && was_root && geteuid() == uid)
 		cd_chown_callers = true;
 	return rc;
 }
