@@ -131,7 +131,19 @@ static int size_commit(struct cd_worker *w, struct cd_file *f, uint64_t size,
 		return rc;
 	if (o > FMT_HDR_AREA || l > FMT_HDR_AREA - o)
 		return -EINVAL;
-	return cd_io_write(w, f->fd_buf, area + o, l, o);
+	/* The size slot is bookkeeping, not a change of content the user
+	 * made: keep the lower mtime (which is the file's mtime) as it was,
+	 * so a last close or a crash mark never moves a time that tar, cp -p
+	 * or the kernel's writeback cache set. */
+	struct stat st;
+	bool keep = fstat(f->fd_buf, &st) == 0;
+	rc = cd_io_write(w, f->fd_buf, area + o, l, o);
+	if (rc >= 0 && keep) {
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
+		if (futimens(f->fd_buf, ts) < 0)
+			log_warn("size slot: keeping the lower mtime");
+	}
+	return rc;
 }
 
 /* Marks the file dirty on disk before its first change; f->lock held. */

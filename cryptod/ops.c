@@ -1043,8 +1043,18 @@ static int op_write(struct cd_req *r)
 	if (r->sqe.len > r->slot_size - r->sqe.arg_off ||
 	    r->sqe.arg_len < r->sqe.len)
 		return -EINVAL;
+	/* Writeback cache: the kernel sends the times it wants in SETATTR,
+	 * possibly before this write-back; keep the lower mtime as it was. */
+	struct stat st;
+	bool keep = (r->sqe.flags & CS_F_KEEP_MTIME) &&
+		    fstat(h->f->fd_buf, &st) == 0;
 	ssize_t n = cd_file_write(r->w, h->f, r->slot + r->sqe.arg_off,
 				  r->sqe.len, r->sqe.off);
+	if (keep && n > 0) {
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
+		if (futimens(h->f->fd_buf, ts) < 0)
+			log_warn("write: keeping the lower mtime");
+	}
 	return (int)n;
 }
 

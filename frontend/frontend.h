@@ -63,6 +63,7 @@ struct fe_ctx {
 	double attr_timeout;
 	int shared_lower; /* -o shared_lower: short timeouts, no keep_cache */
 	int read_only;
+	int writeback;     /* FUSE writeback cache granted: kernel owns mtime */
 	atomic_int dead;  /* global: cryptod is gone */
 };
 

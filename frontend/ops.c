@@ -184,6 +184,7 @@ static void fe_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want |= want & conn->capable;
 	if (!(conn->capable & FUSE_CAP_WRITEBACK_CACHE))
 		log_info("kernel lacks FUSE writeback cache");
+	fe.writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
 }
 
 static void fe_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -465,6 +466,8 @@ static void fe_write_buf(fuse_req_t req, fuse_ino_t ino,
 	s.off = (uint64_t)off;
 	s.len = (uint32_t)size;
 	s.arg_len = (uint32_t)size;
+	if (fe.writeback)
+		s.flags |= CS_F_KEEP_MTIME;
 	submit(req, &s, 0, (uint32_t)size);
 }
 

@@ -72,6 +72,10 @@ enum cs_op {
 /* sqe.flags */
 #define CS_F_FH 0x0001u       /* fh is valid */
 #define CS_F_DATASYNC 0x0002u /* fsync: data only */
+/* WRITE: the kernel owns c/mtime (FUSE writeback cache) and sends them in
+ * SETATTR; the lower write must not move the file's mtime (a SETATTR that
+ * set it may have come before this write-back). */
+#define CS_F_KEEP_MTIME 0x0004u
 
 /* A submission: 64 bytes, no pointers. */
 struct cs_sqe {
