@@ -25,15 +25,21 @@ static int keyd_call(void *req, size_t len, void *rep, size_t rep_len)
 	do
 		n = send(cd.keyd_fd, req, len, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	if (n < 0) {
+		/* keyd is gone (EPIPE/ECONNRESET): no key can be had any
+		 * more; callers answer EIO, as for any dead stage. */
+		log_warn("keyd unreachable");
+		return -EIO;
+	}
 	if ((size_t)n != len)
 		fatalx("keyd: short send");
 	do
 		n = recv(cd.keyd_fd, rep, rep_len, MSG_TRUNC);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+	if (n < 0) {
+		log_warn("keyd unreachable");
+		return -EIO;
+	}
 	if (n == 0)
 		fatalx("keyd hung up");
 	const struct kd_hdr *rh = rep;
