@@ -667,6 +667,8 @@ static int sup_main(struct sup *s)
 		}
 		if (o->sandbox_off)
 			argv[a++] = "--sandbox=off";
+		if (o->encrypted_view)
+			argv[a++] = "--encrypted-view";
 		if (o->debug)
 			argv[a++] = "-d";
 		argv[a] = NULL;

@@ -90,6 +90,7 @@ struct cd_ctx {
 	int peer_fd;
 	unsigned nworkers;
 	bool passthrough;
+	bool encrypted_view; /* --encrypted-view: raw read-only (rawview.c) */
 	bool plain_names;
 	int cipher_alg; /* enum cipher_alg for new files */
 	struct ring_region *region;
@@ -307,6 +308,11 @@ struct cd_op {
 void cd_handles_close_all(struct cd_worker *w);
 /* Serves one validated request; fills r->cqe. */
 void cd_dispatch(struct cd_req *r);
+
+/* --encrypted-view (rawview.c): the op table serving the lower tree raw
+ * and read-only, and the release of its handles at exit. */
+extern const struct cd_op cd_rawview_ops[CS_OP__MAX];
+void cd_rawview_close_all(void);
 
 /* Reply helpers: reserve len bytes of reply space in the slot (after the
  * argument block is consumed, replies start at offset 0); pointer or NULL

@@ -40,7 +40,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: cryptstack-cryptod --lower-fd N --region-fd N "
 			"--keyd-fd N --ctl-fd N --peer-fd N [--workers N] "
-			"[--sandbox=on|off] [--passthrough] [-d]\n");
+			"[--sandbox=on|off] [--passthrough] [--encrypted-view] "
+			"[-d]\n");
 	exit(2);
 }
 
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
 		O_WORKERS,
 		O_SANDBOX,
 		O_PASSTHRU,
+		O_ENCVIEW,
 		O_PLAINNAMES,
 		O_USER
 	};
@@ -112,6 +114,7 @@ int main(int argc, char **argv)
 	    {"workers", required_argument, NULL, O_WORKERS},
 	    {"sandbox", required_argument, NULL, O_SANDBOX},
 	    {"passthrough", no_argument, NULL, O_PASSTHRU},
+	    {"encrypted-view", no_argument, NULL, O_ENCVIEW},
 	    {"user", required_argument, NULL, O_USER},
 	    {"debug", no_argument, NULL, 'd'},
 	    {NULL, 0, NULL, 0},
@@ -149,6 +152,9 @@ int main(int argc, char **argv)
 			break;
 		case O_PASSTHRU:
 			cd.passthrough = true;
+			break;
+		case O_ENCVIEW: /* raw read-only lower tree, rawview.c */
+			cd.encrypted_view = true;
 			break;
 		case O_USER: /* UID:GID, docs/SANDBOX.md */
 			run_user = optarg;

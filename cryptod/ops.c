@@ -125,6 +125,8 @@ static struct cd_handle *handle_remove(uint64_t fh, uint64_t ino)
 
 void cd_handles_close_all(struct cd_worker *w)
 {
+	if (cd.encrypted_view)
+		cd_rawview_close_all();
 	for (unsigned b = 0; b < HBUCKETS; b++) {
 		while (htab[b]) {
 			struct cd_handle *h = htab[b];
@@ -1482,12 +1484,13 @@ static const struct cd_op ops[CS_OP__MAX] = {
 
 void cd_dispatch(struct cd_req *r)
 {
+	const struct cd_op *tab = cd.encrypted_view ? cd_rawview_ops : ops;
 	uint16_t op = r->sqe.op;
-	if (op >= CS_OP__MAX || !ops[op].fn) {
+	if (op >= CS_OP__MAX || !tab[op].fn) {
 		r->cqe.res = -ENOSYS;
 		return;
 	}
-	int rc = ops[op].fn(r);
+	int rc = tab[op].fn(r);
 	if (rc < 0) {
 		r->cqe.data_off = 0;
 		r->cqe.data_len = 0;
@@ -1495,6 +1498,6 @@ void cd_dispatch(struct cd_req *r)
 			rc = -EIO;
 	}
 	r->cqe.res = rc;
-	log_debug("worker %u: %s ino %llu -> %d", r->w->idx, ops[op].name,
+	log_debug("worker %u: %s ino %llu -> %d", r->w->idx, tab[op].name,
 		  (unsigned long long)r->sqe.ino, rc);
 }
