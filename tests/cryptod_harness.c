@@ -100,12 +100,16 @@ static int start_cryptod(struct cdh *h, unsigned nrings)
 		    getenv("CDH_PASSTHROUGH") ? "--passthrough" : dbg;
 		if (pt == dbg)
 			dbg = NULL;
+		/* CDH_ENCVIEW: --encrypted-view in front of the others. */
+		const char *ev =
+		    getenv("CDH_ENCVIEW") ? "--encrypted-view" : NULL;
 		execl(CS_CRYPTOD_BIN, "cryptstack-cryptod", "--lower-fd", "3",
 		      "--region-fd", "4", "--keyd-fd", "5", "--ctl-fd", "6",
 		      "--peer-fd", "7", "--workers", w,
 		      getenv("CDH_NOSANDBOX") ? "--sandbox=off"
 					      : "--sandbox=on",
-		      pt, dbg, (char *)NULL);
+		      ev ? ev : pt, ev ? pt : dbg, ev ? dbg : NULL,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(ctl[1]);
