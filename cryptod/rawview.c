@@ -470,8 +470,7 @@ static int rv_readdir(struct cd_req *r)
 				       .namelen = e->namelen};
 		struct cs_entry ent;
 		memset(&ent, 0, sizeof(ent));
-		if (plus && !e->dot &&
-		    rv_lookup_in(h->n, e->name, &ent) < 0)
+		if (plus && !e->dot && rv_lookup_in(h->n, e->name, &ent) < 0)
 			memset(&ent, 0, sizeof(ent));
 		memcpy(b + used, &de, sizeof(de));
 		memcpy(b + used + sizeof(de), e->name, e->namelen);
@@ -525,8 +524,10 @@ static int rv_getxattr(struct cd_req *r)
 		goto out;
 	}
 	snprintf(pp, sizeof(pp), "/proc/self/fd/%d", n->fd);
-	uint8_t *b = cd_reply_buf(r, CS_XATTR_SIZE_MAX);
-	ssize_t l = getxattr(pp, name, b, CS_XATTR_SIZE_MAX);
+	uint32_t cap =
+	    r->slot_size < CS_XATTR_SIZE_MAX ? r->slot_size : CS_XATTR_SIZE_MAX;
+	uint8_t *b = cd_reply_buf(r, cap);
+	ssize_t l = getxattr(pp, name, b, cap);
 	if (l < 0) {
 		/* A lower value longer than a mount can carry. */
 		rc = errno == ERANGE ? -E2BIG : -errno;
@@ -553,8 +554,8 @@ static int rv_listxattr(struct cd_req *r)
 	int rc = 0;
 	if (!n)
 		return -ESTALE;
-	uint32_t cap = r->slot_size < CS_XATTR_SIZE_MAX ? r->slot_size
-							: CS_XATTR_SIZE_MAX;
+	uint32_t cap =
+	    r->slot_size < CS_XATTR_SIZE_MAX ? r->slot_size : CS_XATTR_SIZE_MAX;
 	uint8_t *b = cd_reply_buf(r, cap);
 	uint32_t used = 0;
 	if (n->type != S_IFREG && n->type != S_IFDIR)

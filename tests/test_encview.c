@@ -49,8 +49,7 @@ static int suite_clean(void)
 }
 
 /* Reads a whole lower file (at most cap bytes); length or -1. */
-static ssize_t lower_read(int dirfd, const char *name, uint8_t *buf,
-			  size_t cap)
+static ssize_t lower_read(int dirfd, const char *name, uint8_t *buf, size_t cap)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -85,7 +84,8 @@ static void check_listing(int dirfd, const struct cdh_dirent *ents, int n)
 			}
 		CU_ASSERT(found);
 		if (!found)
-			fprintf(stderr, "missing in the view: %s\n", de->d_name);
+			fprintf(stderr, "missing in the view: %s\n",
+				de->d_name);
 	}
 	closedir(d);
 	CU_ASSERT_EQUAL(count, n);
@@ -105,8 +105,8 @@ static void check_tree(uint64_t dir, int dirfd, int depth)
 		struct stat st;
 		CU_ASSERT_EQUAL_FATAL(
 		    fstatat(dirfd, ents[i].name, &st, AT_SYMLINK_NOFOLLOW), 0);
-		CU_ASSERT_EQUAL_FATAL(
-		    cdh_lookup(&H, 0, dir, ents[i].name, &e), 0);
+		CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, dir, ents[i].name, &e),
+				      0);
 		CU_ASSERT_EQUAL(ents[i].nodeid, e.nodeid);
 		CU_ASSERT_EQUAL(ents[i].attr.size, (uint64_t)st.st_size);
 		CU_ASSERT_EQUAL(e.attr.size, (uint64_t)st.st_size);
@@ -118,15 +118,16 @@ static void check_tree(uint64_t dir, int dirfd, int depth)
 			CU_ASSERT_FATAL((size_t)st.st_size <= sizeof(want));
 			CU_ASSERT_EQUAL_FATAL(
 			    cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), 0);
-			int r = cdh_read(&H, 0, e.nodeid, fh, 0, got,
-					 sizeof(got));
-			ssize_t w = lower_read(dirfd, ents[i].name, want,
-					       sizeof(want));
+			int r =
+			    cdh_read(&H, 0, e.nodeid, fh, 0, got, sizeof(got));
+			ssize_t w =
+			    lower_read(dirfd, ents[i].name, want, sizeof(want));
 			CU_ASSERT_EQUAL(r, (int)w);
 			CU_ASSERT(r < 0 || memcmp(got, want, (size_t)r) == 0);
 			/* odd offset and length, and past EOF */
 			if (w > 1000) {
-				r = cdh_read(&H, 0, e.nodeid, fh, 333, got, 517);
+				r = cdh_read(&H, 0, e.nodeid, fh, 333, got,
+					     517);
 				CU_ASSERT_EQUAL(r, 517);
 				CU_ASSERT(memcmp(got, want + 333, 517) == 0);
 			}
@@ -143,22 +144,22 @@ static void check_tree(uint64_t dir, int dirfd, int depth)
 			CU_ASSERT_EQUAL(cdh_fsync(&H, 0, e.nodeid, fh, false),
 					0);
 			CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
-			CU_ASSERT_EQUAL(
-			    cdh_open(&H, 0, e.nodeid, O_RDWR, &fh), -EROFS);
+			CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDWR, &fh),
+					-EROFS);
 			CU_ASSERT_EQUAL(
 			    cdh_open(&H, 0, e.nodeid, O_WRONLY, &fh), -EROFS);
-			CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid,
-						 O_RDONLY | O_TRUNC, &fh),
-					-EROFS);
+			CU_ASSERT_EQUAL(
+			    cdh_open(&H, 0, e.nodeid, O_RDONLY | O_TRUNC, &fh),
+			    -EROFS);
 		} else if (S_ISLNK(st.st_mode)) {
 			char t[PATH_MAX], lt[PATH_MAX];
-			ssize_t l = readlinkat(dirfd, ents[i].name, lt,
-					       sizeof(lt) - 1);
+			ssize_t l =
+			    readlinkat(dirfd, ents[i].name, lt, sizeof(lt) - 1);
 			CU_ASSERT_FATAL(l > 0);
 			lt[l] = 0;
-			CU_ASSERT_EQUAL(cdh_readlink(&H, 0, e.nodeid, t,
-						     sizeof(t)),
-					(int)l);
+			CU_ASSERT_EQUAL(
+			    cdh_readlink(&H, 0, e.nodeid, t, sizeof(t)),
+			    (int)l);
 			CU_ASSERT_STRING_EQUAL(t, lt);
 		} else if (S_ISDIR(st.st_mode) && depth < 8) {
 			int sub = openat(dirfd, ents[i].name,
@@ -222,19 +223,18 @@ static void test_raw_view(void)
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(i * 7 + (i >> 9));
 	memcpy(data, MARK, strlen(MARK));
-	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "file.bin", S_IFREG | 0640,
-					 O_RDWR, &e, &fh),
+	CU_ASSERT_EQUAL_FATAL(cdh_create(&H, 0, ROOT, "file.bin",
+					 S_IFREG | 0640, O_RDWR, &e, &fh),
 			      0);
 	for (uint32_t off = 0; off < sizeof(data); off += 65536) {
-		uint32_t l = sizeof(data) - off < 65536 ? sizeof(data) - off
-							: 65536;
+		uint32_t l =
+		    sizeof(data) - off < 65536 ? sizeof(data) - off : 65536;
 		CU_ASSERT_EQUAL(
 		    cdh_write(&H, 0, e.nodeid, fh, off, data + off, l), (int)l);
 	}
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
-	CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, e.nodeid, "user.colour", "blue", 4,
-				     0),
-			0);
+	CU_ASSERT_EQUAL(
+	    cdh_setxattr(&H, 0, e.nodeid, "user.colour", "blue", 4, 0), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_mkdir(&H, 0, ROOT, "dir", 0755, &d), 0);
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = 0;
@@ -282,22 +282,22 @@ static void test_raw_view(void)
 			if (l <= 0 || !S_ISREG(r[i].attr.mode))
 				continue;
 			char vl[4096];
-			int gl = cdh_listxattr(&H, 0, r[i].nodeid, vl,
-					       sizeof(vl));
+			int gl =
+			    cdh_listxattr(&H, 0, r[i].nodeid, vl, sizeof(vl));
 			CU_ASSERT_FATAL(gl > 0);
 			CU_ASSERT_EQUAL(strncmp(vl, "user.", 5), 0);
 			ssize_t wl = lgetxattr(pp, vl, val, sizeof(val));
 			CU_ASSERT_FATAL(wl > 0);
-			CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, r[i].nodeid, vl,
-						     NULL, 0),
-					(int)wl);
+			CU_ASSERT_EQUAL(
+			    cdh_getxattr(&H, 0, r[i].nodeid, vl, NULL, 0),
+			    (int)wl);
 			CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, r[i].nodeid, vl,
 						     got, sizeof(got)),
 					(int)wl);
 			CU_ASSERT(memcmp(got, val, (size_t)wl) == 0);
-			CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, r[i].nodeid, vl,
-						     got, 1),
-					-ERANGE);
+			CU_ASSERT_EQUAL(
+			    cdh_getxattr(&H, 0, r[i].nodeid, vl, got, 1),
+			    -ERANGE);
 			CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, r[i].nodeid,
 						     "user.colour", got,
 						     sizeof(got)),
@@ -305,17 +305,17 @@ static void test_raw_view(void)
 			CU_ASSERT_EQUAL(cdh_setxattr(&H, 0, r[i].nodeid,
 						     "user.x", "y", 1, 0),
 					-EROFS);
-			CU_ASSERT_EQUAL(
-			    cdh_removexattr(&H, 0, r[i].nodeid, vl), -EROFS);
+			CU_ASSERT_EQUAL(cdh_removexattr(&H, 0, r[i].nodeid, vl),
+					-EROFS);
 			struct cs_setattr_arg sa = {.valid = 1, .mode = 0600};
 			struct cs_attr a;
-			CU_ASSERT_EQUAL(cdh_setattr(&H, 0, r[i].nodeid, &sa, &a),
+			CU_ASSERT_EQUAL(
+			    cdh_setattr(&H, 0, r[i].nodeid, &sa, &a), -EROFS);
+			CU_ASSERT_EQUAL(cdh_truncate(&H, 0, r[i].nodeid, 0, &a),
 					-EROFS);
 			CU_ASSERT_EQUAL(
-			    cdh_truncate(&H, 0, r[i].nodeid, 0, &a), -EROFS);
-			CU_ASSERT_EQUAL(cdh_link(&H, 0, r[i].nodeid, ROOT,
-						 "hard", &e),
-					-EROFS);
+			    cdh_link(&H, 0, r[i].nodeid, ROOT, "hard", &e),
+			    -EROFS);
 			checked++;
 		}
 		free(r);
@@ -323,18 +323,17 @@ static void test_raw_view(void)
 	}
 
 	/* Every name change is EROFS; bad names are refused. */
-	CU_ASSERT_EQUAL(cdh_create(&H, 0, ROOT, "new", S_IFREG | 0600, O_RDWR,
-				   &e, &fh),
-			-EROFS);
+	CU_ASSERT_EQUAL(
+	    cdh_create(&H, 0, ROOT, "new", S_IFREG | 0600, O_RDWR, &e, &fh),
+	    -EROFS);
 	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, ROOT, "newdir", 0755, &e), -EROFS);
 	CU_ASSERT_EQUAL(cdh_mknod(&H, 0, ROOT, "fifo", S_IFIFO | 0600, 0, &e),
 			-EROFS);
 	CU_ASSERT_EQUAL(cdh_symlink(&H, 0, ROOT, "sl", "x", &e), -EROFS);
 	CU_ASSERT_EQUAL(cdh_unlink(&H, 0, ROOT, ".cryptstack.conf"), -EROFS);
 	CU_ASSERT_EQUAL(cdh_rmdir(&H, 0, ROOT, "x"), -EROFS);
-	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, ".cryptstack.conf", ROOT, "c2",
-				   0),
-			-EROFS);
+	CU_ASSERT_EQUAL(
+	    cdh_rename(&H, 0, ROOT, ".cryptstack.conf", ROOT, "c2", 0), -EROFS);
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "..", &e), -EINVAL);
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, ".", &e), -EINVAL);
 	CU_ASSERT_EQUAL(cdh_lookup(&H, 0, ROOT, "a/b", &e), -EINVAL);
