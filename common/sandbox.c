@@ -176,6 +176,17 @@ out:
 	return ret;
 }
 
+/* Allows syscall nr only when argument arg equals value. (The SCMP_CMP
+ * macros leave datum_b to an implicit zero, which clang warns about.) */
+static int allow_eq(scmp_filter_ctx ctx, int nr, unsigned arg,
+		    scmp_datum_t value)
+{
+	struct scmp_arg_cmp c = {
+		.arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0,
+	};
+	return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &c);
+}
+
 static int seccomp_apply(const struct sandbox_cfg *cfg)
 {
 	int ret = 0;
@@ -204,9 +215,7 @@ static int seccomp_apply(const struct sandbox_cfg *cfg)
 			ret = -EINVAL;
 			goto out;
 		}
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				       SCMP_CMP(r->arg, SCMP_CMP_EQ,
-						(scmp_datum_t)r->value));
+		ret = allow_eq(ctx, nr, r->arg, (scmp_datum_t)r->value);
 		if (ret < 0 && ret != -EEXIST)
 			goto out;
 		ret = 0;
@@ -225,14 +234,11 @@ static int seccomp_apply(const struct sandbox_cfg *cfg)
 			/* abort()/raise() signal this process only, never a
 			 * sibling of the same uid (no fork after entry, so
 			 * the tgid is fixed) */
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					       SCMP_A0(SCMP_CMP_EQ,
-						       (scmp_datum_t)getpid()));
+			ret = allow_eq(ctx, nr, 0, (scmp_datum_t)getpid());
 		} else if (!strcmp(*s, "prlimit64")) {
 			/* getrlimit/setrlimit of this process only (pid 0),
 			 * not another process's limits */
-			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-					       SCMP_A0(SCMP_CMP_EQ, 0));
+			ret = allow_eq(ctx, nr, 0, 0);
 		} else {
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 		}

@@ -65,7 +65,7 @@ alive() {
 # Supervisor pid of the mount at $1 (from its pid file).
 sup_pid() {
 	h=$(ls /run/cryptstack/*.pid 2>/dev/null | while read -r f; do
-		p=$(cat "$f")
+		p=$(cat "$f" 2>/dev/null) || continue
 		if tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q " $1\$\| $1 "; then
 			echo "$p"
 		fi
