@@ -125,6 +125,12 @@ struct cd_worker {
 	uint8_t *argbuf;  /* private copy of the current argument block */
 	uint8_t *pt;	  /* private plaintext of partial extents (8 KiB) */
 	uint8_t *secret;  /* locked scratch page for a FEK */
+	/* The FEK of the file this request just created (in secret at
+	 * CD_FRESH_OFF) and the header block written with it: the next
+	 * open of that header takes the FEK from here instead of a keyd
+	 * unwrap. Valid only within one request (serve() wipes it). */
+	uint8_t *fresh_hdr;
+	bool fresh_valid;
 	uint8_t *rbuf;	  /* recovery scratch (1 MiB), on first use */
 	bool hangup;	  /* peer fd hung up: leave */
 	bool poll_armed;  /* peer-fd poll sqe outstanding */
@@ -132,6 +138,7 @@ struct cd_worker {
 	bool have_files;  /* sparse registered file table exists */
 };
 
+#define CD_FRESH_OFF 2048
 #define CD_UD_POLL   1ull
 #define CD_UD_FUTEX  2ull
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -280,6 +287,13 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f);
 /* Writes a fresh header (random FEK, wrapped by keyd) into an empty lower
  * file fd; 0 or -errno. */
 int cd_file_init_new(struct cd_worker *w, int fd);
+/* Wipes the FEK cd_file_init_new() left for this request's own open. */
+void cd_fresh_clear(struct cd_worker *w);
+/* Drops the process-wide cached plaintext size of lower inode (dev, ino);
+ * call before a name of it goes away (its number may be reused). */
+void cd_size_forget(dev_t dev, ino_t ino);
+/* cd_size_forget() for the regular file at lname in dirfd, if any. */
+void cd_size_forget_name(int dirfd, const char *lname);
 /* Plaintext size of a regular file that may not be open. */
 int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 		 uint64_t *size);

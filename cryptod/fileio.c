@@ -251,7 +251,15 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 	uint8_t *fek = w->secret;
 	char missing[KD_MAX_KEYS * (2 * KD_ID_LEN + 1) + 1] = "";
 	rc = -EACCES;
-	for (unsigned i = 0; i < f->hdr->npackets && i < FMT_MAX_PACKETS; i++) {
+	if (w->fresh_valid && (size_t)n == FMT_HDR_BLOCK &&
+	    memcmp(blk, w->fresh_hdr, FMT_HDR_BLOCK) == 0) {
+		/* The header this request just wrote: its FEK is known. */
+		memcpy(fek, w->secret + CD_FRESH_OFF, KD_FEK_LEN);
+		rc = 0;
+	}
+	for (unsigned i = 0; rc != 0 && i < f->hdr->npackets &&
+			     i < FMT_MAX_PACKETS;
+	     i++) {
 		int u = cd_keyd_unwrap(&f->hdr->pkt[i], ad, FMT_FIXED_LEN, fek);
 		if (u == 0) {
 			rc = 0;
@@ -330,6 +338,93 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 out:
 	secmem_wipe(fek, KD_FEK_LEN);
 	return rc;
+}
+
+/* ---- process-wide size cache --------------------------------------------
+ * The plaintext size of closed files outlives their nodes (the kernel
+ * FORGETs nodes under memory pressure or drop_caches, and a later stat()
+ * would otherwise cost a keyd unwrap per file). Direct-mapped by lower
+ * (dev, ino); an entry is used only while the lower file's (size, mtime,
+ * ctime) are unchanged, and this mount forgets an inode's entry before it
+ * unlinks or renames over a name (inode numbers are reused). */
+#define GSZ_BITS 15
+struct gsz_ent {
+	dev_t dev;
+	ino_t ino;
+	int64_t lsize;
+	struct timespec mt, ct;
+	uint64_t size;
+	bool valid;
+};
+static struct gsz_ent *gsz;
+static pthread_mutex_t gsz_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static struct gsz_ent *gsz_slot(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)ino ^ ((uint64_t)dev << 32)) *
+		     0x9E3779B97F4A7C15ull;
+	if (!gsz) {
+		gsz = calloc((size_t)1 << GSZ_BITS, sizeof(*gsz));
+		if (!gsz)
+			return NULL;
+	}
+	return &gsz[h >> (64 - GSZ_BITS)];
+}
+
+static bool st_same(const struct gsz_ent *e, const struct stat *st)
+{
+	return e->lsize == st->st_size &&
+	       e->mt.tv_sec == st->st_mtim.tv_sec &&
+	       e->mt.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ct.tv_sec == st->st_ctim.tv_sec &&
+	       e->ct.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void gsz_store(const struct stat *st, uint64_t size)
+{
+	pthread_mutex_lock(&gsz_mu);
+	struct gsz_ent *e = gsz_slot(st->st_dev, st->st_ino);
+	if (e) {
+		e->dev = st->st_dev;
+		e->ino = st->st_ino;
+		e->lsize = st->st_size;
+		e->mt = st->st_mtim;
+		e->ct = st->st_ctim;
+		e->size = size;
+		e->valid = true;
+	}
+	pthread_mutex_unlock(&gsz_mu);
+}
+
+static bool gsz_find(const struct stat *st, uint64_t *size)
+{
+	bool hit = false;
+	pthread_mutex_lock(&gsz_mu);
+	struct gsz_ent *e = gsz_slot(st->st_dev, st->st_ino);
+	if (e && e->valid && e->dev == st->st_dev && e->ino == st->st_ino &&
+	    st_same(e, st)) {
+		*size = e->size;
+		hit = true;
+	}
+	pthread_mutex_unlock(&gsz_mu);
+	return hit;
+}
+
+void cd_size_forget(dev_t dev, ino_t ino)
+{
+	pthread_mutex_lock(&gsz_mu);
+	struct gsz_ent *e = gsz_slot(dev, ino);
+	if (e && e->valid && e->dev == dev && e->ino == ino)
+		e->valid = false;
+	pthread_mutex_unlock(&gsz_mu);
+}
+
+void cd_size_forget_name(int dirfd, const char *lname)
+{
+	struct stat st;
+	if (fstatat(dirfd, lname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode))
+		cd_size_forget(st.st_dev, st.st_ino);
 }
 
 int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
@@ -412,6 +507,8 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)
 		n->szc_lsize = st.st_size;
 		n->szc_mtime = st.st_mtim;
 		n->szc_ctime = st.st_ctim;
+		if (!f->plain && st.st_nlink > 0)
+			gsz_store(&st, f->size);
 	}
 	pthread_mutex_unlock(&n->lock);
 	file_free(f);
@@ -457,11 +554,29 @@ int cd_file_init_new(struct cd_worker *w, int fd)
 	if (rc < 0)
 		goto out;
 	rc = cd_io_write(w, fd, blk, FMT_HDR_BLOCK, 0);
+	if (rc == 0) {
+		cd_fresh_clear(w);
+		if (!w->fresh_hdr)
+			w->fresh_hdr = malloc(FMT_HDR_BLOCK);
+		if (w->fresh_hdr) {
+			memcpy(w->fresh_hdr, blk, FMT_HDR_BLOCK);
+			memcpy(w->secret + CD_FRESH_OFF, fek, KD_FEK_LEN);
+			w->fresh_valid = true;
+		}
+	}
 out:
 	secmem_wipe(fek, KD_FEK_LEN);
 	secmem_wipe(&h, sizeof(h));
 	cipher_key_free(key);
 	return rc;
+}
+
+void cd_fresh_clear(struct cd_worker *w)
+{
+	if (!w->fresh_valid)
+		return;
+	secmem_wipe(w->secret + CD_FRESH_OFF, KD_FEK_LEN);
+	w->fresh_valid = false;
 }
 
 int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
@@ -481,6 +596,16 @@ int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 	    n->szc_ctime.tv_sec == st->st_ctim.tv_sec &&
 	    n->szc_ctime.tv_nsec == st->st_ctim.tv_nsec) {
 		*size = n->szc_size;
+		pthread_mutex_unlock(&n->lock);
+		return 0;
+	}
+	if (st->st_dev == n->dev && st->st_ino == n->ino &&
+	    gsz_find(st, size)) {
+		n->szc_valid = true;
+		n->szc_size = *size;
+		n->szc_lsize = st->st_size;
+		n->szc_mtime = st->st_mtim;
+		n->szc_ctime = st->st_ctim;
 		pthread_mutex_unlock(&n->lock);
 		return 0;
 	}

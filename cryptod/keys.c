@@ -49,6 +49,23 @@ static int keyd_call(void *req, size_t len, void *rep, size_t rep_len)
 	return 0;
 }
 
+/* One locked page for the secret half of every keyd exchange (a wrap
+ * request's FEK, an unwrap reply's FEK), used under keyd_mu and wiped
+ * after each use: no mmap/mlock/munlock/munmap per call. */
+static void *kbuf;
+#define KBUF_LEN                                                               \
+	(sizeof(struct kd_wrap_req) > sizeof(struct kd_unwrap_rep)             \
+	     ? sizeof(struct kd_wrap_req)                                      \
+	     : sizeof(struct kd_unwrap_rep))
+
+/* Returns the locked exchange buffer (caller holds keyd_mu) or NULL. */
+static void *kbuf_get(void)
+{
+	if (!kbuf)
+		kbuf = secmem_alloc(KBUF_LEN);
+	return kbuf;
+}
+
 int cd_keyd_init(void)
 {
 	int rc;
@@ -102,17 +119,20 @@ int cd_keyd_wrap(const uint8_t *fek, const uint8_t *ad, uint32_t ad_len,
 
 	if (ad_len > KD_AD_MAX)
 		return -EINVAL;
-	req = secmem_alloc(sizeof(*req));
-	if (!req)
+	pthread_mutex_lock(&cd.keyd_mu);
+	req = kbuf_get();
+	if (!req) {
+		pthread_mutex_unlock(&cd.keyd_mu);
 		return -ENOMEM;
+	}
+	memset(req, 0, sizeof(*req));
 	req->h.type = KD_WRAP;
 	memcpy(req->fek, fek, KD_FEK_LEN);
 	req->ad_len = ad_len;
 	memcpy(req->ad, ad, ad_len);
-	pthread_mutex_lock(&cd.keyd_mu);
 	rc = keyd_call(req, sizeof(*req), &rep, sizeof(rep));
+	secmem_wipe(req, sizeof(*req));
 	pthread_mutex_unlock(&cd.keyd_mu);
-	secmem_free(req, sizeof(*req));
 	if (rc < 0)
 		return rc;
 	if (rep.status < 0)
@@ -139,16 +159,18 @@ int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
 	memcpy(&req.pkt, pkt, sizeof(req.pkt));
 	req.ad_len = ad_len;
 	memcpy(req.ad, ad, ad_len);
-	rep = secmem_alloc(sizeof(*rep));
-	if (!rep)
-		return -ENOMEM;
 	pthread_mutex_lock(&cd.keyd_mu);
+	rep = kbuf_get();
+	if (!rep) {
+		pthread_mutex_unlock(&cd.keyd_mu);
+		return -ENOMEM;
+	}
 	rc = keyd_call(&req, sizeof(req), rep, sizeof(*rep));
-	pthread_mutex_unlock(&cd.keyd_mu);
 	if (rc == 0 && rep->status < 0)
 		rc = rep->status;
 	if (rc == 0)
 		memcpy(fek, rep->fek, KD_FEK_LEN);
-	secmem_free(rep, sizeof(*rep));
+	secmem_wipe(rep, sizeof(*rep));
+	pthread_mutex_unlock(&cd.keyd_mu);
 	return rc;
 }

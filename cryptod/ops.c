@@ -648,6 +648,7 @@ static int op_unlink_rmdir(struct cd_req *r)
 			goto out;
 		}
 	} else {
+		cd_size_forget_name(p->fd, ln.name);
 		if (unlinkat(p->fd, ln.name, 0) < 0) {
 			rc = -errno;
 			goto out;
@@ -787,6 +788,8 @@ static int op_rename(struct cd_req *r)
 		if (rc < 0)
 			goto out;
 	}
+	if (!(ra.flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
+		cd_size_forget_name(np->fd, nln.name);
 	if (renameat2(p->fd, ln.name, np->fd, nln.name, ra.flags) < 0) {
 		rc = -errno;
 		if (rc == -ENOTEMPTY || rc == -EEXIST)
@@ -890,12 +893,27 @@ static int op_create(struct cd_req *r)
 			    (ca.flags & O_EXCL) != 0);
 	if (rc < 0)
 		goto out;
-	rc = do_lookup(r, p, ln.name, &e);
-	if (rc < 0)
+	/* As do_lookup(), but the file is opened before its attributes are
+	 * filled: the size then comes from the open file (no second header
+	 * load). */
+	struct stat st;
+	int fd = open_beneath(p->fd, ln.name, O_PATH | O_NOFOLLOW);
+	if (fd < 0) {
+		rc = fd;
 		goto out;
-	n = cd_inode_get(e.nodeid);
-	if (!n || n->type != S_IFREG) {
-		rc = n ? -EISDIR : -ESTALE;
+	}
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		rc = -errno;
+		close(fd);
+		goto out;
+	}
+	n = cd_inode_lookup_fd(fd, &st, &rc);
+	if (!n)
+		goto out;
+	memset(&e, 0, sizeof(e));
+	e.nodeid = n->nodeid;
+	if (n->type != S_IFREG) {
+		rc = -EISDIR;
 		goto undo;
 	}
 	h = handle_new(n);
@@ -906,6 +924,7 @@ static int op_create(struct cd_req *r)
 	rc = cd_file_get(r->w, n, &h->f);
 	if (rc < 0)
 		goto undo;
+	fill_attr(r, n, &st, &e.attr);
 	if ((ca.flags & O_TRUNC) && (ca.flags & O_ACCMODE) != O_RDONLY) {
 		rc = cd_file_truncate(r->w, h->f, 0);
 		if (rc < 0)

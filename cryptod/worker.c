@@ -125,6 +125,7 @@ static void serve(struct cd_worker *w, const struct cs_sqe *sqe)
 		r.arg_len = sqe->arg_len;
 	}
 	cd_dispatch(&r);
+	cd_fresh_clear(w);
 push:
 	while (ring_cq_push(cd.region, w->idx, &r.cqe, 1) != 1) {
 		/* The frontend never has more requests out than the ring
