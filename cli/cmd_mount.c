@@ -24,7 +24,7 @@
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cryptstack mount [--passfile FILE|--extpass CMD|"
+		"usage: cryptstack mount [--passfile FILE...|--extpass CMD|"
 		"--key PEM] [-f] [-d] [-o OPTIONS] [--workers N] LOWER "
 		"MOUNTPOINT\n"
 		"options (-o): passfile=F extpass=CMD key=PEM workers=N "
@@ -70,6 +70,23 @@ static int append_opt(struct sup_opts *o, const char *opt)
 	return 0;
 }
 
+/* The first passfile is the unlock source (a passphrase, or the --key's
+ * passphrase); each further one adds a passphrase to the mount context.
+ * Returns 0 or -E2BIG (printed). */
+static int add_passfile(struct sup_opts *o, const char *path)
+{
+	if (!o->passfile) {
+		o->passfile = path;
+		return 0;
+	}
+	if (o->nmore >= sizeof(o->more_pass) / sizeof(o->more_pass[0])) {
+		fprintf(stderr, "cryptstack: too many --passfile options\n");
+		return -E2BIG;
+	}
+	o->more_pass[o->nmore++] = path;
+	return 0;
+}
+
 /* One -o list. The strings kept in o point into list (never freed). */
 static int take_opts(struct sup_opts *o, char *list)
 {
@@ -77,7 +94,8 @@ static int take_opts(struct sup_opts *o, char *list)
 	for (char *t = strtok_r(list, ",", &save); t;
 	     t = strtok_r(NULL, ",", &save)) {
 		if (!strncmp(t, "passfile=", 9)) {
-			o->passfile = t + 9;
+			if (add_passfile(o, t + 9) < 0)
+				return -EINVAL;
 		} else if (!strncmp(t, "extpass=", 8)) {
 			o->extpass = t + 8;
 		} else if (!strncmp(t, "key=", 4)) {
@@ -233,7 +251,10 @@ int cmd_mount(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "fdo:h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'p': o.passfile = optarg; break;
+		case 'p':
+			if (add_passfile(&o, optarg) < 0)
+				return 2;
+			break;
 		case 'e': o.extpass = optarg; break;
 		case 'k': o.keyfile = optarg; break;
 		case 'w':

@@ -576,6 +576,10 @@ static int sup_main(struct sup *s)
 				    .extpass = o->extpass };
 	r = o->keyfile ? cli_unlock_add_privkey(&u, o->keyfile, &src)
 		       : cli_unlock_add_pass(&u, &src, "Passphrase: ");
+	for (unsigned i = 0; r >= 0 && i < o->nmore; i++) {
+		struct cli_pass_src more = { .passfile = o->more_pass[i] };
+		r = cli_unlock_add_pass(&u, &more, "Passphrase: ");
+	}
 	if (r < 0) {
 		report(s, r, "no passphrase: %s", strerror(-r));
 		goto out;

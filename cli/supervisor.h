@@ -17,6 +17,10 @@ struct sup_opts {
 	const char *passfile;  /* unlock material sources (cli/pass.h) */
 	const char *extpass;
 	const char *keyfile;   /* PEM private key instead of a passphrase */
+	/* Further passphrases (second and later --passfile): each unlocks
+	 * one more FEKEK into the mount context (docs/MOUNT.md). */
+	const char *more_pass[8];
+	unsigned nmore;
 	const char *logfile;   /* daemon mode: log here (default: run dir) */
 	int foreground;
 	int debug;
