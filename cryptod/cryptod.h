@@ -150,6 +150,9 @@ int cd_itab_init(void);
  * release with cd_inode_put(). */
 struct cd_inode *cd_inode_get(uint64_t nodeid);
 void cd_inode_put(struct cd_inode *n);
+/* The node of lower inode (dev, ino) if one exists, with a use reference
+ * (cd_inode_put()), or NULL; no lookup count change. */
+struct cd_inode *cd_inode_find(dev_t dev, ino_t ino);
 /* Adds delta to the node's open-handle count (frees it at zero refs). */
 void cd_inode_open_ref(struct cd_inode *n, int delta);
 /* Finds or creates the node for the lower object opened as O_PATH fd `fd`
@@ -294,6 +297,12 @@ void cd_fresh_clear(struct cd_worker *w);
 void cd_size_forget(dev_t dev, ino_t ino);
 /* cd_size_forget() for the regular file at lname in dirfd, if any. */
 void cd_size_forget_name(int dirfd, const char *lname);
+/* After cryptod itself changed only the metadata of a closed regular file
+ * (times, mode, owner, links, name), whose lower stat was `before` and is
+ * now `after`: moves the cached plaintext size to the new stat, so the
+ * next stat() costs no keyd unwrap. Does nothing if the lower size
+ * changed or the cache did not match `before`. */
+void cd_size_rekey(const struct stat *before, const struct stat *after);
 /* Plaintext size of a regular file that may not be open. */
 int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 		 uint64_t *size);

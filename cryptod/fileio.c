@@ -427,6 +427,41 @@ void cd_size_forget_name(int dirfd, const char *lname)
 		cd_size_forget(st.st_dev, st.st_ino);
 }
 
+void cd_size_rekey(const struct stat *before, const struct stat *after)
+{
+	if (!S_ISREG(before->st_mode) || before->st_dev != after->st_dev ||
+	    before->st_ino != after->st_ino ||
+	    before->st_size != after->st_size)
+		return;
+	struct cd_inode *n = cd_inode_find(before->st_dev, before->st_ino);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		if (!n->file && n->szc_valid &&
+		    n->szc_lsize == before->st_size &&
+		    n->szc_mtime.tv_sec == before->st_mtim.tv_sec &&
+		    n->szc_mtime.tv_nsec == before->st_mtim.tv_nsec &&
+		    n->szc_ctime.tv_sec == before->st_ctim.tv_sec &&
+		    n->szc_ctime.tv_nsec == before->st_ctim.tv_nsec) {
+			n->szc_mtime = after->st_mtim;
+			n->szc_ctime = after->st_ctim;
+		}
+		pthread_mutex_unlock(&n->lock);
+		cd_inode_put(n);
+	}
+	pthread_mutex_lock(&gsz_mu);
+	struct gsz_ent *e = gsz_slot(before->st_dev, before->st_ino);
+	if (e && e->valid && e->dev == before->st_dev &&
+	    e->ino == before->st_ino && st_same(e, before)) {
+		if (after->st_nlink > 0) {
+			e->mt = after->st_mtim;
+			e->ct = after->st_ctim;
+		} else {
+			e->valid = false;
+		}
+	}
+	pthread_mutex_unlock(&gsz_mu);
+}
+
 int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 {
 	struct cd_file *f = NULL;

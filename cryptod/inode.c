@@ -148,6 +148,16 @@ struct cd_inode *cd_inode_get(uint64_t nodeid)
 	return n;
 }
 
+struct cd_inode *cd_inode_find(dev_t dev, ino_t ino)
+{
+	pthread_mutex_lock(&itab.lock);
+	struct cd_inode *n = find_key(dev, ino);
+	if (n)
+		((struct node_ext *)n)->uses++;
+	pthread_mutex_unlock(&itab.lock);
+	return n;
+}
+
 void cd_inode_put(struct cd_inode *n)
 {
 	if (!n)

@@ -332,6 +332,11 @@ static int op_setattr(struct cd_req *r)
 	}
 	memcpy(&sa, r->arg, sizeof(sa));
 	proc_path(pp, sizeof(pp), n->fd);
+	/* The stat before a size-keeping change: its cached plaintext size
+	 * moves to the new lower ctime (cd_size_rekey). */
+	struct stat before;
+	bool keep = n->type == S_IFREG && !(sa.valid & SA_SIZE) &&
+		    lstat_node(n, &before) == 0;
 	if (sa.valid & SA_MODE) {
 		if (n->type == S_IFLNK) {
 			rc = -EOPNOTSUPP;
@@ -392,6 +397,8 @@ static int op_setattr(struct cd_req *r)
 	rc = lstat_node(n, &st);
 	if (rc < 0)
 		goto out;
+	if (keep)
+		cd_size_rekey(&before, &st);
 	fill_attr(r, n, &st, &a);
 	memcpy(cd_reply_buf(r, sizeof(a)), &a, sizeof(a));
 out:
@@ -648,11 +655,24 @@ static int op_unlink_rmdir(struct cd_req *r)
 			goto out;
 		}
 	} else {
-		cd_size_forget_name(p->fd, ln.name);
+		struct stat before, after;
+		bool reg = fstatat(p->fd, ln.name, &before,
+				   AT_SYMLINK_NOFOLLOW) == 0 &&
+			   S_ISREG(before.st_mode);
+		if (reg)
+			cd_size_forget(before.st_dev, before.st_ino);
 		if (unlinkat(p->fd, ln.name, 0) < 0) {
 			rc = -errno;
 			goto out;
 		}
+		/* A node still pins the inode (the kernel flushes its times
+		 * with a SETATTR right after): keep its size cached. */
+		struct cd_inode *n =
+		    reg ? cd_inode_find(before.st_dev, before.st_ino) : NULL;
+		if (n && fstatat(n->fd, "", &after,
+				 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0)
+			cd_size_rekey(&before, &after);
+		cd_inode_put(n);
 	}
 	if (ln.is_long)
 		cd_longname_remove(p->fd, &ln);
@@ -790,6 +810,10 @@ static int op_rename(struct cd_req *r)
 	}
 	if (!(ra.flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		cd_size_forget_name(np->fd, nln.name);
+	struct stat before, after;
+	bool reg = !(ra.flags & RENAME_EXCHANGE) &&
+		   fstatat(p->fd, ln.name, &before, AT_SYMLINK_NOFOLLOW) == 0 &&
+		   S_ISREG(before.st_mode);
 	if (renameat2(p->fd, ln.name, np->fd, nln.name, ra.flags) < 0) {
 		rc = -errno;
 		if (rc == -ENOTEMPTY || rc == -EEXIST)
@@ -797,6 +821,9 @@ static int op_rename(struct cd_req *r)
 		if (rc < 0)
 			goto out;
 	}
+	/* The moved file's ctime changed, its size did not. */
+	if (reg && fstatat(np->fd, nln.name, &after, AT_SYMLINK_NOFOLLOW) == 0)
+		cd_size_rekey(&before, &after);
 	rc = 0;
 	side = false;
 	/* The old side file goes with the old name, unless the name still
@@ -853,10 +880,14 @@ static int op_link(struct cd_req *r)
 	/* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the magic link
 	 * with AT_SYMLINK_FOLLOW works for everyone (passthrough_ll). */
 	proc_path(pp, sizeof(pp), n->fd);
+	struct stat before, after;
+	bool reg = n->type == S_IFREG && lstat_node(n, &before) == 0;
 	if (linkat(AT_FDCWD, pp, np->fd, nln.name, AT_SYMLINK_FOLLOW) < 0) {
 		rc = -errno;
 		goto out;
 	}
+	if (reg && lstat_node(n, &after) == 0)
+		cd_size_rekey(&before, &after);
 	side = false;
 	rc = reply_entry(r, np, &nln, 0);
 out:

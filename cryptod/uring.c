@@ -10,9 +10,12 @@
  * wait and the idle wait share one io_uring.
  */
 #include <errno.h>
+#include <linux/magic.h>
 #include <liburing.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include "cryptod.h"
 #include "log.h"
@@ -101,10 +104,78 @@ static void prep_one(struct cd_worker *w, struct io_uring_sqe *sqe,
 	io_uring_sqe_set_data64(sqe, IO_TAG | i);
 }
 
+/* 1 when lower I/O should be plain syscalls: on tmpfs/ramfs io_uring can
+ * complete no buffered read or write inline (no FMODE_BUF_RASYNC/WASYNC),
+ * so every one is punted to an io-wq thread, two extra context switches
+ * for what is a memcpy. 0 otherwise (decided once, from the lower root). */
+static int sync_io = -1;
+
+static bool use_sync_io(void)
+{
+	int v = __atomic_load_n(&sync_io, __ATOMIC_RELAXED);
+	if (v < 0) {
+		struct statfs sf;
+		v = fstatfs(cd.lower_fd, &sf) == 0 &&
+		    (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC);
+		__atomic_store_n(&sync_io, v, __ATOMIC_RELAXED);
+	}
+	return v == 1;
+}
+
+/* cd_io_batch() with plain syscalls, one io after the other. */
+static int batch_sync(struct cd_io *ios, unsigned n)
+{
+	int rc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct cd_io *io = &ios[i];
+		ssize_t r = 0;
+		if (io->op == CD_IO_FSYNC || io->op == CD_IO_FDATASYNC) {
+			do
+				r = io->op == CD_IO_FSYNC ? fsync(io->fd)
+							  : fdatasync(io->fd);
+			while (r < 0 && errno == EINTR);
+			io->res = r < 0 ? -errno : 0;
+		} else {
+			while (io->done < io->len) {
+				uint8_t *b = (uint8_t *)io->buf + io->done;
+				size_t len = io->len - io->done;
+				off_t off = (off_t)(io->off + io->done);
+				r = io->op == CD_IO_READ
+					? pread(io->fd, b, len, off)
+					: pwrite(io->fd, b, len, off);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0)
+					break;
+				io->done += (size_t)r;
+			}
+			if (r < 0)
+				io->res = -errno;
+			else if (io->op == CD_IO_WRITE && io->done < io->len)
+				io->res = -EIO;
+			else
+				io->res = (int)io->done;
+		}
+		if (io->res < 0 && !rc)
+			rc = io->res;
+	}
+	return rc;
+}
+
 int cd_io_batch(struct cd_worker *w, struct cd_io *ios, unsigned n)
 {
 	unsigned pending = 0;
 	int rc = 0;
+
+	if (use_sync_io()) {
+		for (unsigned i = 0; i < n; i++) {
+			ios[i].res = 0;
+			ios[i].done = 0;
+			if (ios[i].len > CD_IO_MAX_ONE)
+				return -EINVAL;
+		}
+		return batch_sync(ios, n);
+	}
 
 	for (unsigned i = 0; i < n; i++) {
 		ios[i].res = 0;
