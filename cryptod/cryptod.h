@@ -194,6 +194,9 @@ struct cd_io {
  * transfers are continued; a read stops at EOF). Returns 0 or the first
  * error; each io's res/done say what happened. */
 int cd_io_batch(struct cd_worker *w, struct cd_io *ios, unsigned n);
+/* True when lower I/O bypasses io_uring (plain syscalls: tmpfs/ramfs,
+ * where io_uring would punt every buffered transfer to a kernel thread). */
+bool cd_io_sync(void);
 /* Submits what is queued and waits for one completion of the idle wait
  * (doorbell futex or peer poll); 0 or -errno. */
 int cd_uring_wait_special(struct cd_worker *w);

@@ -110,7 +110,7 @@ static void prep_one(struct cd_worker *w, struct io_uring_sqe *sqe,
  * for what is a memcpy. 0 otherwise (decided once, from the lower root). */
 static int sync_io = -1;
 
-static bool use_sync_io(void)
+bool cd_io_sync(void)
 {
 	int v = __atomic_load_n(&sync_io, __ATOMIC_RELAXED);
 	if (v < 0) {
@@ -167,7 +167,7 @@ int cd_io_batch(struct cd_worker *w, struct cd_io *ios, unsigned n)
 	unsigned pending = 0;
 	int rc = 0;
 
-	if (use_sync_io()) {
+	if (cd_io_sync()) {
 		for (unsigned i = 0; i < n; i++) {
 			ios[i].res = 0;
 			ios[i].done = 0;

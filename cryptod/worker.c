@@ -216,7 +216,7 @@ bool cd_fixed[CD_FIXED_MAX];
 
 void cd_files_register(int fd)
 {
-	if (fd < 0 || fd >= (int)CD_FIXED_MAX)
+	if (fd < 0 || fd >= (int)CD_FIXED_MAX || cd_io_sync())
 		return;
 	pthread_mutex_lock(&fixed_mu);
 	bool all = true;
@@ -240,7 +240,7 @@ void cd_files_register(int fd)
 void cd_files_unregister(int fd)
 {
 	int none = -1;
-	if (fd < 0 || fd >= (int)CD_FIXED_MAX)
+	if (fd < 0 || fd >= (int)CD_FIXED_MAX || cd_io_sync())
 		return;
 	pthread_mutex_lock(&fixed_mu);
 	__atomic_store_n(&cd_fixed[fd], false, __ATOMIC_RELEASE);

@@ -471,9 +471,15 @@ static void fe_write_buf(fuse_req_t req, fuse_ino_t ino,
 	submit(req, &s, 0, (uint32_t)size);
 }
 
+/* FLUSH carries nothing for cryptod (it only checked the handle): the
+ * kernel writes dirty pages back (write_inode_now) and collects their
+ * errors before it sends FLUSH, and ENOSYS makes it stop sending FLUSH for
+ * the rest of the mount, one ring round trip less per close(). */
 static void fe_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	submit_plain(req, CS_OP_FLUSH, ino, fi);
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, ENOSYS);
 }
 
 static void fe_release(fuse_req_t req, fuse_ino_t ino,
