@@ -279,6 +279,17 @@ int cd_xval_dec(const char *uname, size_t ulen, const uint8_t *v, size_t len,
 int cd_open_meta(int dirfd, const char *name);
 /* Plaintext limit of names (statfs namemax). */
 uint64_t cd_name_max(void);
+/* Size of one directory record (cs_dirent, name padded to 8, cs_entry for
+ * READDIRPLUS). */
+uint32_t cd_dirent_len(uint32_t namelen, bool plus);
+/* Writes one record at b (the caller checked cd_dirent_len fits): de, name
+ * (de->namelen bytes), and *ent when non-NULL (its attr.ino defaults to
+ * de->ino when it carries no node). Returns the record's length. */
+uint32_t cd_dirent_put(uint8_t *b, const struct cs_dirent *de,
+		       const char *name, struct cs_entry *ent);
+/* Replies to STATFS from the lower filesystem, with namemax and extra
+ * ST_* flags; 0 or -errno. */
+int cd_statfs_reply(struct cd_req *r, uint64_t namemax, uint64_t flags);
 
 /* --- file contents (fileio.c) ------------------------------------------ */
 /* Allocates the worker's private plaintext and locked key scratch. */

@@ -1201,6 +1201,50 @@ static int snap_build(struct cd_handle *h)
 	return rc;
 }
 
+uint32_t cd_dirent_len(uint32_t namelen, bool plus)
+{
+	uint32_t nl = (namelen + 7u) & ~7u;
+	return (uint32_t)sizeof(struct cs_dirent) + nl +
+	       (plus ? (uint32_t)sizeof(struct cs_entry) : 0);
+}
+
+uint32_t cd_dirent_put(uint8_t *b, const struct cs_dirent *de,
+		       const char *name, struct cs_entry *ent)
+{
+	uint32_t nl = (de->namelen + 7u) & ~7u;
+	memcpy(b, de, sizeof(*de));
+	memcpy(b + sizeof(*de), name, de->namelen);
+	memset(b + sizeof(*de) + de->namelen, 0, nl - de->namelen);
+	if (ent) {
+		if (!ent->nodeid)
+			ent->attr.ino = de->ino;
+		memcpy(b + sizeof(*de) + nl, ent, sizeof(*ent));
+	}
+	return cd_dirent_len(de->namelen, ent != NULL);
+}
+
+int cd_statfs_reply(struct cd_req *r, uint64_t namemax, uint64_t flags)
+{
+	struct statfs s;
+	if (fstatfs(cd.lower_fd, &s) < 0)
+		return -errno;
+	struct cs_statfs o = {
+	    .bsize = (uint64_t)s.f_bsize,
+	    .frsize = s.f_frsize ? (uint64_t)s.f_frsize : (uint64_t)s.f_bsize,
+	    .blocks = s.f_blocks,
+	    .bfree = s.f_bfree,
+	    .bavail = s.f_bavail,
+	    .files = s.f_files,
+	    .ffree = s.f_ffree,
+	    .favail = s.f_ffree,
+	    .fsid = 0,
+	    .flag = (uint64_t)s.f_flags | flags,
+	    .namemax = namemax,
+	};
+	memcpy(cd_reply_buf(r, sizeof(o)), &o, sizeof(o));
+	return 0;
+}
+
 static int op_readdir(struct cd_req *r)
 {
 	struct cd_handle *h = handle_find(r->sqe.fh, r->sqe.ino);
@@ -1219,10 +1263,7 @@ static int op_readdir(struct cd_req *r)
 	uint32_t used = 0;
 	for (uint64_t i = r->sqe.off; i < h->nents; i++) {
 		struct dsnap_ent *e = &h->ents[i];
-		uint32_t nl = (e->namelen + 7u) & ~7u;
-		uint32_t rec = (uint32_t)sizeof(struct cs_dirent) + nl +
-			       (plus ? (uint32_t)sizeof(struct cs_entry) : 0);
-		if (rec > cap - used)
+		if (cd_dirent_len(e->namelen, plus) > cap - used)
 			break;
 		struct cs_dirent de = {.ino = e->ino,
 				       .off = i + 1,
@@ -1234,15 +1275,8 @@ static int op_readdir(struct cd_req *r)
 			if (do_lookup(r, h->n, e->lname, &ent) < 0)
 				memset(&ent, 0, sizeof(ent));
 		}
-		memcpy(b + used, &de, sizeof(de));
-		memcpy(b + used + sizeof(de), e->name, e->namelen);
-		memset(b + used + sizeof(de) + e->namelen, 0, nl - e->namelen);
-		if (plus) {
-			if (!ent.nodeid)
-				ent.attr.ino = e->ino;
-			memcpy(b + used + sizeof(de) + nl, &ent, sizeof(ent));
-		}
-		used += rec;
+		used += cd_dirent_put(b + used, &de, e->name,
+				      plus ? &ent : NULL);
 	}
 	r->cqe.data_len = used;
 out:
@@ -1252,24 +1286,7 @@ out:
 
 static int op_statfs(struct cd_req *r)
 {
-	struct statfs s;
-	if (fstatfs(cd.lower_fd, &s) < 0)
-		return -errno;
-	struct cs_statfs o = {
-	    .bsize = (uint64_t)s.f_bsize,
-	    .frsize = s.f_frsize ? (uint64_t)s.f_frsize : (uint64_t)s.f_bsize,
-	    .blocks = s.f_blocks,
-	    .bfree = s.f_bfree,
-	    .bavail = s.f_bavail,
-	    .files = s.f_files,
-	    .ffree = s.f_ffree,
-	    .favail = s.f_ffree,
-	    .fsid = 0,
-	    .flag = (uint64_t)s.f_flags,
-	    .namemax = cd_name_max(),
-	};
-	memcpy(cd_reply_buf(r, sizeof(o)), &o, sizeof(o));
-	return 0;
+	return cd_statfs_reply(r, cd_name_max(), 0);
 }
 
 /* --- xattrs ----------------------------------------------------------- */

@@ -459,10 +459,7 @@ static int rv_readdir(struct cd_req *r)
 	uint32_t used = 0;
 	for (uint64_t i = r->sqe.off; i < h->nents; i++) {
 		struct rv_ent *e = &h->ents[i];
-		uint32_t nl = (e->namelen + 7u) & ~7u;
-		uint32_t rec = (uint32_t)sizeof(struct cs_dirent) + nl +
-			       (plus ? (uint32_t)sizeof(struct cs_entry) : 0);
-		if (rec > cap - used)
+		if (cd_dirent_len(e->namelen, plus) > cap - used)
 			break;
 		struct cs_dirent de = {.ino = e->ino,
 				       .off = i + 1,
@@ -472,15 +469,8 @@ static int rv_readdir(struct cd_req *r)
 		memset(&ent, 0, sizeof(ent));
 		if (plus && !e->dot && rv_lookup_in(h->n, e->name, &ent) < 0)
 			memset(&ent, 0, sizeof(ent));
-		memcpy(b + used, &de, sizeof(de));
-		memcpy(b + used + sizeof(de), e->name, e->namelen);
-		memset(b + used + sizeof(de) + e->namelen, 0, nl - e->namelen);
-		if (plus) {
-			if (!ent.nodeid)
-				ent.attr.ino = e->ino;
-			memcpy(b + used + sizeof(de) + nl, &ent, sizeof(ent));
-		}
-		used += rec;
+		used += cd_dirent_put(b + used, &de, e->name,
+				      plus ? &ent : NULL);
 	}
 	r->cqe.data_len = used;
 out:
@@ -490,24 +480,7 @@ out:
 
 static int rv_statfs(struct cd_req *r)
 {
-	struct statfs s;
-	if (fstatfs(cd.lower_fd, &s) < 0)
-		return -errno;
-	struct cs_statfs o = {
-	    .bsize = (uint64_t)s.f_bsize,
-	    .frsize = s.f_frsize ? (uint64_t)s.f_frsize : (uint64_t)s.f_bsize,
-	    .blocks = s.f_blocks,
-	    .bfree = s.f_bfree,
-	    .bavail = s.f_bavail,
-	    .files = s.f_files,
-	    .ffree = s.f_ffree,
-	    .favail = s.f_ffree,
-	    .fsid = 0,
-	    .flag = (uint64_t)s.f_flags | ST_RDONLY,
-	    .namemax = cd.lower_namemax,
-	};
-	memcpy(cd_reply_buf(r, sizeof(o)), &o, sizeof(o));
-	return 0;
+	return cd_statfs_reply(r, cd.lower_namemax, ST_RDONLY);
 }
 
 static int rv_getxattr(struct cd_req *r)
