@@ -37,20 +37,15 @@ static int yes(const char *v)
 int cmd_init(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "passfile", required_argument, NULL, 'p' },
-		{ "extpass", required_argument, NULL, 'e' },
+		CLI_LO_PASS,
 		{ "pubkey", required_argument, NULL, 'k' },
 		{ "cipher", required_argument, NULL, 'c' },
 		{ "plaintext-names", no_argument, NULL, 'n' },
-		{ "kdf-memory", required_argument, NULL, 'm' },
-		{ "kdf-time", required_argument, NULL, 't' },
-		{ "kdf-parallelism", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LO_KDF,
+		CLI_LO_END,
 	};
-	struct cli_pass_src src = { 0 };
-	const char *pubkey = NULL, *cipher = NULL, *mem = NULL, *t = NULL,
-		   *par = NULL;
+	struct cli_common_args ca = { 0 };
+	const char *pubkey = NULL, *cipher = NULL;
 	int plain = -1, o, lower = -1, ret = 1;
 	char *pass = NULL;
 	size_t pass_len = 0, pub_len = 0;
@@ -60,13 +55,9 @@ int cmd_init(int argc, char **argv)
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (cli_common_opt(o, optarg, &ca))
+			continue;
 		switch (o) {
-		case 'p':
-			src.passfile = optarg;
-			break;
-		case 'e':
-			src.extpass = optarg;
-			break;
 		case 'k':
 			pubkey = optarg;
 			break;
@@ -75,15 +66,6 @@ int cmd_init(int argc, char **argv)
 			break;
 		case 'n':
 			plain = 1;
-			break;
-		case 'm':
-			mem = optarg;
-			break;
-		case 't':
-			t = optarg;
-			break;
-		case 'P':
-			par = optarg;
 			break;
 		case 'h':
 			usage();
@@ -109,9 +91,9 @@ int cmd_init(int argc, char **argv)
 	}
 	op.cipher = (uint32_t)c;
 	op.names = plain ? VOL_NAMES_PLAIN : VOL_NAMES_ENCRYPTED;
-	if (cli_kdf_opts(&op, mem, t, par))
+	if (cli_common_kdf(&op, &ca))
 		return 2;
-	if (pubkey && (src.passfile || src.extpass)) {
+	if (pubkey && (ca.pass.passfile || ca.pass.extpass)) {
 		fprintf(stderr, "cryptstack: --pubkey excludes --passfile and "
 			"--extpass (add a passphrase slot with key add)\n");
 		return 2;
@@ -132,7 +114,7 @@ int cmd_init(int argc, char **argv)
 	if (pubkey) {
 		if (cli_read_file(pubkey, 16384, 0, &pub, &pub_len))
 			goto out;
-	} else if (cli_pass_read(&src, "New volume passphrase: ", 1, &pass,
+	} else if (cli_pass_read(&ca.pass, "New volume passphrase: ", 1, &pass,
 				 &pass_len)) {
 		goto out;
 	}

@@ -45,8 +45,7 @@ static int parse_hex(const char *s, uint8_t *out, size_t n)
 int cmd_key(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "passfile", required_argument, NULL, 'p' },
-		{ "extpass", required_argument, NULL, 'e' },
+		CLI_LO_PASS,
 		{ "key", required_argument, NULL, 'k' },
 		{ "key-passfile", required_argument, NULL, 'K' },
 		{ "key-extpass", required_argument, NULL, 'X' },
@@ -57,22 +56,19 @@ int cmd_key(int argc, char **argv)
 		{ "key-id", required_argument, NULL, 'i' },
 		{ "slot", required_argument, NULL, 's' },
 		{ "force", no_argument, NULL, 'f' },
-		{ "kdf-memory", required_argument, NULL, 'm' },
-		{ "kdf-time", required_argument, NULL, 't' },
-		{ "kdf-parallelism", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LO_KDF,
+		CLI_LO_END,
 	};
+	struct cli_common_args ca = { 0 };
 	struct cli_unlock_opts uo = { 0 };
 	struct cli_pass_src neu = { 0 };
 	struct kc_op op = { 0 };
 	struct cli_unlock u = { 0 };
-	const char *mem = NULL, *t = NULL, *par = NULL, *pubkey = NULL;
+	const char *pubkey = NULL;
 	char *pass = NULL, msg[600];
 	size_t pass_len = 0, pub_len = 0;
 	uint8_t *pub = NULL;
 	int o, lower = -1, ret = 1, have_slot = 0;
-	uint64_t v;
 
 	if (argc < 2 || (strcmp(argv[1], "add") && strcmp(argv[1], "remove"))) {
 		usage();
@@ -84,13 +80,9 @@ int cmd_key(int argc, char **argv)
 	argv++;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (cli_common_opt(o, optarg, &ca))
+			continue;
 		switch (o) {
-		case 'p':
-			uo.pass.passfile = optarg;
-			break;
-		case 'e':
-			uo.pass.extpass = optarg;
-			break;
 		case 'k':
 			uo.keyfile = optarg;
 			break;
@@ -121,24 +113,14 @@ int cmd_key(int argc, char **argv)
 			op.flags |= KC_F_KEY_ID;
 			break;
 		case 's':
-			if (parse_size(optarg, &v) || v >= 1u << 16) {
+			if (cli_parse_slot(optarg, &op.slot)) {
 				usage();
 				return 2;
 			}
-			op.slot = (int32_t)v;
 			have_slot = 1;
 			break;
 		case 'f':
 			op.flags |= KC_F_FORCE;
-			break;
-		case 'm':
-			mem = optarg;
-			break;
-		case 't':
-			t = optarg;
-			break;
-		case 'L':
-			par = optarg;
 			break;
 		case 'h':
 			usage();
@@ -154,7 +136,8 @@ int cmd_key(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (cli_kdf_opts(&op, mem, t, par))
+	uo.pass = ca.pass;
+	if (cli_common_kdf(&op, &ca))
 		return 2;
 	lower = cli_open_lower(argv[optind]);
 	if (lower < 0)

@@ -51,19 +51,14 @@ static int write_out(void *arg, uint32_t which, const uint8_t *buf,
 int cmd_keygen(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "passfile", required_argument, NULL, 'p' },
-		{ "extpass", required_argument, NULL, 'e' },
+		CLI_LO_PASS,
 		{ "no-passphrase", no_argument, NULL, 'N' },
 		{ "bits", required_argument, NULL, 'b' },
-		{ "kdf-memory", required_argument, NULL, 'm' },
-		{ "kdf-time", required_argument, NULL, 't' },
-		{ "kdf-parallelism", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LO_KDF,
+		CLI_LO_END,
 	};
-	struct cli_pass_src src = { 0 };
+	struct cli_common_args ca = { 0 };
 	struct kc_op op = { .op = KC_OP_KEYGEN };
-	const char *mem = NULL, *t = NULL, *par = NULL;
 	char *pass = NULL, msg[600];
 	size_t pass_len = 0;
 	int o, nopass = 0;
@@ -71,13 +66,9 @@ int cmd_keygen(int argc, char **argv)
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (cli_common_opt(o, optarg, &ca))
+			continue;
 		switch (o) {
-		case 'p':
-			src.passfile = optarg;
-			break;
-		case 'e':
-			src.extpass = optarg;
-			break;
 		case 'N':
 			nopass = 1;
 			break;
@@ -87,15 +78,6 @@ int cmd_keygen(int argc, char **argv)
 				return 2;
 			}
 			op.rsa_bits = (uint32_t)v;
-			break;
-		case 'm':
-			mem = optarg;
-			break;
-		case 't':
-			t = optarg;
-			break;
-		case 'L':
-			par = optarg;
 			break;
 		case 'h':
 		default:
@@ -117,9 +99,9 @@ int cmd_keygen(int argc, char **argv)
 			out.priv, out.pub);
 		return 1;
 	}
-	if (cli_kdf_opts(&op, mem, t, par))
+	if (cli_common_kdf(&op, &ca))
 		return 2;
-	if (!nopass && cli_pass_read(&src, "Private key passphrase: ", 1,
+	if (!nopass && cli_pass_read(&ca.pass, "Private key passphrase: ", 1,
 				     &pass, &pass_len))
 		return 1;
 	int r = cli_keyd_admin(-1, &op, NULL, pass, pass_len, NULL, 0,

@@ -25,35 +25,26 @@ static void usage(void)
 int cmd_passwd(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "passfile", required_argument, NULL, 'p' },
-		{ "extpass", required_argument, NULL, 'e' },
+		CLI_LO_PASS,
 		{ "new-passfile", required_argument, NULL, 'P' },
 		{ "new-extpass", required_argument, NULL, 'E' },
 		{ "slot", required_argument, NULL, 's' },
-		{ "kdf-memory", required_argument, NULL, 'm' },
-		{ "kdf-time", required_argument, NULL, 't' },
-		{ "kdf-parallelism", required_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		CLI_LO_KDF,
+		CLI_LO_END,
 	};
-	struct cli_pass_src old = { 0 }, neu = { 0 };
+	struct cli_common_args ca = { 0 };
+	struct cli_pass_src neu = { 0 };
 	struct kc_op op = { .op = KC_OP_PASSWD };
 	struct cli_unlock u = { 0 };
-	const char *mem = NULL, *t = NULL, *par = NULL;
 	char *pass = NULL, msg[600];
 	size_t pass_len = 0;
 	int o, lower = -1, ret = 1;
-	uint64_t v;
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (cli_common_opt(o, optarg, &ca))
+			continue;
 		switch (o) {
-		case 'p':
-			old.passfile = optarg;
-			break;
-		case 'e':
-			old.extpass = optarg;
-			break;
 		case 'P':
 			neu.passfile = optarg;
 			break;
@@ -61,21 +52,11 @@ int cmd_passwd(int argc, char **argv)
 			neu.extpass = optarg;
 			break;
 		case 's':
-			if (parse_size(optarg, &v) || v >= 1u << 16) {
+			if (cli_parse_slot(optarg, &op.slot)) {
 				usage();
 				return 2;
 			}
 			op.flags |= KC_F_SLOT;
-			op.slot = (int32_t)v;
-			break;
-		case 'm':
-			mem = optarg;
-			break;
-		case 't':
-			t = optarg;
-			break;
-		case 'L':
-			par = optarg;
 			break;
 		case 'h':
 			usage();
@@ -89,12 +70,12 @@ int cmd_passwd(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (cli_kdf_opts(&op, mem, t, par))
+	if (cli_common_kdf(&op, &ca))
 		return 2;
 	lower = cli_open_lower(argv[optind]);
 	if (lower < 0)
 		return 1;
-	if (cli_unlock_add_pass(&u, &old, "Old passphrase: "))
+	if (cli_unlock_add_pass(&u, &ca.pass, "Old passphrase: "))
 		goto out;
 	struct cli_pass_src *ns = &neu;
 	struct cli_pass_src none = { 0 };

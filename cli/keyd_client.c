@@ -456,6 +456,42 @@ int cli_kdf_opts(struct kc_op *op, const char *mem, const char *t,
 	return 0;
 }
 
+int cli_common_opt(int o, const char *arg, struct cli_common_args *a)
+{
+	switch (o) {
+	case 'p':
+		a->pass.passfile = arg;
+		return 1;
+	case 'e':
+		a->pass.extpass = arg;
+		return 1;
+	case 'm':
+		a->kdf_m = arg;
+		return 1;
+	case 't':
+		a->kdf_t = arg;
+		return 1;
+	case 'L':
+		a->kdf_p = arg;
+		return 1;
+	}
+	return 0;
+}
+
+int cli_common_kdf(struct kc_op *op, const struct cli_common_args *a)
+{
+	return cli_kdf_opts(op, a->kdf_m, a->kdf_t, a->kdf_p);
+}
+
+int cli_parse_slot(const char *s, int32_t *slot)
+{
+	uint64_t v;
+	if (parse_size(s, &v) || v >= 1u << 16)
+		return -EINVAL;
+	*slot = (int32_t)v;
+	return 0;
+}
+
 int cli_open_lower(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -108,6 +108,30 @@ int cli_unlock_collect(struct cli_unlock *u, const struct cli_unlock_opts *o,
  * keyd's default) to op. 0 or -EINVAL (printed). */
 int cli_kdf_opts(struct kc_op *op, const char *mem, const char *t,
 		 const char *par);
+/* Long options the key commands (init, passwd, key, keygen) share; they
+ * end a `struct option` array with CLI_LO_END. */
+#define CLI_LO_PASS                                                            \
+	{ "passfile", required_argument, NULL, 'p' },                          \
+	    { "extpass", required_argument, NULL, 'e' }
+#define CLI_LO_KDF                                                             \
+	{ "kdf-memory", required_argument, NULL, 'm' },                        \
+	    { "kdf-time", required_argument, NULL, 't' },                      \
+	    { "kdf-parallelism", required_argument, NULL, 'L' }
+#define CLI_LO_END                                                             \
+	{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+
+/* What CLI_LO_PASS and CLI_LO_KDF set. */
+struct cli_common_args {
+	struct cli_pass_src pass;
+	const char *kdf_m, *kdf_t, *kdf_p;
+};
+/* Stores getopt result o with its argument if it is one of the shared
+ * options; returns 1 then, else 0 (the command handles o itself). */
+int cli_common_opt(int o, const char *arg, struct cli_common_args *a);
+/* cli_kdf_opts() with the strings from a. */
+int cli_common_kdf(struct kc_op *op, const struct cli_common_args *a);
+/* Parses a --slot value (0..65535) into *slot; 0 or -EINVAL. */
+int cli_parse_slot(const char *s, int32_t *slot);
 /* Opens the lower directory O_RDONLY|O_DIRECTORY; -errno (printed). */
 int cli_open_lower(const char *path);
 
