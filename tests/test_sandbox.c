@@ -20,6 +20,7 @@
 #include "cunit_main.h"
 #include "log.h"
 #include "sandbox.h"
+#include "sandbox_testlib.h"
 
 static char tmpdir[64];
 
@@ -36,17 +37,6 @@ static const char *const *with(const char *const *extra)
 	return list;
 }
 
-/* Runs fn in a child; returns its wait status. */
-static int in_child(int (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(fn());
-	int st = 0;
-	waitpid(pid, &st, 0);
-	return st;
-}
 
 static int child_socket(void)
 {
@@ -61,7 +51,7 @@ static int child_socket(void)
 
 static void test_forbidden_syscall_kills(void)
 {
-	int st = in_child(child_socket);
+	int st = sbt_in_child(child_socket);
 	CU_ASSERT(WIFSIGNALED(st));
 	if (WIFSIGNALED(st))
 		CU_ASSERT_EQUAL(WTERMSIG(st), SIGSYS);
@@ -81,7 +71,7 @@ static int child_exec(void)
 
 static void test_exec_kills(void)
 {
-	int st = in_child(child_exec);
+	int st = sbt_in_child(child_exec);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
 }
 
@@ -123,7 +113,7 @@ static void test_landlock_confines(void)
 		printf("Landlock unsupported by this kernel: case skipped\n");
 		return;
 	}
-	int st = in_child(child_landlock);
+	int st = sbt_in_child(child_landlock);
 	CU_ASSERT(WIFEXITED(st));
 	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
 }
@@ -153,7 +143,7 @@ static int child_threads(void)
 
 static void test_threads_work_clone3_enosys(void)
 {
-	int st = in_child(child_threads);
+	int st = sbt_in_child(child_threads);
 	CU_ASSERT(WIFEXITED(st));
 	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
 }
@@ -187,9 +177,9 @@ static int child_arg_rule_and_allow(void)
 
 static void test_arg_rules(void)
 {
-	int st = in_child(child_arg_rule);
+	int st = sbt_in_child(child_arg_rule);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
-	st = in_child(child_arg_rule_and_allow);
+	st = sbt_in_child(child_arg_rule_and_allow);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
@@ -244,11 +234,11 @@ static void test_signals_and_limits_only_self(void)
 		_exit(0);
 	}
 	sibling_pid = sib;
-	int st = in_child(child_signal_other);
+	int st = sbt_in_child(child_signal_other);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
-	st = in_child(child_prlimit_other);
+	st = sbt_in_child(child_prlimit_other);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
-	st = in_child(child_abort);
+	st = sbt_in_child(child_abort);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
 	/* the sibling survived */
 	CU_ASSERT_EQUAL(waitpid(sib, &st, WNOHANG), 0);
@@ -266,23 +256,14 @@ static int child_bad_name(void)
 
 static void test_unknown_syscall_name_refused(void)
 {
-	int st = in_child(child_bad_name);
+	int st = sbt_in_child(child_bad_name);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 /* Capability bits from /proc/self/status ("CapEff:", "CapBnd:", ...). */
 static unsigned long long cap_field(const char *field)
 {
-	char line[256];
-	unsigned long long v = ~0ULL;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return v;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, strlen(field)))
-			v = strtoull(line + strlen(field), NULL, 16);
-	fclose(f);
-	return v;
+	return sbt_status_field("/proc/self/status", field, 16, ~0ULL);
 }
 
 static int child_drop_user(void)
@@ -324,7 +305,7 @@ static void test_drop_user_keeps_only_named_caps(void)
 		printf("not root: case skipped\n");
 		return;
 	}
-	int st = in_child(child_drop_user);
+	int st = sbt_in_child(child_drop_user);
 	CU_ASSERT(WIFEXITED(st));
 	CU_ASSERT_EQUAL(WEXITSTATUS(st), 0);
 	char other[128];
@@ -344,30 +325,18 @@ static void test_drop_user_noop_unprivileged(void)
 {
 	if (geteuid() != 0)
 		return;
-	int st = in_child(child_drop_unprivileged);
+	int st = sbt_in_child(child_drop_unprivileged);
 	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static int setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cs-sandbox.XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	char p[128];
-	snprintf(p, sizeof(p), "%s/inside", tmpdir);
-	int fd = open(p, O_CREAT | O_WRONLY, 0600);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
+	return sbt_tmpdir_setup(tmpdir, sizeof(tmpdir), "/tmp/cs-sandbox.XXXXXX");
 }
 
 static int teardown(void)
 {
-	char p[128];
-	snprintf(p, sizeof(p), "%s/inside", tmpdir);
-	unlink(p);
-	rmdir(tmpdir);
+	sbt_tmpdir_teardown(tmpdir);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cunit_main.h"
+#include "sandbox_testlib.h"
 
 #define PASSPHRASE "sandbox memory test: tangerine 7741 quartz"
 
@@ -300,16 +301,7 @@ static void test_fekek_only_in_keyd(void)
 /* Value of "Field:" in a /proc status-like file, or -1. */
 static long status_field(const char *path, const char *field)
 {
-	char line[256];
-	long v = -1;
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, strlen(field)))
-			v = strtol(line + strlen(field), NULL, 10);
-	fclose(f);
-	return v;
+	return (long)sbt_status_field(path, field, 10, (unsigned long long)-1);
 }
 
 /* The real helpers of the mount entered their sandboxes: every thread

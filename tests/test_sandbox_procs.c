@@ -32,6 +32,7 @@
 #include "log.h"
 #include "ring_uring.h"
 #include "sandbox.h"
+#include "sandbox_testlib.h"
 
 static char tmpdir[64];
 
@@ -39,17 +40,6 @@ static char tmpdir[64];
  * 100+ = a setup step failed; anything else = a named failure. */
 #define C_SETUP 100
 
-/* Runs fn in a child; returns its wait status. */
-static int in_child(int (*fn)(void))
-{
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(fn());
-	int st = 0;
-	waitpid(pid, &st, 0);
-	return st;
-}
 
 static int killed_by_sigsys(int st)
 {
@@ -168,37 +158,37 @@ static int fe_allowed(void)
 
 static void test_fe_open_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(fe_open_path)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(fe_open_path)));
 }
 
 static void test_fe_socket_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(fe_socket)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(fe_socket)));
 }
 
 static void test_fe_exec_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(fe_exec)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(fe_exec)));
 }
 
 static void test_fe_fork_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(fe_fork)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(fe_fork)));
 }
 
 static void test_fe_io_uring_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(fe_io_uring)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(fe_io_uring)));
 }
 
 static void test_fe_threads_started_before(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(fe_thread_before_entry)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(fe_thread_before_entry)));
 }
 
 static void test_fe_allowed(void)
 {
-	CU_ASSERT(exited_ok(in_child(fe_allowed)));
+	CU_ASSERT(exited_ok(sbt_in_child(fe_allowed)));
 }
 
 /* ---- cryptod -------------------------------------------------------- */
@@ -468,42 +458,42 @@ static void test_cd_files_confined(void)
 {
 	if (sandbox_landlock_abi() <= 0)
 		printf("\n  Landlock unsupported: only the inside half runs\n");
-	CU_ASSERT(exited_ok(in_child(cd_files)));
+	CU_ASSERT(exited_ok(sbt_in_child(cd_files)));
 }
 
 static void test_cd_socket_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(cd_socket)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(cd_socket)));
 }
 
 static void test_cd_exec_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(cd_exec)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(cd_exec)));
 }
 
 static void test_cd_new_ring_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(cd_new_ring)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(cd_new_ring)));
 }
 
 static void test_cd_register_killed(void)
 {
-	CU_ASSERT(killed_by_sigsys(in_child(cd_register_forbidden)));
+	CU_ASSERT(killed_by_sigsys(sbt_in_child(cd_register_forbidden)));
 }
 
 static void test_cd_ring_ops(void)
 {
-	CU_ASSERT(exited_ok(in_child(cd_ring_ops)));
+	CU_ASSERT(exited_ok(sbt_in_child(cd_ring_ops)));
 }
 
 static void test_cd_ring_register_refused(void)
 {
-	CU_ASSERT(exited_ok(in_child(cd_ring_register_refused)));
+	CU_ASSERT(exited_ok(sbt_in_child(cd_ring_register_refused)));
 }
 
 static void test_cd_threads(void)
 {
-	CU_ASSERT(exited_ok(in_child(cd_threads)));
+	CU_ASSERT(exited_ok(sbt_in_child(cd_threads)));
 }
 
 static void test_cd_restrict_enabled_ring(void)
@@ -518,24 +508,12 @@ static void test_cd_restrict_enabled_ring(void)
 
 static int setup(void)
 {
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/cs-sbprocs.XXXXXX");
-	if (!mkdtemp(tmpdir))
-		return -1;
-	char p[128];
-	snprintf(p, sizeof(p), "%s/inside", tmpdir);
-	int fd = open(p, O_CREAT | O_WRONLY, 0600);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
+	return sbt_tmpdir_setup(tmpdir, sizeof(tmpdir), "/tmp/cs-sbprocs.XXXXXX");
 }
 
 static int teardown(void)
 {
-	char p[128];
-	snprintf(p, sizeof(p), "%s/inside", tmpdir);
-	unlink(p);
-	rmdir(tmpdir);
+	sbt_tmpdir_teardown(tmpdir);
 	return 0;
 }
 
