@@ -30,7 +30,8 @@ static int usage(void)
 		"options (-o): passfile=F extpass=CMD key=PEM workers=N "
 		"slots=N log=FILE shared_lower\n"
 		"              encrypted_view allow_other ro foreground debug "
-		"sandbox=off user=NAME,\n"
+		"sandbox=off user=NAME\n"
+		"              backend=ipsecmb|mbedtls (cryptod's AES code),\n"
 		"              and FUSE/mount options\n");
 	return 2;
 }
@@ -121,6 +122,14 @@ static int take_opts(struct sup_opts *o, char *list)
 			o->shared_lower = 1;
 		} else if (!strcmp(t, "encrypted_view")) {
 			o->encrypted_view = 1;
+		} else if (!strncmp(t, "backend=", 8)) {
+			/* cryptod's AES code (docs/MOUNT.md) */
+			if (strcmp(t + 8, "ipsecmb") && strcmp(t + 8, "mbedtls")) {
+				fprintf(stderr, "cryptstack: %s: backends are "
+					"ipsecmb and mbedtls\n", t);
+				return -EINVAL;
+			}
+			o->backend = t + 8;
 		} else if (!strncmp(t, "user=", 5)) {
 			/* cryptod drops to this user (docs/SANDBOX.md) */
 			struct passwd *pw = getpwnam(t + 5);

@@ -648,7 +648,7 @@ static int sup_main(struct sup *s)
 		for (int i = 0; i < 5; i++)
 			snprintf(fdbuf[i], sizeof(fdbuf[i]), "%d", 3 + i);
 		snprintf(wbuf, sizeof(wbuf), "%u", nr);
-		char *argv[20];
+		char *argv[24];
 		int a = 0;
 		argv[a++] = "cryptstack-cryptod";
 		argv[a++] = "--lower-fd";
@@ -673,6 +673,10 @@ static int sup_main(struct sup *s)
 			argv[a++] = "--sandbox=off";
 		if (o->encrypted_view)
 			argv[a++] = "--encrypted-view";
+		if (o->backend) {
+			argv[a++] = "--backend";
+			argv[a++] = (char *)o->backend;
+		}
 		if (o->debug)
 			argv[a++] = "-d";
 		argv[a] = NULL;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cd_sandbox.h"
+#include "cipher.h"
 #include "cryptod.h"
 #include "log.h"
 #include "ring.h"
@@ -41,6 +42,7 @@ static void usage(void)
 	fprintf(stderr, "usage: cryptstack-cryptod --lower-fd N --region-fd N "
 			"--keyd-fd N --ctl-fd N --peer-fd N [--workers N] "
 			"[--sandbox=on|off] [--passthrough] [--encrypted-view] "
+			"[--user UID:GID] [--backend ipsecmb|mbedtls] "
 			"[-d]\n");
 	exit(2);
 }
@@ -88,7 +90,7 @@ int main(int argc, char **argv)
 	int region_fd = -1, ctl_fd = -1, level = LOG_LVL_INFO;
 	long workers = 0;
 	bool sandbox = true;
-	const char *run_user = NULL;
+	const char *run_user = NULL, *backend = NULL;
 	char err[200] = "";
 	int rc;
 
@@ -103,7 +105,8 @@ int main(int argc, char **argv)
 		O_PASSTHRU,
 		O_ENCVIEW,
 		O_PLAINNAMES,
-		O_USER
+		O_USER,
+		O_BACKEND
 	};
 	static const struct option opts[] = {
 	    {"lower-fd", required_argument, NULL, O_LOWER},
@@ -116,6 +119,7 @@ int main(int argc, char **argv)
 	    {"passthrough", no_argument, NULL, O_PASSTHRU},
 	    {"encrypted-view", no_argument, NULL, O_ENCVIEW},
 	    {"user", required_argument, NULL, O_USER},
+	    {"backend", required_argument, NULL, O_BACKEND},
 	    {"debug", no_argument, NULL, 'd'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -158,6 +162,9 @@ int main(int argc, char **argv)
 			break;
 		case O_USER: /* UID:GID, docs/SANDBOX.md */
 			run_user = optarg;
+			break;
+		case O_BACKEND: /* -o backend=, docs/MOUNT.md */
+			backend = optarg;
 			break;
 		case 'd':
 			level = LOG_LVL_DEBUG;
@@ -207,6 +214,20 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	cd.lower_namemax = sfs.f_namelen ? (uint64_t)sfs.f_namelen : 255;
+
+	if (backend) {
+		rc = cipher_backend_set_default(cipher_backend_from_name(backend));
+		if (rc < 0) {
+			snprintf(err, sizeof(err),
+				 "cipher backend '%s': %s (ipsecmb, mbedtls)",
+				 backend,
+				 rc == -ENOTSUP ? "not available on this CPU"
+						: "unknown");
+			goto fail;
+		}
+	}
+	log_info("cipher backend %s",
+		 cipher_backend_name(cipher_backend_default()));
 
 	rc = cd_volume_load();
 	if (rc < 0) {

@@ -257,8 +257,22 @@ int cipher_backend_available(int backend)
 	}
 }
 
+static int backend_chosen; /* cipher_backend_set_default(), 0: none */
+
+int cipher_backend_set_default(int backend)
+{
+	if (!cipher_backend_name(backend))
+		return -EINVAL;
+	if (!cipher_backend_available(backend))
+		return -ENOTSUP;
+	backend_chosen = backend;
+	return 0;
+}
+
 enum cipher_backend cipher_backend_default(void)
 {
+	if (backend_chosen)
+		return (enum cipher_backend)backend_chosen;
 	const char *env = getenv("CRYPTSTACK_CIPHER_BACKEND");
 	if (env && *env) {
 		int b = cipher_backend_from_name(env);

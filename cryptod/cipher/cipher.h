@@ -80,6 +80,9 @@ int cipher_backend_available(int backend);
 /* ipsec-mb when the CPU has AES-NI, else mbedTLS; the environment variable
  * CRYPTSTACK_CIPHER_BACKEND=ipsecmb|mbedtls overrides (if available). */
 enum cipher_backend cipher_backend_default(void);
+/* Makes backend the process's default (cryptod --backend). 0, -EINVAL
+ * (unknown) or -ENOTSUP (cannot run on this CPU/build). */
+int cipher_backend_set_default(int backend);
 
 /* Creates per-thread state for backend in *out; 0, -EINVAL, -ENOTSUP
  * (backend unavailable) or -ENOMEM. Free with cipher_thread_free(). */
