@@ -110,6 +110,17 @@ int sup_run_path(const char *mnt, const char *ext, int create, char *buf,
 		return -ENAMETOOLONG;
 	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
+	/* The directory holds the pid file that umount signals and the
+	 * log: in a shared /tmp it must be our own, not a planted one. */
+	struct stat st;
+	if (lstat(dir, &st) == 0 &&
+	    (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	     (st.st_mode & 077))) {
+		fprintf(stderr, "cryptstack: %s is not a private directory of "
+			"this user (mode 0700, owner uid %u)\n", dir,
+			(unsigned)geteuid());
+		return -EPERM;
+	}
 	n = snprintf(buf, len, "%s/%016llx%s", dir,
 		     (unsigned long long)fnv1a(mnt), ext);
 	if (n < 0 || (size_t)n >= len)
@@ -830,6 +841,14 @@ int sup_run(struct sup_opts *o)
 	s.o = o;
 	s.status_fd = -1;
 
+	/* The run directory (pid file, log) must be ours before anything
+	 * starts: a planted one is refused with its reason. */
+	char probe[PATH_MAX];
+	if (sup_run_path(o->mnt, ".pid", 1, probe, sizeof(probe)) < 0) {
+		fprintf(stderr, "cryptstack: no private run directory for the "
+				"pid file; not mounting\n");
+		return 1;
+	}
 	if (o->foreground)
 		return sup_main(&s);
 

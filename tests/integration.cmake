@@ -14,7 +14,7 @@ add_test(NAME integration_hostile_cryptod
 set_tests_properties(integration_hostile_cryptod PROPERTIES
   LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 120)
 
-foreach(t quickstart posix programs encview context backends)
+foreach(t quickstart posix programs encview context backends user)
   add_test(NAME integration_${t}
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
       ${CMAKE_BINARY_DIR})
