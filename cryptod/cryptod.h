@@ -60,7 +60,13 @@ struct cd_file {
 	bool writable;		/* fd is O_RDWR */
 	struct fmt_header *hdr; /* parsed header (size slots current) */
 	struct cipher_key *key; /* extent key derived from the FEK */
+	/* Records seal (FORMAT.md): CD_SEAL_OK, or CD_SEAL_PENDING until
+	 * the first content op verifies it (stat needs no records), or
+	 * CD_SEAL_BAD (every content op: EIO). Written under lock, read
+	 * atomically. */
+	int seal_state;
 };
+enum { CD_SEAL_OK = 0, CD_SEAL_PENDING, CD_SEAL_BAD };
 
 struct cd_inode {
 	uint64_t nodeid; /* FUSE node id, never reused in a mount */
@@ -80,6 +86,13 @@ struct cd_inode {
 	uint64_t szc_size;
 	int64_t szc_lsize;
 	struct timespec szc_mtime, szc_ctime;
+	/* The records seal of the closed file was verified or written by
+	 * this mount while the lower file had this (size, mtime, ctime):
+	 * the next open with the same stat skips the records digest (under
+	 * lock). */
+	bool seal_valid;
+	int64_t seal_lsize;
+	struct timespec seal_mtime, seal_ctime;
 	struct cd_inode *hnext_id, *hnext_key;
 };
 
@@ -197,6 +210,9 @@ int cd_io_batch(struct cd_worker *w, struct cd_io *ios, unsigned n);
 /* True when lower I/O bypasses io_uring (plain syscalls: tmpfs/ramfs,
  * where io_uring would punt every buffered transfer to a kernel thread). */
 bool cd_io_sync(void);
+/* Makes every lower I/O a plain syscall from now on (io_uring refused by
+ * a seccomp profile or kernel.io_uring_disabled; worker.c). */
+void cd_io_force_sync(void);
 /* Submits what is queued and waits for one completion of the idle wait
  * (doorbell futex or peer poll); 0 or -errno. */
 int cd_uring_wait_special(struct cd_worker *w);
@@ -298,8 +314,12 @@ int cd_worker_scratch(struct cd_worker *w);
  * file, reads the header, unwraps the FEK through keyd); takes a ref.
  * -EACCES when no key of the context unwraps it, -EIO for a bad header. */
 int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out);
-/* Drops a ref; the last one clears the dirty mark, wipes the FEK and
- * closes the lower fds. */
+/* Verifies the records seal of a sealed clean file if not done yet (every
+ * content op does it first; open calls it to fail early). 0 or -EIO (an
+ * extent rolled back or replaced: logged once) or -errno. */
+int cd_file_verify(struct cd_worker *w, struct cd_file *f);
+/* Drops a ref; the last one seals the records and clears the dirty mark,
+ * wipes the FEK and closes the lower fds. */
 void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f);
 /* Writes a fresh header (random FEK, wrapped by keyd) into an empty lower
  * file fd; 0 or -errno. */

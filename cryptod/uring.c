@@ -110,6 +110,11 @@ static void prep_one(struct cd_worker *w, struct io_uring_sqe *sqe,
  * for what is a memcpy. 0 otherwise (decided once, from the lower root). */
 static int sync_io = -1;
 
+void cd_io_force_sync(void)
+{
+	__atomic_store_n(&sync_io, 1, __ATOMIC_RELAXED);
+}
+
 bool cd_io_sync(void)
 {
 	int v = __atomic_load_n(&sync_io, __ATOMIC_RELAXED);

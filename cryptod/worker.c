@@ -33,9 +33,37 @@
 /* Largest argument block: rename/symlink/xattr (value up to 64 KiB). */
 #define ARGBUF_LEN (CS_XATTR_SIZE_MAX + 4096u)
 
+/* io_uring_setup() refused by policy rather than broken: Docker's default
+ * seccomp profile (since 25.0), other container profiles and
+ * kernel.io_uring_disabled answer EPERM, ENOSYS or EACCES. */
+static bool uring_refused(int rc)
+{
+	return rc == -EPERM || rc == -ENOSYS || rc == -EACCES;
+}
+
+/* Per-worker state that does not depend on io_uring. */
+static int setup_common(struct cd_worker *w)
+{
+	w->argbuf = malloc(ARGBUF_LEN);
+	if (!w->argbuf)
+		return -ENOMEM;
+	int rc = cd_worker_scratch(w);
+	if (rc < 0)
+		return rc;
+	return cipher_thread_new(cipher_backend_default(),
+				 (struct cipher_thread **)&w->cipher);
+}
+
 static int setup_one(struct cd_worker *w)
 {
 	int rc;
+	w->ctbuf_len = CTBUF_LEN;
+	w->ctbuf = mmap(NULL, w->ctbuf_len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w->ctbuf == MAP_FAILED) {
+		w->ctbuf = NULL;
+		return -ENOMEM;
+	}
 	w->uring = calloc(1, sizeof(*w->uring));
 	if (!w->uring)
 		return -ENOMEM;
@@ -46,15 +74,19 @@ static int setup_one(struct cd_worker *w)
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
 	rc = io_uring_queue_init_params(URING_ENTRIES, w->uring, &p);
+	if (rc < 0 && uring_refused(rc)) {
+		if (w->idx == 0)
+			log_warnx("io_uring refused (%s: a seccomp profile or "
+				  "kernel.io_uring_disabled): lower I/O and "
+				  "waits use plain syscalls",
+				  strerror(-rc));
+		free(w->uring);
+		w->uring = NULL;
+		cd_io_force_sync();
+		return setup_common(w);
+	}
 	if (rc < 0)
 		return rc;
-	w->ctbuf_len = CTBUF_LEN;
-	w->ctbuf = mmap(NULL, w->ctbuf_len, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (w->ctbuf == MAP_FAILED) {
-		w->ctbuf = NULL;
-		return -ENOMEM;
-	}
 	struct iovec iov = {.iov_base = w->ctbuf, .iov_len = w->ctbuf_len};
 	rc = io_uring_register_buffers(w->uring, &iov, 1);
 	if (rc < 0) {
@@ -70,17 +102,7 @@ static int setup_one(struct cd_worker *w)
 	rc = cd_uring_restrict(w->uring); /* cryptod/uring_restrict.c */
 	if (rc < 0)
 		return rc;
-	w->argbuf = malloc(ARGBUF_LEN);
-	if (!w->argbuf)
-		return -ENOMEM;
-	rc = cd_worker_scratch(w);
-	if (rc < 0)
-		return rc;
-	rc = cipher_thread_new(cipher_backend_default(),
-			       (struct cipher_thread **)&w->cipher);
-	if (rc < 0)
-		return rc;
-	return 0;
+	return setup_common(w);
 }
 
 int cd_workers_setup(void)
@@ -155,21 +177,45 @@ static void arm_poll(struct cd_worker *w)
 	w->poll_armed = true;
 }
 
+/* Serves what is queued; returns how many submissions were served. */
+static int serve_batch(struct cd_worker *w)
+{
+	struct cs_sqe sqes[POP_BATCH];
+	int n = ring_sq_pop(cd.region, w->idx, sqes, POP_BATCH);
+	if (n < 0)
+		fatalx("worker %u: malformed submission from frontend", w->idx);
+	for (int i = 0; i < n; i++)
+		serve(w, &sqes[i]);
+	return n;
+}
+
+/* The worker loop without io_uring: futex sleeps on the doorbell, the
+ * peer polled between them (ring_sq_wait_peer). */
+static void *worker_main_sync(struct cd_worker *w)
+{
+	while (!w->hangup) {
+		if (serve_batch(w) > 0)
+			continue;
+		int rc = ring_sq_wait_peer(cd.region, w->idx, cd.peer_fd, -1);
+		if (rc == -EPIPE)
+			w->hangup = true;
+		else if (rc < 0 && rc != -ETIMEDOUT && rc != -EINTR)
+			fatalx("worker %u: ring wait: %s", w->idx,
+			       strerror(-rc));
+	}
+	return NULL;
+}
+
 static void *worker_main(void *arg)
 {
 	struct cd_worker *w = arg;
-	struct cs_sqe sqes[POP_BATCH];
 
+	if (!w->uring)
+		return worker_main_sync(w);
 	arm_poll(w);
 	io_uring_submit(w->uring);
 	while (!w->hangup) {
-		int n = ring_sq_pop(cd.region, w->idx, sqes, POP_BATCH);
-		if (n < 0)
-			fatalx("worker %u: malformed submission from frontend",
-			       w->idx);
-		for (int i = 0; i < n; i++)
-			serve(w, &sqes[i]);
-		if (n > 0)
+		if (serve_batch(w) > 0)
 			continue;
 		arm_poll(w);
 		if (!w->futex_armed) {

@@ -14,7 +14,13 @@ add_test(NAME integration_hostile_cryptod
 set_tests_properties(integration_hostile_cryptod PROPERTIES
   LABELS integration SKIP_RETURN_CODE 77 TIMEOUT 120)
 
-foreach(t quickstart posix programs encview context backends user)
+# Runs a command with io_uring refused by seccomp (nouring.sh).
+add_executable(cs_nouring ${CMAKE_CURRENT_SOURCE_DIR}/integration/nouring.c)
+target_link_libraries(cs_nouring PRIVATE PkgConfig::SECCOMP)
+set_target_properties(cs_nouring PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+  ${CMAKE_BINARY_DIR})
+
+foreach(t quickstart posix programs encview context backends user nouring)
   add_test(NAME integration_${t}
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
       ${CMAKE_BINARY_DIR})

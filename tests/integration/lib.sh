@@ -41,12 +41,13 @@ cs_init() {
 		--kdf-parallelism 1 "$1" >/dev/null
 }
 
-# cs_mount [mount args...] LOWER MNT: mounts with the test passphrase.
+# cs_mount [mount args...] LOWER MNT: mounts with the test passphrase,
+# under the command in $CS_MOUNT_WRAP if set (nouring.sh).
 cs_mount() {
 	eval "mnt=\${$#}"
 	mkdir -p "$mnt"
 	MOUNTS="$MOUNTS $mnt"
-	"$CS" mount --passfile "$PASS" "$@"
+	${CS_MOUNT_WRAP:-} "$CS" mount --passfile "$PASS" "$@"
 	is_mounted "$mnt" || fail "mount returned 0 but $mnt is not mounted"
 }
 
