@@ -31,7 +31,9 @@ static int usage(void)
 		"slots=N log=FILE shared_lower\n"
 		"              encrypted_view allow_other ro foreground debug "
 		"sandbox=off user=NAME\n"
-		"              backend=ipsecmb|mbedtls (cryptod's AES code),\n"
+		"              backend=ipsecmb|mbedtls (cryptod's AES code), scratch\n"
+		"              (--scratch: a random key that dies with the "
+		"mount; LOWER must be empty and is emptied at unmount),\n"
 		"              and FUSE/mount options\n");
 	return 2;
 }
@@ -122,6 +124,8 @@ static int take_opts(struct sup_opts *o, char *list)
 			o->shared_lower = 1;
 		} else if (!strcmp(t, "encrypted_view")) {
 			o->encrypted_view = 1;
+		} else if (!strcmp(t, "scratch")) {
+			o->scratch = 1;
 		} else if (!strncmp(t, "backend=", 8)) {
 			/* cryptod's AES code (docs/MOUNT.md) */
 			if (strcmp(t + 8, "ipsecmb") && strcmp(t + 8, "mbedtls")) {
@@ -251,6 +255,7 @@ int cmd_mount(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "sandbox", required_argument, NULL, 'S' },
+		{ "scratch", no_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct sup_opts o; /* large; strings point into argv */
@@ -273,6 +278,7 @@ int cmd_mount(int argc, char **argv)
 			}
 			break;
 		case 'f': o.foreground = 1; break;
+		case 's': o.scratch = 1; break;
 		case 'd': o.debug = 1; break;
 		case 'o':
 			if (take_opts(&o, optarg) < 0)
@@ -289,6 +295,16 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return usage();
+	if (o.scratch && (o.passfile || o.extpass || o.keyfile || o.nmore)) {
+		fprintf(stderr, "cryptstack: --scratch makes its own random key: "
+				"no --passfile, --extpass or --key\n");
+		return 2;
+	}
+	if (o.scratch && mkdir(argv[optind], 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "cryptstack: cannot create %s: %s\n",
+			argv[optind], strerror(errno));
+		return 1;
+	}
 	if (o.sandbox_off)
 		fprintf(stderr,
 			"cryptstack: WARNING: sandbox=off is for debugging "
@@ -305,6 +321,7 @@ int cmd_mount(int argc, char **argv)
 	}
 	if (prechecks(&o, argv[optind + 1]) < 0)
 		return 1;
+
 	/* Root mounting a user's lower directory: cryptod and keyd run as
 	 * its owner (docs/SANDBOX.md); -o user=root keeps them root. */
 	struct stat lst;

@@ -92,6 +92,23 @@ int cli_unlock_add_pass(struct cli_unlock *u, const struct cli_pass_src *src,
 	return r;
 }
 
+int cli_unlock_add_secret(struct cli_unlock *u, const char *pass, size_t len)
+{
+	if (u->count >= CLI_UNLOCK_MAX || len == 0 || len > CLI_PASS_MAX)
+		return -EINVAL;
+	/* The size cli_pass_free() releases. */
+	char *p = secmem_alloc(CLI_PASS_MAX + 2);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, pass, len);
+	p[len] = '\0';
+	struct cli_unlock_item *it = &u->item[u->count++];
+	memset(it, 0, sizeof(*it));
+	it->pass = p;
+	it->pass_len = len;
+	return 0;
+}
+
 int cli_unlock_add_privkey(struct cli_unlock *u, const char *path,
 			   const struct cli_pass_src *src)
 {

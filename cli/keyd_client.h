@@ -44,6 +44,9 @@ struct cli_unlock {
  * Returns 0, or -errno after printing a message. */
 int cli_unlock_add_pass(struct cli_unlock *u, const struct cli_pass_src *src,
 			const char *prompt);
+/* Appends a passphrase item copied from memory (scratch volumes); 0 or
+ * -errno. */
+int cli_unlock_add_secret(struct cli_unlock *u, const char *pass, size_t len);
 /* Appends a private-key item: reads the PEM private key file at path and,
  * if it is encrypted, its passphrase from src. Returns 0 or -errno (printed). */
 int cli_unlock_add_privkey(struct cli_unlock *u, const char *path,

@@ -30,6 +30,7 @@
 #include "keyd_client.h"
 #include "log.h"
 #include "ring.h"
+#include "scratch.h"
 #include "supervise.h"
 #include "supervisor.h"
 #include "util.h"
@@ -565,7 +566,7 @@ static int sup_main(struct sup *s)
 	int lower_fd = -1, svc_fd = -1, L[2] = { -1, -1 }, sfd = -1;
 	int cd_ctl[2] = { -1, -1 }, fe_ctl[2] = { -1, -1 };
 	char err[512], fdbuf[6][16];
-	int ret = 1, r;
+	int ret = 1, r, scratch_made = 0;
 
 	memset(&u, 0, sizeof(u));
 	for (int c = 0; c < CH__N; c++) {
@@ -585,8 +586,23 @@ static int sup_main(struct sup *s)
 	/* Step 2: keyd, unlocked. */
 	struct cli_pass_src src = { .passfile = o->passfile,
 				    .extpass = o->extpass };
-	r = o->keyfile ? cli_unlock_add_privkey(&u, o->keyfile, &src)
-		       : cli_unlock_add_pass(&u, &src, "Passphrase: ");
+	if (o->scratch) {
+		/* Here, after the daemon fork: secmem pages are wiped in a
+		 * forked child. */
+		char *sp;
+		size_t sl;
+		if (scratch_create(o->lower, &sp, &sl) < 0) {
+			report(s, -EINVAL, "no scratch volume in %s", o->lower);
+			goto out;
+		}
+		scratch_made = 1;
+		r = cli_unlock_add_secret(&u, sp, sl);
+		scratch_forget(sp, sl);
+	} else if (o->keyfile) {
+		r = cli_unlock_add_privkey(&u, o->keyfile, &src);
+	} else {
+		r = cli_unlock_add_pass(&u, &src, "Passphrase: ");
+	}
 	for (unsigned i = 0; r >= 0 && i < o->nmore; i++) {
 		struct cli_pass_src more = { .passfile = o->more_pass[i] };
 		r = cli_unlock_add_pass(&u, &more, "Passphrase: ");
@@ -829,6 +845,13 @@ out:
 	}
 	if (sfd >= 0)
 		close(sfd);
+	if (scratch_made) {
+		/* The key died with keyd: reclaim the space. */
+		r = scratch_wipe(o->lower);
+		if (r < 0)
+			log_warnx("scratch volume %s: not all removed (%s)",
+				  o->lower, strerror(-r));
+	}
 	if (s->status_fd >= 0)
 		report(s, -EIO, "mount failed");
 	return ret;

@@ -17,6 +17,8 @@ struct sup_opts {
 	const char *passfile;  /* unlock material sources (cli/pass.h) */
 	const char *extpass;
 	const char *keyfile;   /* PEM private key instead of a passphrase */
+	int scratch;           /* --scratch: a random key, LOWER emptied at
+				* the end (cli/scratch.c) */
 	/* Further passphrases (second and later --passfile): each unlocks
 	 * one more FEKEK into the mount context (docs/MOUNT.md). */
 	const char *more_pass[8];
