@@ -3,20 +3,34 @@
  * ringbench: the proto/ rings between two processes, against yardsticks
  * measured in the same run (bare futex ping-pong, pipe, unix socketpair).
  *
- *   ringbench [--quick] [--pin] [--trials=N]
+ *   ringbench [--quick] [--trials=N] [--window=N] [--windows=N,N,..]
+ *             [--spin=NS] [--auto=NS] [--only=GROUP,..]
  *
+ * Groups: lat, inproc, tput, pinned, windows, slots (default: all).
  * Every result is one machine-readable line "ringbench test=... k=v ...",
  * then a Markdown table with the ratios the design asks for. Wall-clock
  * times (CLOCK_MONOTONIC): both processes are part of what is measured.
- * --pin puts the client on CPU 0 and the server on CPU 1 (on a VM every
- * wake-up then is a cross-vCPU IPI: much slower; unpinned is how the
- * daemons run). --spin sets ring_set_spin() for the default-spin rows.
+ * Each throughput line also says what it cost: CPU ns per descriptor
+ * (user + system of both processes) and context switches per 1000
+ * descriptors (both processes; voluntary = sleeps, involuntary =
+ * preemptions and yields).
+ *
+ * Waiting policies, the same for the rings and the yardsticks:
+ *   sleep  block at once when there is nothing to do (futex / read);
+ *   auto   the rings' adaptive spin (ring_set_spin_auto(), --auto cap);
+ *          the pipe and socketpair get the same bounded spin: non-blocking
+ *          reads with sched_yield() for up to the cap before blocking;
+ *   spin   ring_set_spin(--spin), rings only;
+ *   busy   both sides poll forever, pinned to CPU 0 and CPU 1.
+ * Unpinned is how the daemons run; "pinned" puts the client on CPU 0 and
+ * the server on CPU 1.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -24,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,52 +47,116 @@
 #include "ring.h"
 #include "util.h"
 
-#define MSG_SQE 64 /* bytes of a submission, same for the yardsticks */
-#define MSG_CQE 32
-#define BATCH	32
-#define WINDOW	256
+#define MSG_SQE	    64 /* bytes of a submission, same for the yardsticks */
+#define MSG_CQE	    32
+#define BATCH	    32
+#define MAX_WINDOW  65536u
+#define MAX_WINDOWS 8
 
-static int opt_quick, opt_pin, opt_trials = 3;
-static uint32_t opt_spin = 5000;
+enum mode { M_SLEEP, M_AUTO, M_SPIN, M_BUSY };
 
-struct results {
-	double lat_futex_med, lat_futex_p99;
-	double lat_sleep_med, lat_sleep_p99;
-	double lat_spin_med, lat_spin_p99;
-	double lat_pipe_med, lat_sock_med;
-	double tput_ring, tput_pipe, tput_sock, tput_ring_nobatch;
-	double tput_ring_spin, tput_ring_busy, inproc_ns;
-	double gbps_ring, gbps_sock;
-};
+static int opt_quick, opt_trials = 3;
+static unsigned opt_window = 256;
+static unsigned opt_windows[MAX_WINDOWS] = {256, 1024, 4096};
+static unsigned opt_nwindows = 3;
+static uint32_t opt_spin = 5000, opt_auto = 20000;
+static const char *opt_only; /* comma list of groups, NULL: all */
 
-static void pin_force(int cpu, int force)
+/* True when group g is to run. */
+static int want(const char *g)
 {
-	if ((!opt_pin && !force) || sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (!opt_only)
+		return 1;
+	size_t n = strlen(g);
+	for (const char *p = opt_only; p && *p;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == n && strncmp(p, g, n) == 0)
+			return 1;
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+/* --- processes, pinning, cost accounting ---------------------------- */
+
+static int srv_cpu = -1; /* CPU for the next spawned server, -1: any */
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t s;
+	CPU_ZERO(&s);
+	if (cpu >= 0) {
+		CPU_SET(cpu, &s);
+	} else {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET(i, &s);
+	}
+	sched_setaffinity(0, sizeof(s), &s);
+}
+
+/* Client on CPU 0, next server on CPU 1 (no-op on one CPU); pin2(0)
+ * undoes it. */
+static void pin2(int on)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return;
-	cpu_set_t s;
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	sched_setaffinity(0, sizeof(s), &s);
+	pin_cpu(on ? 0 : -1);
+	srv_cpu = on ? 1 : -1;
 }
 
-static void pin(int cpu)
+/* What the last measured run cost, both processes together. */
+struct cost {
+	double cpu_ns; /* user + system */
+	long vcsw, ivcsw;
+};
+static struct cost last_cost;
+static struct rusage ru_start;
+
+static uint64_t tv_ns(struct timeval t)
 {
-	pin_force(cpu, 0);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_usec * 1000u;
 }
 
-/* Busy-polling both sides only makes sense on two CPUs: the busy tests
- * pin the client to CPU 0 (the server pins itself to CPU 1), then undo. */
-static void unpin(void)
+/* Runs server(arg) in a child (on srv_cpu if set); returns its pid. */
+static pid_t spawn(int (*server)(void *), void *arg)
 {
-	cpu_set_t s;
-	CPU_ZERO(&s);
-	for (long i = 0; i < sysconf(_SC_NPROCESSORS_ONLN) && i < CPU_SETSIZE;
-	     i++)
-		CPU_SET(i, &s);
-	sched_setaffinity(0, sizeof(s), &s);
+	getrusage(RUSAGE_SELF, &ru_start);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (pid == 0) {
+		if (srv_cpu >= 0)
+			pin_cpu(srv_cpu);
+		alarm(120);
+		_exit(server(arg));
+	}
+	return pid;
 }
 
-static int busy_pin;
+/* Waits for the server; fills last_cost with the client's usage since
+ * spawn() plus the server's. Exits on a failed server. */
+static void reap(pid_t pid)
+{
+	int st;
+	struct rusage ru = {0}, self;
+	pid_t w = wait4(pid, &st, 0, &ru);
+	getrusage(RUSAGE_SELF, &self);
+	last_cost.cpu_ns =
+	    (double)(tv_ns(self.ru_utime) + tv_ns(self.ru_stime) -
+		     tv_ns(ru_start.ru_utime) - tv_ns(ru_start.ru_stime) +
+		     tv_ns(ru.ru_utime) + tv_ns(ru.ru_stime));
+	last_cost.vcsw = self.ru_nvcsw - ru_start.ru_nvcsw + ru.ru_nvcsw;
+	last_cost.ivcsw = self.ru_nivcsw - ru_start.ru_nivcsw + ru.ru_nivcsw;
+	if (w != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "ringbench: server %d failed (status %#x)\n",
+			(int)pid, st);
+		exit(1);
+	}
+}
 
 static void cpu_relax(void)
 {
@@ -97,42 +176,36 @@ static void percentiles(uint64_t *v, size_t n, double *med, double *p99)
 	*p99 = v[(n * 99) / 100] / 1000.0;
 }
 
-/* Runs server(arg) in a child pinned to CPU 1; returns its pid. */
-static pid_t spawn(int (*server)(void *), void *arg)
+/* One throughput result: rate and what it cost per descriptor. */
+struct tput {
+	double mps;    /* million descriptors (messages) per second */
+	double cpu_ns; /* CPU ns per descriptor, both processes */
+	double csw;    /* context switches per 1000 descriptors */
+};
+
+static struct tput tput_of(uint64_t n, double sec)
 {
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(1);
-	}
-	if (pid == 0) {
-		pin_force(1, busy_pin);
-		alarm(120);
-		_exit(server(arg));
-	}
-	return pid;
+	return (struct tput){n / sec / 1e6, last_cost.cpu_ns / (double)n,
+			     1000.0 * (double)(last_cost.vcsw +
+					       last_cost.ivcsw) /
+				 (double)n};
 }
 
-static int reap(pid_t pid)
+/* Keeps the trial with the best rate. */
+static void keep_best(struct tput *best, struct tput t)
 {
-	int st;
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "ringbench: server %d failed (status %#x)\n",
-			(int)pid, st);
-		return -1;
-	}
-	return 0;
+	if (t.mps > best->mps)
+		*best = t;
 }
 
-/* --- ring setup ----------------------------------------------------- */
+/* --- ring side ------------------------------------------------------ */
 
 struct ring_job {
 	struct ring_region *r;
-	uint64_t n;	  /* descriptors the server will see */
-	int spin;	  /* server busy-polls instead of sleeping */
-	uint32_t spin_ns; /* ring_set_spin() before sleeping */
-	int touch;	  /* server reads each 4 KiB extent's first line */
+	uint64_t n;	/* descriptors the server will see */
+	enum mode mode; /* server's waiting policy */
+	unsigned window;
+	int touch; /* server reads each 4 KiB extent's first line */
 };
 
 static struct ring_region *mkring(uint32_t entries, uint32_t nslots,
@@ -146,6 +219,14 @@ static struct ring_region *mkring(uint32_t entries, uint32_t nslots,
 		exit(1);
 	}
 	return r;
+}
+
+/* Applies a waiting policy to this process's handle. */
+static void set_mode(struct ring_region *r, enum mode m)
+{
+	ring_set_spin(r, m == M_SPIN ? opt_spin : 0);
+	if (m == M_AUTO)
+		ring_set_spin_auto(r, opt_auto);
 }
 
 static volatile uint64_t sink;
@@ -163,23 +244,26 @@ static void touch_slot(struct ring_region *r, const struct cs_sqe *s)
 	sink += acc;
 }
 
-/* The cryptod side: attach through the fd, pop, (touch), complete. */
+/* The cryptod side: attach through the fd, pop everything there (up to a
+ * window), (touch), complete, kick once. */
 static int ring_server(void *arg)
 {
 	struct ring_job *j = arg;
 	struct ring_region *r = NULL;
 	if (ring_region_attach(&r, ring_region_fd(j->r)) < 0)
 		return 1;
-	ring_set_spin(r, j->spin_ns);
-	static struct cs_sqe s[WINDOW];
-	static struct cs_cqe c[WINDOW];
+	set_mode(r, j->mode);
+	struct cs_sqe *s = calloc(j->window, sizeof(*s));
+	struct cs_cqe *c = calloc(j->window, sizeof(*c));
+	if (!s || !c)
+		return 4;
 	uint64_t seen = 0;
 	while (seen < j->n) {
-		int n = ring_sq_pop(r, 0, s, WINDOW);
+		int n = ring_sq_pop(r, 0, s, j->window);
 		if (n < 0)
 			return 2;
 		if (n == 0) {
-			if (j->spin)
+			if (j->mode == M_BUSY)
 				cpu_relax();
 			else if (ring_sq_wait(r, 0, -1) < 0)
 				return 3;
@@ -200,6 +284,8 @@ static int ring_server(void *arg)
 		ring_cq_kick(r, 0);
 		seen += (uint64_t)n;
 	}
+	free(s);
+	free(c);
 	ring_region_destroy(r);
 	return 0;
 }
@@ -216,18 +302,17 @@ static struct cs_sqe mksqe(uint64_t id, uint32_t slot, uint32_t len)
 			       .arg_len = len};
 }
 
-/* Round-trip latency of one descriptor; spin: both sides busy-poll. */
-static void bench_ring_latency(int spin, uint64_t iters, double *med,
+/* Round-trip latency of one descriptor under a waiting policy (busy:
+ * pinned to CPU 0 and 1). */
+static void bench_ring_latency(enum mode m, uint64_t iters, double *med,
 			       double *p99)
 {
 	struct ring_region *r = mkring(64, 64, 4096);
-	/* "Peer sleeps": no spinning before the futex sleep either. */
-	ring_set_spin(r, 0);
-	struct ring_job j = {.r = r, .n = iters + 1000, .spin = spin};
+	set_mode(r, m);
+	struct ring_job j = {
+	    .r = r, .n = iters + 1000, .mode = m, .window = 64};
 	uint64_t *lat = calloc(iters, sizeof(*lat));
-	busy_pin = spin;
-	if (spin)
-		pin_force(0, 1);
+	pin2(m == M_BUSY);
 	pid_t pid = spawn(ring_server, &j);
 	struct cs_cqe c;
 	for (uint64_t i = 0; i < iters + 1000; i++) {
@@ -241,7 +326,7 @@ static void bench_ring_latency(int spin, uint64_t iters, double *med,
 				break;
 			if (n < 0)
 				exit(1);
-			if (spin)
+			if (m == M_BUSY)
 				cpu_relax();
 			else
 				ring_cq_wait(r, 0, -1);
@@ -250,37 +335,31 @@ static void bench_ring_latency(int spin, uint64_t iters, double *med,
 			lat[i - 1000] = now_ns() - t0;
 	}
 	reap(pid);
-	if (spin && !opt_pin)
-		unpin();
-	busy_pin = 0;
+	pin2(0);
 	percentiles(lat, iters, med, p99);
 	free(lat);
 	ring_region_destroy(r);
 }
 
-/* Descriptors per second through request + completion, batch b per
- * kick, at most WINDOW in flight (slots bound the frontend the same way). */
-static uint64_t client_waits;
-
-static double bench_ring_tput(uint64_t n, unsigned b, uint32_t spin_ns,
-			      int busy)
+/* Descriptors per second through request + completion: batches of b per
+ * kick, at most `window` in flight (slots bound the frontend the same
+ * way); the ring has `window` entries. */
+static struct tput bench_ring_tput(uint64_t n, unsigned b, unsigned window,
+				   enum mode m, int pinned)
 {
-	client_waits = 0;
-	struct ring_region *r = mkring(WINDOW, WINDOW, 4096);
-	ring_set_spin(r, spin_ns);
-	struct ring_job j = {.r = r, .n = n, .spin_ns = spin_ns, .spin = busy};
-	busy_pin = busy;
-	if (busy)
-		pin_force(0, 1);
+	struct ring_region *r = mkring(window, window, 4096);
+	set_mode(r, m);
+	struct ring_job j = {.r = r, .n = n, .mode = m, .window = window};
+	pin2(pinned || m == M_BUSY);
 	pid_t pid = spawn(ring_server, &j);
 	struct cs_sqe s[BATCH];
-	static struct cs_cqe c[WINDOW];
+	struct cs_cqe *c = calloc(window, sizeof(*c));
 	for (unsigned i = 0; i < BATCH; i++)
 		s[i] = mksqe(i, i, 0);
 	uint64_t sent = 0, recv = 0, t0 = now_ns();
 	while (recv < n) {
 		unsigned pushed = 0;
-		while (sent - recv + b <= WINDOW && sent < n) {
+		while (sent - recv + b <= window && sent < n) {
 			unsigned want = b;
 			if (want > n - sent)
 				want = (unsigned)(n - sent);
@@ -288,7 +367,7 @@ static double bench_ring_tput(uint64_t n, unsigned b, uint32_t spin_ns,
 			 * buffer: only id and slot change per request. */
 			for (unsigned i = 0; i < want; i++) {
 				s[i].id = sent + i;
-				s[i].slot = (uint32_t)((sent + i) % WINDOW);
+				s[i].slot = (uint32_t)((sent + i) % window);
 			}
 			unsigned k = ring_sq_push(r, 0, s, want);
 			sent += k;
@@ -298,15 +377,14 @@ static double bench_ring_tput(uint64_t n, unsigned b, uint32_t spin_ns,
 		}
 		if (pushed)
 			ring_sq_kick(r, 0);
-		int got = ring_cq_pop(r, 0, c, WINDOW);
+		int got = ring_cq_pop(r, 0, c, window);
 		if (got < 0)
 			exit(1);
 		for (int i = 0; i < got; i++)
 			if (c[i].id != recv++)
 				exit(1);
 		if (got == 0 && pushed == 0) {
-			client_waits++;
-			if (busy)
+			if (m == M_BUSY)
 				cpu_relax();
 			else
 				ring_cq_wait(r, 0, -1);
@@ -314,26 +392,20 @@ static double bench_ring_tput(uint64_t n, unsigned b, uint32_t spin_ns,
 	}
 	double sec = (now_ns() - t0) / 1e9;
 	reap(pid);
-	if (busy && !opt_pin)
-		unpin();
-	busy_pin = 0;
+	pin2(0);
+	free(c);
 	ring_region_destroy(r);
-	if (getenv("RINGBENCH_DEBUG"))
-		fprintf(stderr,
-			"tput b=%u spin=%u: %.0f desc per client wait\n", b,
-			spin_ns, (double)n / (client_waits ? client_waits : 1));
-	return n / sec;
+	return tput_of(n, sec);
 }
 
 /* GB/s of 1 MiB slots handed over, each 4 KiB extent touched. */
-static double bench_ring_slots(uint64_t n, uint32_t spin_ns)
+static double bench_ring_slots(uint64_t n)
 {
 	const uint32_t nslots = 16;
 	struct ring_region *r = mkring(64, nslots, CS_SLOT_SIZE_DEFAULT);
-	ring_set_spin(r, spin_ns);
 	for (uint32_t i = 0; i < nslots; i++) /* fault the slab in */
 		memset(ring_slot(r, i), (int)i, CS_SLOT_SIZE_DEFAULT);
-	struct ring_job j = {.r = r, .n = n, .touch = 1, .spin_ns = spin_ns};
+	struct ring_job j = {.r = r, .n = n, .touch = 1, .window = 64};
 	pid_t pid = spawn(ring_server, &j);
 	struct cs_cqe c[64];
 	uint64_t sent = 0, recv = 0, t0 = now_ns();
@@ -364,9 +436,9 @@ static double bench_ring_slots(uint64_t n, uint32_t spin_ns)
 
 /* The rings' own cost: one thread pushes and pops both directions (no
  * wake-ups, no cross-CPU traffic); ns per descriptor round trip. */
-static double bench_ring_inproc(uint64_t n)
+static double bench_ring_inproc(uint64_t n, unsigned window)
 {
-	struct ring_region *r = mkring(WINDOW, WINDOW, 4096);
+	struct ring_region *r = mkring(window, window, 4096);
 	struct cs_sqe s[BATCH], so[BATCH];
 	struct cs_cqe c[BATCH] = {{0}}, co[BATCH];
 	for (unsigned i = 0; i < BATCH; i++)
@@ -375,7 +447,7 @@ static double bench_ring_inproc(uint64_t n)
 	for (uint64_t k = 0; k < n; k += BATCH) {
 		for (unsigned i = 0; i < BATCH; i++) {
 			s[i].id = k + i;
-			s[i].slot = (uint32_t)((k + i) % WINDOW);
+			s[i].slot = (uint32_t)((k + i) % window);
 		}
 		if (ring_sq_push(r, 0, s, BATCH) != BATCH ||
 		    ring_sq_pop(r, 0, so, BATCH) != BATCH)
@@ -451,21 +523,71 @@ struct fd_job {
 	uint64_t n; /* messages */
 	size_t msg; /* request size */
 	size_t reply;
+	unsigned window; /* most messages in flight */
+	enum mode mode;	 /* M_SLEEP or M_AUTO */
 	int touch;
 };
 
+/* read() under a waiting policy. M_AUTO: fd is non-blocking; retry with
+ * sched_yield() for up to opt_auto ns (what the rings' adaptive spin
+ * does), then poll() and retry. M_SLEEP: a plain blocking read. */
+static ssize_t wait_read(int fd, void *buf, size_t len, enum mode m)
+{
+	if (m != M_AUTO)
+		return read(fd, buf, len);
+	uint64_t end = 0;
+	for (;;) {
+		ssize_t k = read(fd, buf, len);
+		if (k >= 0 || errno != EAGAIN)
+			return k;
+		if (!end)
+			end = now_ns() + opt_auto;
+		if (now_ns() < end) {
+			sched_yield();
+			continue;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/* write_full() on an fd that may be non-blocking (M_AUTO). */
+static int write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t k = write(fd, buf, len);
+		if (k < 0 && errno == EAGAIN) {
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
+			poll(&p, 1, -1);
+			continue;
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		buf += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
 /* Echo server over a byte stream: for every `msg` bytes read, one reply
- * of `reply` bytes; replies for everything read are sent in one write. */
+ * of `reply` bytes; replies for everything read (at most a window) are
+ * sent in one write, as the ring server completes everything it popped. */
 static int fd_server(void *arg)
 {
 	struct fd_job *j = arg;
-	size_t cap = j->msg > 64 * MSG_SQE ? j->msg : 256 * MSG_SQE;
-	uint8_t *buf = malloc(cap), *rep = calloc(256, j->reply);
+	size_t cap = j->msg * j->window;
+	uint8_t *buf = malloc(cap), *rep = calloc(j->window, j->reply);
 	uint64_t seen = 0;
 	size_t partial = 0;
+	if (!buf || !rep)
+		return 3;
+	if (j->mode == M_AUTO)
+		fcntl(j->in, F_SETFL, O_NONBLOCK);
 	while (seen < j->n) {
-		ssize_t k =
-		    read(j->in, buf, j->msg > cap ? cap : cap - (cap % j->msg));
+		ssize_t k = wait_read(j->in, buf, cap, j->mode);
 		if (k <= 0)
 			return 1;
 		partial += (size_t)k;
@@ -476,8 +598,8 @@ static int fd_server(void *arg)
 		uint64_t msgs = partial / j->msg;
 		partial %= j->msg;
 		while (msgs) {
-			uint64_t m = msgs > 256 ? 256 : msgs;
-			if (write_full(j->out, rep, m * j->reply) < 0)
+			uint64_t m = msgs > j->window ? j->window : msgs;
+			if (write_all(j->out, rep, m * j->reply) < 0)
 				return 2;
 			msgs -= m;
 			seen += m;
@@ -488,43 +610,85 @@ static int fd_server(void *arg)
 	return 0;
 }
 
-/* Client over pipes or a socketpair: batches of b requests, WINDOW in
- * flight; returns messages per second. */
-static double bench_fd_tput(int sock, uint64_t n, unsigned b, size_t msg,
-			    unsigned window, int touch)
+/* A pipe pair or a socketpair whose buffers hold a whole window each
+ * way, so neither side blocks on a full buffer before the window is out
+ * (the ring has `window` entries). Client writes fds[1], server reads
+ * fds[0]; server writes fds[3], client reads fds[2]. */
+static void fd_open(int sock, size_t req_bytes, size_t rep_bytes, int fds[4])
 {
 	int a[2], c[2];
 	if (sock) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, a) < 0)
 			exit(1);
-		c[0] = a[1];
-		c[1] = a[0];
-	} else if (pipe(a) < 0 || pipe(c) < 0) {
-		exit(1);
+		/* Room for the bytes plus per-write overhead; FORCE as
+		 * root goes past net.core.wmem_max, else capped. */
+		int sz = (int)(2 * (req_bytes > rep_bytes ? req_bytes
+							  : rep_bytes) +
+			       65536);
+		for (int i = 0; i < 2; i++) {
+			if (setsockopt(a[i], SOL_SOCKET, SO_SNDBUFFORCE, &sz,
+				       sizeof(sz)) < 0)
+				setsockopt(a[i], SOL_SOCKET, SO_SNDBUF, &sz,
+					   sizeof(sz));
+		}
+		fds[0] = a[0];
+		fds[1] = a[1];
+		fds[2] = dup(a[1]);
+		fds[3] = dup(a[0]);
+		return;
 	}
-	/* client writes a[1], server reads a[0]; server writes c[1], client
-	 * reads c[0]. A socketpair is one fd per side. */
-	struct fd_job j = {.in = a[0],
-			   .out = c[1],
+	if (pipe(a) < 0 || pipe(c) < 0)
+		exit(1);
+	/* Best effort: above /proc/sys/fs/pipe-max-size it fails for
+	 * non-root and the default 64 KiB stays. */
+	fcntl(a[1], F_SETPIPE_SZ, (int)(req_bytes > 65536 ? req_bytes : 65536));
+	fcntl(c[1], F_SETPIPE_SZ, (int)(rep_bytes > 65536 ? rep_bytes : 65536));
+	fds[0] = a[0];
+	fds[1] = a[1];
+	fds[2] = c[0];
+	fds[3] = c[1];
+}
+
+static void fd_close(int fds[4])
+{
+	for (int i = 0; i < 4; i++)
+		close(fds[i]);
+}
+
+/* Client over pipes or a socketpair: batches of b requests of msg bytes,
+ * at most window in flight; returns messages per second. */
+static struct tput bench_fd_tput(int sock, uint64_t n, unsigned b,
+				 size_t msg, unsigned window, enum mode m,
+				 int pinned, int touch)
+{
+	int fds[4];
+	fd_open(sock, window * msg, window * MSG_CQE, fds);
+	struct fd_job j = {.in = fds[0],
+			   .out = fds[3],
 			   .n = n,
 			   .msg = msg,
 			   .reply = MSG_CQE,
+			   .window = window,
+			   .mode = m,
 			   .touch = touch};
+	pin2(pinned);
 	pid_t pid = spawn(fd_server, &j);
 	uint8_t *out = calloc(b, msg), *in = malloc(window * MSG_CQE);
 	uint64_t sent = 0, recv = 0;
 	size_t partial = 0;
+	if (m == M_AUTO)
+		fcntl(fds[2], F_SETFL, O_NONBLOCK);
 	uint64_t t0 = now_ns();
 	while (recv < n) {
 		while (sent - recv + b <= window && sent < n) {
 			unsigned want = b;
 			if (want > n - sent)
 				want = (unsigned)(n - sent);
-			if (write_full(a[1], out, want * msg) < 0)
+			if (write_all(fds[1], out, want * msg) < 0)
 				exit(1);
 			sent += want;
 		}
-		ssize_t k = read(c[0], in, window * MSG_CQE);
+		ssize_t k = wait_read(fds[2], in, window * MSG_CQE, m);
 		if (k <= 0)
 			exit(1);
 		partial += (size_t)k;
@@ -533,39 +697,32 @@ static double bench_fd_tput(int sock, uint64_t n, unsigned b, size_t msg,
 	}
 	double sec = (now_ns() - t0) / 1e9;
 	reap(pid);
+	pin2(0);
 	free(out);
 	free(in);
-	close(a[0]);
-	close(a[1]);
-	if (!sock) {
-		close(c[0]);
-		close(c[1]);
-	}
-	return n / sec;
+	fd_close(fds);
+	return tput_of(n, sec);
 }
 
 /* One 64-byte message there, 32 back, one at a time. */
 static double bench_fd_latency(int sock, uint64_t iters)
 {
 	uint64_t n = iters + 1000;
-	int a[2], c[2];
-	if (sock) {
-		if (socketpair(AF_UNIX, SOCK_STREAM, 0, a) < 0)
-			exit(1);
-		c[0] = a[1];
-		c[1] = a[0];
-	} else if (pipe(a) < 0 || pipe(c) < 0) {
-		exit(1);
-	}
-	struct fd_job j = {
-	    .in = a[0], .out = c[1], .n = n, .msg = MSG_SQE, .reply = MSG_CQE};
+	int fds[4];
+	fd_open(sock, 64 * MSG_SQE, 64 * MSG_CQE, fds);
+	struct fd_job j = {.in = fds[0],
+			   .out = fds[3],
+			   .n = n,
+			   .msg = MSG_SQE,
+			   .reply = MSG_CQE,
+			   .window = 1};
 	pid_t pid = spawn(fd_server, &j);
 	uint64_t *lat = calloc(iters, sizeof(*lat));
-	uint8_t m[MSG_SQE] = {0}, rep[MSG_CQE];
+	uint8_t msg[MSG_SQE] = {0}, rep[MSG_CQE];
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t t0 = now_ns();
-		if (write_full(a[1], m, sizeof(m)) < 0 ||
-		    read_full(c[0], rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		if (write_full(fds[1], msg, sizeof(msg)) < 0 ||
+		    read_full(fds[2], rep, sizeof(rep)) != (ssize_t)sizeof(rep))
 			exit(1);
 		if (i >= 1000)
 			lat[i - 1000] = now_ns() - t0;
@@ -574,186 +731,347 @@ static double bench_fd_latency(int sock, uint64_t iters)
 	double med, p99;
 	percentiles(lat, iters, &med, &p99);
 	free(lat);
-	close(a[0]);
-	close(a[1]);
-	if (!sock) {
-		close(c[0]);
-		close(c[1]);
-	}
+	fd_close(fds);
 	return med;
 }
 
 /* --- driver --------------------------------------------------------- */
 
-static double best(double a, double b)
+static void print_tput(const char *test, unsigned window, const char *mode,
+		       int pinned, struct tput t)
 {
-	return a > b ? a : b;
+	printf("ringbench test=%s batch=%d window=%u wait=%s pinned=%d "
+	       "mdesc_per_s=%.2f ns_per_desc=%.1f cpu_ns_per_desc=%.1f "
+	       "csw_per_1000=%.2f\n",
+	       test, BATCH, window, mode, pinned, t.mps, 1e3 / t.mps, t.cpu_ns,
+	       t.csw);
+}
+
+static void row(const char *what, struct tput ring, const char *yname,
+		struct tput y)
+{
+	printf("| %s | %.2f | %s %.2f | %.1fx | %.0f / %.0f | %.1f / %.1f |\n",
+	       what, ring.mps, yname, y.mps, ring.mps / y.mps, ring.cpu_ns,
+	       y.cpu_ns, ring.csw, y.csw);
+}
+
+static int parse_windows(const char *s)
+{
+	opt_nwindows = 0;
+	while (*s && opt_nwindows < MAX_WINDOWS) {
+		char *e;
+		unsigned long w = strtoul(s, &e, 10);
+		if (e == s || w < BATCH || w > MAX_WINDOW || (w & (w - 1)))
+			return -1;
+		opt_windows[opt_nwindows++] = (unsigned)w;
+		s = *e == ',' ? e + 1 : e;
+		if (*e && *e != ',')
+			return -1;
+	}
+	return opt_nwindows ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0) {
+		const char *a = argv[i];
+		if (strcmp(a, "--quick") == 0) {
 			opt_quick = 1;
 			opt_trials = 1;
-		} else if (strncmp(argv[i], "--spin=", 7) == 0) {
-			opt_spin = (uint32_t)strtoul(argv[i] + 7, NULL, 10);
-		} else if (strcmp(argv[i], "--pin") == 0) {
-			opt_pin = 1;
-		} else if (strncmp(argv[i], "--trials=", 9) == 0) {
-			opt_trials = atoi(argv[i] + 9);
+		} else if (strncmp(a, "--spin=", 7) == 0) {
+			opt_spin = (uint32_t)strtoul(a + 7, NULL, 10);
+		} else if (strncmp(a, "--auto=", 7) == 0) {
+			opt_auto = (uint32_t)strtoul(a + 7, NULL, 10);
+		} else if (strncmp(a, "--only=", 7) == 0) {
+			opt_only = a + 7;
+		} else if (strncmp(a, "--trials=", 9) == 0) {
+			opt_trials = atoi(a + 9);
 			if (opt_trials < 1)
 				opt_trials = 1;
+		} else if (strncmp(a, "--window=", 9) == 0 &&
+			   parse_windows(a + 9) == 0 && opt_nwindows == 1) {
+			opt_window = opt_windows[0];
+			opt_windows[0] = 256;
+			opt_windows[1] = 1024;
+			opt_windows[2] = 4096;
+			opt_nwindows = 3;
+		} else if (strncmp(a, "--windows=", 10) == 0 &&
+			   parse_windows(a + 10) == 0) {
 		} else {
 			fprintf(stderr,
-				"usage: %s [--quick] [--pin] "
-				"[--trials=N] [--spin=NS]\n",
+				"usage: %s [--quick] [--trials=N] "
+				"[--window=N] [--windows=N,..] [--spin=NS] "
+				"[--auto=NS] "
+				"[--only=lat,inproc,tput,pinned,windows,"
+				"slots]\n",
 				argv[0]);
 			return 2;
 		}
 	}
-	if (opt_pin)
-		pin(0);
+	if (opt_auto == 0)
+		opt_auto = 1;
 	const uint64_t lat_n = opt_quick ? 2000 : 20000;
 	const uint64_t spin_n = opt_quick ? 20000 : 200000;
 	const uint64_t tput_n = opt_quick ? 200000 : 2000000;
 	const uint64_t fd_n = opt_quick ? 100000 : 500000;
 	const uint64_t slot_n = opt_quick ? 500 : 5000;
-	struct results R = {0};
+	const unsigned W = opt_window;
 	double m, p;
 
-	printf("# ringbench: %s, %ld CPUs, pin=%d, trials=%d, batch=%d, "
-	       "window=%d, spin_ns=%u\n",
+	printf("# ringbench: %s, %ld CPUs, trials=%d, batch=%d, window=%u, "
+	       "spin_ns=%u, auto_ns=%u\n",
 	       opt_quick ? "quick" : "full", sysconf(_SC_NPROCESSORS_ONLN),
-	       opt_pin, opt_trials, BATCH, WINDOW, opt_spin);
+	       opt_trials, BATCH, W, opt_spin, opt_auto);
+
 	/* Latency: median/p99 of each run; the run with the best median. */
-	R.lat_futex_med = R.lat_sleep_med = R.lat_spin_med = 1e30;
-	R.lat_pipe_med = R.lat_sock_med = 1e30;
-	for (int t = 0; t < opt_trials; t++) {
-		bench_futex_latency(lat_n, &m, &p);
-		if (m < R.lat_futex_med)
-			R.lat_futex_med = m, R.lat_futex_p99 = p;
-		bench_ring_latency(0, lat_n, &m, &p);
-		if (m < R.lat_sleep_med)
-			R.lat_sleep_med = m, R.lat_sleep_p99 = p;
-		bench_ring_latency(1, spin_n, &m, &p);
-		if (m < R.lat_spin_med)
-			R.lat_spin_med = m, R.lat_spin_p99 = p;
-		m = bench_fd_latency(0, lat_n);
-		if (m < R.lat_pipe_med)
-			R.lat_pipe_med = m;
-		m = bench_fd_latency(1, lat_n);
-		if (m < R.lat_sock_med)
-			R.lat_sock_med = m;
+	double lf = 1e30, lf99 = 0, ls = 1e30, ls99 = 0, la = 1e30, la99 = 0;
+	double lb = 1e30, lb99 = 0, lpipe = 1e30, lsock = 1e30;
+	if (want("lat")) {
+		for (int t = 0; t < opt_trials; t++) {
+			bench_futex_latency(lat_n, &m, &p);
+			if (m < lf)
+				lf = m, lf99 = p;
+			bench_ring_latency(M_SLEEP, lat_n, &m, &p);
+			if (m < ls)
+				ls = m, ls99 = p;
+			bench_ring_latency(M_AUTO, lat_n, &m, &p);
+			if (m < la)
+				la = m, la99 = p;
+			bench_ring_latency(M_BUSY, spin_n, &m, &p);
+			if (m < lb)
+				lb = m, lb99 = p;
+			m = bench_fd_latency(0, lat_n);
+			if (m < lpipe)
+				lpipe = m;
+			m = bench_fd_latency(1, lat_n);
+			if (m < lsock)
+				lsock = m;
+		}
+		printf("ringbench test=lat_futex_pingpong median_us=%.2f "
+		       "p99_us=%.2f\n",
+		       lf, lf99);
+		printf("ringbench test=lat_ring wait=sleep median_us=%.2f "
+		       "p99_us=%.2f\n",
+		       ls, ls99);
+		printf("ringbench test=lat_ring wait=auto median_us=%.2f "
+		       "p99_us=%.2f\n",
+		       la, la99);
+		printf("ringbench test=lat_ring wait=busy pinned=1 "
+		       "median_us=%.3f p99_us=%.3f\n",
+		       lb, lb99);
+		printf("ringbench test=lat_pipe median_us=%.2f\n", lpipe);
+		printf("ringbench test=lat_socketpair median_us=%.2f\n", lsock);
+		fflush(stdout);
 	}
-	printf("ringbench test=lat_futex_pingpong median_us=%.2f p99_us=%.2f\n",
-	       R.lat_futex_med, R.lat_futex_p99);
-	printf("ringbench test=lat_ring_sleep median_us=%.2f p99_us=%.2f\n",
-	       R.lat_sleep_med, R.lat_sleep_p99);
-	printf("ringbench test=lat_ring_spin median_us=%.3f p99_us=%.3f\n",
-	       R.lat_spin_med, R.lat_spin_p99);
-	printf("ringbench test=lat_pipe median_us=%.2f\n", R.lat_pipe_med);
-	printf("ringbench test=lat_socketpair median_us=%.2f\n",
-	       R.lat_sock_med);
-	fflush(stdout);
 
-	R.inproc_ns = 1e30;
-	for (int t = 0; t < opt_trials; t++) {
-		double ns = bench_ring_inproc(tput_n);
-		if (ns < R.inproc_ns)
-			R.inproc_ns = ns;
+	double inproc = 1e30;
+	if (want("inproc")) {
+		for (int t = 0; t < opt_trials; t++) {
+			double ns = bench_ring_inproc(tput_n, W);
+			if (ns < inproc)
+				inproc = ns;
+		}
+		printf("ringbench test=inproc_push_pop batch=%d "
+		       "ns_per_desc=%.1f\n",
+		       BATCH, inproc);
+		fflush(stdout);
 	}
-	printf("ringbench test=inproc_push_pop batch=%d ns_per_desc=%.1f\n",
-	       BATCH, R.inproc_ns);
-	for (int t = 0; t < opt_trials; t++) {
-		R.tput_ring =
-		    best(R.tput_ring, bench_ring_tput(tput_n, BATCH, 0, 0));
-		R.tput_ring_spin =
-		    best(R.tput_ring_spin,
-			 bench_ring_tput(tput_n, BATCH, opt_spin, 0));
-		R.tput_ring_busy = best(R.tput_ring_busy,
-					bench_ring_tput(tput_n, BATCH, 0, 1));
-		R.tput_ring_nobatch =
-		    best(R.tput_ring_nobatch, bench_ring_tput(fd_n, 1, 0, 0));
-		R.tput_pipe =
-		    best(R.tput_pipe,
-			 bench_fd_tput(0, fd_n, BATCH, MSG_SQE, WINDOW, 0));
-		R.tput_sock =
-		    best(R.tput_sock,
-			 bench_fd_tput(1, fd_n, BATCH, MSG_SQE, WINDOW, 0));
-	}
-	printf("ringbench test=tput_ring batch=%d spin_ns=0 mdesc_per_s=%.2f "
-	       "ns_per_desc=%.1f\n",
-	       BATCH, R.tput_ring / 1e6, 1e9 / R.tput_ring);
-	printf("ringbench test=tput_ring batch=%d spin_ns=%u mdesc_per_s=%.2f "
-	       "ns_per_desc=%.1f\n",
-	       BATCH, opt_spin, R.tput_ring_spin / 1e6, 1e9 / R.tput_ring_spin);
-	printf("ringbench test=tput_ring_busy batch=%d mdesc_per_s=%.2f "
-	       "ns_per_desc=%.1f\n",
-	       BATCH, R.tput_ring_busy / 1e6, 1e9 / R.tput_ring_busy);
-	printf("ringbench test=tput_ring batch=1 spin_ns=0 mdesc_per_s=%.2f "
-	       "ns_per_desc=%.1f\n",
-	       R.tput_ring_nobatch / 1e6, 1e9 / R.tput_ring_nobatch);
-	printf("ringbench test=tput_pipe batch=%d mdesc_per_s=%.2f\n", BATCH,
-	       R.tput_pipe / 1e6);
-	printf("ringbench test=tput_socketpair batch=%d mdesc_per_s=%.2f\n",
-	       BATCH, R.tput_sock / 1e6);
-	fflush(stdout);
 
-	for (int t = 0; t < opt_trials; t++) {
-		R.gbps_ring = best(R.gbps_ring, bench_ring_slots(slot_n, 0));
-		R.gbps_sock = best(R.gbps_sock, bench_fd_tput(1, slot_n / 2, 1,
-							      CS_MAX_IO, 4, 1) *
-						    CS_MAX_IO / 1e9);
+	/* Throughput at window W, unpinned (as the daemons run). */
+	struct tput t_sleep = {0}, t_auto = {0}, t_spin = {0}, t_busy = {0};
+	struct tput t_kick1 = {0}, t_pipe = {0}, t_sock = {0};
+	struct tput t_sock_auto = {0};
+	if (want("tput")) {
+		for (int t = 0; t < opt_trials; t++) {
+			keep_best(&t_sleep,
+				  bench_ring_tput(tput_n, BATCH, W, M_SLEEP, 0));
+			keep_best(&t_auto,
+				  bench_ring_tput(tput_n, BATCH, W, M_AUTO, 0));
+			keep_best(&t_spin,
+				  bench_ring_tput(tput_n, BATCH, W, M_SPIN, 0));
+			keep_best(&t_busy,
+				  bench_ring_tput(tput_n, BATCH, W, M_BUSY, 1));
+			keep_best(&t_kick1,
+				  bench_ring_tput(fd_n, 1, W, M_SLEEP, 0));
+			keep_best(&t_pipe, bench_fd_tput(0, fd_n, BATCH,
+							 MSG_SQE, W, M_SLEEP,
+							 0, 0));
+			keep_best(&t_sock, bench_fd_tput(1, fd_n, BATCH,
+							 MSG_SQE, W, M_SLEEP,
+							 0, 0));
+			keep_best(&t_sock_auto,
+				  bench_fd_tput(1, fd_n, BATCH, MSG_SQE, W,
+						M_AUTO, 0, 0));
+		}
+		print_tput("tput_ring", W, "sleep", 0, t_sleep);
+		print_tput("tput_ring", W, "auto", 0, t_auto);
+		print_tput("tput_ring", W, "spin", 0, t_spin);
+		print_tput("tput_ring", W, "busy", 1, t_busy);
+		printf("ringbench test=tput_ring_kick_each batch=1 window=%u "
+		       "wait=sleep mdesc_per_s=%.2f\n",
+		       W, t_kick1.mps);
+		print_tput("tput_pipe", W, "sleep", 0, t_pipe);
+		print_tput("tput_socketpair", W, "sleep", 0, t_sock);
+		print_tput("tput_socketpair", W, "auto", 0, t_sock_auto);
+		fflush(stdout);
 	}
-	printf("ringbench test=slots_1mib_touch gbps=%.2f\n", R.gbps_ring);
-	printf("ringbench test=socketpair_1mib_copy gbps=%.2f\n", R.gbps_sock);
 
-	printf("\n| measure | rings | yardstick | ratio "
-	       "|\n|---|---:|---:|---:|\n");
-	printf("| round trip, peer sleeps (median us) | %.2f | futex ping-pong "
-	       "%.2f | %.2fx |\n",
-	       R.lat_sleep_med, R.lat_futex_med,
-	       R.lat_sleep_med / R.lat_futex_med);
-	printf("| round trip, peer sleeps (p99 us) | %.2f | futex ping-pong "
-	       "%.2f | %.2fx |\n",
-	       R.lat_sleep_p99, R.lat_futex_p99,
-	       R.lat_sleep_p99 / R.lat_futex_p99);
-	printf("| round trip, peer sleeps (median us) | %.2f | pipe %.2f / "
-	       "socketpair %.2f | %.2fx / %.2fx |\n",
-	       R.lat_sleep_med, R.lat_pipe_med, R.lat_sock_med,
-	       R.lat_sleep_med / R.lat_pipe_med,
-	       R.lat_sleep_med / R.lat_sock_med);
-	printf("| round trip, both busy, 2 CPUs (median us) | %.3f | futex "
-	       "ping-pong %.2f | %.3fx |\n",
-	       R.lat_spin_med, R.lat_futex_med,
-	       R.lat_spin_med / R.lat_futex_med);
-	printf("| descriptors/s, batch %d, sleeping (M/s) | %.2f | socketpair "
-	       "%.2f | %.1fx |\n",
-	       BATCH, R.tput_ring / 1e6, R.tput_sock / 1e6,
-	       R.tput_ring / R.tput_sock);
-	printf("| descriptors/s, batch %d, sleeping (M/s) | %.2f | pipe %.2f | "
-	       "%.1fx |\n",
-	       BATCH, R.tput_ring / 1e6, R.tput_pipe / 1e6,
-	       R.tput_ring / R.tput_pipe);
-	printf("| descriptors/s, batch %d, spin %u ns (M/s) | %.2f | "
-	       "socketpair %.2f | %.1fx |\n",
-	       BATCH, opt_spin, R.tput_ring_spin / 1e6, R.tput_sock / 1e6,
-	       R.tput_ring_spin / R.tput_sock);
-	printf("| descriptors/s, batch %d, both busy, 2 CPUs (M/s) | %.2f | "
-	       "socketpair %.2f | %.1fx |\n",
-	       BATCH, R.tput_ring_busy / 1e6, R.tput_sock / 1e6,
-	       R.tput_ring_busy / R.tput_sock);
-	printf("| descriptors/s, kick per descriptor (M/s) | %.2f | socketpair "
-	       "batch %d %.2f | %.1fx |\n",
-	       R.tput_ring_nobatch / 1e6, BATCH, R.tput_sock / 1e6,
-	       R.tput_ring_nobatch / R.tput_sock);
-	printf("| rings' own cost: sqe+cqe push+pop, one thread (ns/desc) | "
-	       "%.1f | socketpair %.1f ns/desc | %.1fx |\n",
-	       R.inproc_ns, 1e9 / R.tput_sock,
-	       (1e9 / R.tput_sock) / R.inproc_ns);
-	printf("| 1 MiB slots, 4 KiB touch (GB/s) | %.2f | socketpair copy "
-	       "%.2f | %.1fx |\n",
-	       R.gbps_ring, R.gbps_sock, R.gbps_ring / R.gbps_sock);
+	/* The same, client on CPU 0 and server on CPU 1. */
+	struct tput p_sleep = {0}, p_auto = {0}, p_sock = {0}, p_sock_auto = {0};
+	if (want("pinned")) {
+		for (int t = 0; t < opt_trials; t++) {
+			keep_best(&p_sleep,
+				  bench_ring_tput(tput_n, BATCH, W, M_SLEEP, 1));
+			keep_best(&p_auto,
+				  bench_ring_tput(tput_n, BATCH, W, M_AUTO, 1));
+			keep_best(&p_sock, bench_fd_tput(1, fd_n, BATCH,
+							 MSG_SQE, W, M_SLEEP,
+							 1, 0));
+			keep_best(&p_sock_auto,
+				  bench_fd_tput(1, fd_n, BATCH, MSG_SQE, W,
+						M_AUTO, 1, 0));
+		}
+		print_tput("tput_ring", W, "sleep", 1, p_sleep);
+		print_tput("tput_ring", W, "auto", 1, p_auto);
+		print_tput("tput_socketpair", W, "sleep", 1, p_sock);
+		print_tput("tput_socketpair", W, "auto", 1, p_sock_auto);
+		fflush(stdout);
+	}
+
+	/* Window sweep, unpinned, both sides sleeping. */
+	struct tput w_ring[MAX_WINDOWS] = {{0}}, w_auto[MAX_WINDOWS] = {{0}};
+	struct tput w_sock[MAX_WINDOWS] = {{0}};
+	if (want("windows")) {
+		for (unsigned k = 0; k < opt_nwindows; k++) {
+			unsigned w = opt_windows[k];
+			/* Enough descriptors for ~100 windows at least. */
+			uint64_t rn = tput_n > 100ull * w ? tput_n : 100ull * w;
+			uint64_t fn = fd_n > 100ull * w ? fd_n : 100ull * w;
+			for (int t = 0; t < opt_trials; t++) {
+				keep_best(&w_ring[k],
+					  bench_ring_tput(rn, BATCH, w,
+							  M_SLEEP, 0));
+				keep_best(&w_auto[k],
+					  bench_ring_tput(rn, BATCH, w,
+							  M_AUTO, 0));
+				keep_best(&w_sock[k],
+					  bench_fd_tput(1, fn, BATCH, MSG_SQE,
+							w, M_SLEEP, 0, 0));
+			}
+			print_tput("tput_ring", w, "sleep", 0, w_ring[k]);
+			print_tput("tput_ring", w, "auto", 0, w_auto[k]);
+			print_tput("tput_socketpair", w, "sleep", 0, w_sock[k]);
+			fflush(stdout);
+		}
+	}
+
+	double gbps_ring = 0, gbps_sock = 0;
+	if (want("slots")) {
+		for (int t = 0; t < opt_trials; t++) {
+			double g = bench_ring_slots(slot_n);
+			if (g > gbps_ring)
+				gbps_ring = g;
+			struct tput s = bench_fd_tput(1, slot_n / 2, 1,
+						      CS_MAX_IO, 4, M_SLEEP,
+						      0, 1);
+			g = s.mps * 1e6 * CS_MAX_IO / 1e9;
+			if (g > gbps_sock)
+				gbps_sock = g;
+		}
+		printf("ringbench test=slots_1mib_touch gbps=%.2f\n", gbps_ring);
+		printf("ringbench test=socketpair_1mib_copy gbps=%.2f\n",
+		       gbps_sock);
+	}
+
+	printf("\n| measure | rings | yardstick | ratio |\n"
+	       "|---|---:|---:|---:|\n");
+	if (want("lat")) {
+		printf("| round trip, peer sleeps (median us) | %.2f | futex "
+		       "ping-pong %.2f | %.2fx |\n",
+		       ls, lf, ls / lf);
+		printf("| round trip, peer sleeps (p99 us) | %.2f | futex "
+		       "ping-pong %.2f | %.2fx |\n",
+		       ls99, lf99, ls99 / lf99);
+		printf("| round trip, adaptive spin (median us) | %.2f | futex "
+		       "ping-pong %.2f | %.2fx |\n",
+		       la, lf, la / lf);
+		printf("| round trip, peer sleeps (median us) | %.2f | pipe "
+		       "%.2f / socketpair %.2f | %.2fx / %.2fx |\n",
+		       ls, lpipe, lsock, ls / lpipe, ls / lsock);
+		printf("| round trip, both busy, 2 CPUs (median us) | %.3f | "
+		       "futex ping-pong %.2f | %.3fx |\n",
+		       lb, lf, lb / lf);
+	}
+	if (want("inproc") && want("tput"))
+		printf("| rings' own cost: sqe+cqe push+pop, one thread "
+		       "(ns/desc) | %.1f | socketpair %.1f ns/desc | %.1fx "
+		       "|\n",
+		       inproc, 1e3 / t_sock.mps,
+		       (1e3 / t_sock.mps) / inproc);
+	if (want("slots"))
+		printf("| 1 MiB slots, 4 KiB touch (GB/s) | %.2f | socketpair "
+		       "copy %.2f | %.1fx |\n",
+		       gbps_ring, gbps_sock, gbps_ring / gbps_sock);
+
+	printf("\nBatched throughput (M desc/s), batch %d; cost columns: CPU "
+	       "ns per descriptor and context switches per 1000, ring / "
+	       "yardstick.\n\n"
+	       "| measure | rings | yardstick | ratio | CPU ns | csw |\n"
+	       "|---|---:|---:|---:|---:|---:|\n",
+	       BATCH);
+	char what[128];
+	if (want("tput")) {
+		struct tput best_sock =
+		    t_sock.mps > t_sock_auto.mps ? t_sock : t_sock_auto;
+		snprintf(what, sizeof(what), "window %u, sleeping", W);
+		row(what, t_sleep, "socketpair", t_sock);
+		snprintf(what, sizeof(what), "window %u, adaptive spin", W);
+		row(what, t_auto, "socketpair, same spin", t_sock_auto);
+		snprintf(what, sizeof(what), "window %u, fixed spin %u ns", W,
+			 opt_spin);
+		row(what, t_spin, "best socketpair", best_sock);
+		snprintf(what, sizeof(what), "window %u, both busy, pinned",
+			 W);
+		row(what, t_busy, "best socketpair", best_sock);
+		snprintf(what, sizeof(what), "window %u, sleeping", W);
+		row(what, t_sleep, "pipe", t_pipe);
+	}
+	if (want("pinned")) {
+		struct tput best_sock =
+		    p_sock.mps > p_sock_auto.mps ? p_sock : p_sock_auto;
+		if (want("tput") && t_sock.mps > best_sock.mps)
+			best_sock = t_sock;
+		snprintf(what, sizeof(what), "window %u, sleeping, pinned", W);
+		row(what, p_sleep, "socketpair, pinned", p_sock);
+		snprintf(what, sizeof(what),
+			 "window %u, adaptive spin, pinned", W);
+		row(what, p_auto, "socketpair, same spin, pinned",
+		    p_sock_auto);
+		row(what, p_auto, "best socketpair", best_sock);
+	}
+	if (want("windows")) {
+		for (unsigned k = 0; k < opt_nwindows; k++) {
+			snprintf(what, sizeof(what), "window %u, sleeping",
+				 opt_windows[k]);
+			row(what, w_ring[k], "socketpair", w_sock[k]);
+			snprintf(what, sizeof(what),
+				 "window %u, adaptive spin", opt_windows[k]);
+			row(what, w_auto[k], "socketpair", w_sock[k]);
+		}
+	}
+	/* On one CPU the two processes must take turns: at least one
+	 * switch each way per window, which costs at least a bare futex
+	 * round trip (measured above), on top of the rings' own work. */
+	if (want("lat") && want("inproc") && want("tput")) {
+		double floor_ns = lf * 1e3 / W + inproc;
+		printf("\nOne-CPU bound at window %u: >= %.1f ns/desc (futex "
+		       "round trip / window + own cost) = <= %.1f M/s = "
+		       "<= %.1fx the socketpair's %.2f M/s\n",
+		       W, floor_ns, 1e3 / floor_ns,
+		       (1e3 / floor_ns) / t_sock.mps, t_sock.mps);
+		printf("ringbench test=bound_one_cpu window=%u ns_per_desc=%.1f "
+		       "max_ratio=%.2f\n",
+		       W, floor_ns, (1e3 / floor_ns) / t_sock.mps);
+	}
 	return 0;
 }

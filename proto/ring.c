@@ -24,6 +24,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,15 @@
 #define RING_SEALS     (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW)
 #define RING_MAX_ERRNO 4095
 
+/* Adaptive spin back-off of one waiter: after a spin that found nothing,
+ * the next 2^shift - 1 waits sleep at once (shift grows per failure up to
+ * RING_SPIN_MAX_SHIFT); a spin that finds work resets it. */
+struct spin_state {
+	uint32_t skip;
+	uint32_t shift;
+};
+#define RING_SPIN_MAX_SHIFT 8
+
 /* Private per-ring-pair state. Aligned so that frontend threads, each
  * driving its own ring pair, do not false-share. */
 struct ring_priv {
@@ -58,6 +68,8 @@ struct ring_priv {
 	 * when these run out keeps the peer's cache line from bouncing on
 	 * every call. */
 	uint32_t sq_head_seen, sq_tail_seen, cq_head_seen, cq_tail_seen;
+	/* Adaptive spinning of this process's sq and cq waiter. */
+	struct spin_state sq_spin, cq_spin;
 	int broken; /* sticky -EPROTO */
 } __attribute__((aligned(64)));
 
@@ -69,6 +81,7 @@ struct ring_region {
 	uint32_t mask;
 	uint64_t slab_off;
 	uint32_t spin_ns; /* busy-poll before a futex sleep */
+	uint32_t spin_auto_max; /* adaptive spin cap, 0: fixed spin_ns */
 	struct ring_params p;
 	struct ring_priv *rings;
 };
@@ -354,6 +367,15 @@ void ring_region_destroy(struct ring_region *r)
 void ring_set_spin(struct ring_region *r, uint32_t spin_ns)
 {
 	r->spin_ns = spin_ns;
+	r->spin_auto_max = 0;
+}
+
+void ring_set_spin_auto(struct ring_region *r, uint32_t max_ns)
+{
+	r->spin_auto_max = max_ns;
+	for (uint32_t i = 0; i < r->p.nrings; i++)
+		r->rings[i].sq_spin = r->rings[i].cq_spin =
+		    (struct spin_state){0, 0};
 }
 
 int ring_region_fd(const struct ring_region *r)
@@ -617,9 +639,22 @@ static int elapsed_ms(uint64_t start)
 	return d > INT_MAX ? INT_MAX : (int)d;
 }
 
+/* The peer sleeps waiting for us (its doorbell on the other direction has
+ * the flag): nothing will arrive on our ring until we act, so spinning is
+ * pointless. A hint only: a lying peer can at most make us spin our
+ * bounded budget. */
+static bool peer_sleeps(const struct ring_ctl *other)
+{
+	return __atomic_load_n(&other->doorbell, __ATOMIC_RELAXED) &
+	       RING_DB_SLEEPING;
+}
+
 /* Busy-polls c for up to spin_ns; true when work showed up. Cheaper than
- * a sleep + wake when the peer answers within a few microseconds. */
-static bool spin_ring(struct ring_ctl *c, uint32_t head, uint32_t spin_ns)
+ * a sleep + wake when the peer answers within a few microseconds. With
+ * yield, gives the CPU away between polls: a peer that is runnable on our
+ * CPU then gets to produce instead of waiting for our time slice to end. */
+static bool spin_ring(struct ring_ctl *c, const struct ring_ctl *other,
+		      uint32_t head, uint32_t spin_ns, bool yield)
 {
 	if (!spin_ns)
 		return false;
@@ -630,18 +665,59 @@ static bool spin_ring(struct ring_ctl *c, uint32_t head, uint32_t spin_ns)
 				return true;
 			__builtin_ia32_pause();
 		}
-		if (now_ns() >= end)
+		if (now_ns() >= end || (yield && peer_sleeps(other)))
 			return false;
+		if (yield)
+			sched_yield();
 	}
 }
 
-/* Sleeps on c until the tail moves away from head or timeout_ms passes. */
+/* Whether an adaptive waiter spins now: only while the peer is awake
+ * (spinning cannot help while it sleeps waiting for us) and not during a
+ * back-off after failed spins. */
+static bool spin_now(struct spin_state *st, const struct ring_ctl *other)
+{
+	if (st->skip) {
+		st->skip--;
+		return false;
+	}
+	return !peer_sleeps(other);
+}
+
+/* Records the outcome of an adaptive spin (see struct spin_state). */
+static void spin_result(struct spin_state *st, bool found)
+{
+	if (found) {
+		st->shift = 0;
+		return;
+	}
+	if (st->shift < RING_SPIN_MAX_SHIFT)
+		st->shift++;
+	st->skip = (1u << st->shift) - 1;
+}
+
+/* Sleeps on c until the tail moves away from head or timeout_ms passes.
+ * other: the opposite direction of the pair (its doorbell tells whether
+ * the peer sleeps); st: this waiter's adaptive spin state. */
 static int wait_ring(struct ring_region *r, struct ring_priv *q,
-		     struct ring_ctl *c, uint32_t head, int timeout_ms)
+		     struct ring_ctl *c, const struct ring_ctl *other,
+		     uint32_t head, int timeout_ms, struct spin_state *st)
 {
 	uint64_t start = timeout_ms > 0 ? now_ns() : 0;
-	if (timeout_ms != 0 && !q->broken && spin_ring(c, head, r->spin_ns))
-		return 0;
+	uint32_t spin = r->spin_auto_max ? r->spin_auto_max : r->spin_ns;
+	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000000u < spin)
+		spin = (uint32_t)timeout_ms * 1000000u;
+	if (timeout_ms != 0 && !q->broken && spin) {
+		if (!r->spin_auto_max) {
+			if (spin_ring(c, other, head, spin, false))
+				return 0;
+		} else if (spin_now(st, other)) {
+			bool found = spin_ring(c, other, head, spin, true);
+			spin_result(st, found);
+			if (found)
+				return 0;
+		}
+	}
 	for (;;) {
 		uint32_t *addr, val;
 		int left = -1;
@@ -687,7 +763,8 @@ int ring_cq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_ring(r, q, &q->ctl->cq, q->cq_head, timeout_ms);
+	return wait_ring(r, q, &q->ctl->cq, &q->ctl->sq, q->cq_head,
+			 timeout_ms, &q->cq_spin);
 }
 
 int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
@@ -695,7 +772,8 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_ring(r, q, &q->ctl->sq, q->sq_head, timeout_ms);
+	return wait_ring(r, q, &q->ctl->sq, &q->ctl->cq, q->sq_head,
+			 timeout_ms, &q->sq_spin);
 }
 
 int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
@@ -748,7 +826,8 @@ int ring_peer_dead(int peer_fd)
 /* Waits in slices; the peer is polled only after a slice ran out with no
  * work, so a busy peer costs nothing extra. */
 static int wait_peer(struct ring_region *r, struct ring_priv *q,
-		     struct ring_ctl *c, const uint32_t *phead, int peer_fd,
+		     struct ring_ctl *c, const struct ring_ctl *other,
+		     const uint32_t *phead, struct spin_state *st, int peer_fd,
 		     int timeout_ms)
 {
 	uint64_t start = now_ns();
@@ -761,7 +840,7 @@ static int wait_peer(struct ring_region *r, struct ring_priv *q,
 			if (left < slice)
 				slice = left;
 		}
-		int rc = wait_ring(r, q, c, *phead, slice);
+		int rc = wait_ring(r, q, c, other, *phead, slice, st);
 		if (rc != -ETIMEDOUT)
 			return rc;
 		int dead = ring_peer_dead(peer_fd);
@@ -780,7 +859,8 @@ int ring_cq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_peer(r, q, &q->ctl->cq, &q->cq_head, peer_fd, timeout_ms);
+	return wait_peer(r, q, &q->ctl->cq, &q->ctl->sq, &q->cq_head,
+			 &q->cq_spin, peer_fd, timeout_ms);
 }
 
 int ring_sq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
@@ -789,7 +869,8 @@ int ring_sq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_peer(r, q, &q->ctl->sq, &q->sq_head, peer_fd, timeout_ms);
+	return wait_peer(r, q, &q->ctl->sq, &q->ctl->cq, &q->sq_head,
+			 &q->sq_spin, peer_fd, timeout_ms);
 }
 
 /* --- spreading ------------------------------------------------------ */

@@ -62,6 +62,14 @@ const struct ring_params *ring_region_params(const struct ring_region *r);
  * (docs/RINGS.md, numbers). Waits through io_uring never spin. */
 #define RING_SPIN_NS_DEFAULT 0u
 void ring_set_spin(struct ring_region *r, uint32_t spin_ns);
+/* Adaptive spinning for this handle's ring_*_wait*() (not the io_uring
+ * waits): a wait polls for up to max_ns, with sched_yield() between polls
+ * (a peer runnable on our CPU gets to run), but only while the peer is
+ * awake: never while it sleeps in its own wait on this ring pair. A spin
+ * that finds nothing makes the next 1, 3, 7, ... 255 waits of that waiter
+ * sleep at once (idle); one that finds work ends the back-off. 0 turns it
+ * off (ring_set_spin() applies again); so does ring_set_spin(). */
+void ring_set_spin_auto(struct ring_region *r, uint32_t max_ns);
 /* Pointer to slot i's first byte, or NULL if i >= nslots. */
 void *ring_slot(struct ring_region *r, uint32_t slot);
 

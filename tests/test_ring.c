@@ -8,12 +8,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -698,6 +700,197 @@ static void test_spin(void)
 	ring_region_destroy(r);
 }
 
+/* Voluntary context switches of the calling thread (sleeps). */
+static long thread_sleeps(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nvcsw;
+}
+
+/* Adaptive spinning: same results and timeouts as sleeping; it spins only
+ * while the peer is awake, and never while the peer sleeps waiting for us
+ * (its doorbell on the other direction has the flag). */
+static void test_spin_auto(void)
+{
+	struct ring_region *r = mk(1, 8, 4, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	size_t len = 0;
+	uint8_t *m = peer_map(r, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	struct ring_pair_ctl *pc = pair_ctl(m, 8, 0);
+	/* A cap above the timeouts: a wait that spins spins through its
+	 * whole timeout and never sleeps (no voluntary context switch; its
+	 * yields count as involuntary), a wait that sleeps switches. */
+	ring_set_spin_auto(r, 1000000000);
+
+	/* Peer (the sq consumer) asleep: a cq wait does not spin. */
+	pc->sq.doorbell = RING_DB_SLEEPING;
+	long sw = thread_sleeps();
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 100), -ETIMEDOUT);
+	CU_ASSERT(thread_sleeps() > sw);
+	pc->sq.doorbell = 0;
+	/* Peer awake: it spins, finds nothing, then backs off: the next
+	 * wait sleeps at once. */
+	sw = thread_sleeps();
+	uint64_t t = now_ns();
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 100), -ETIMEDOUT);
+	CU_ASSERT((now_ns() - t) / 1000000u >= 99);
+	CU_ASSERT_EQUAL(thread_sleeps(), sw);
+	sw = thread_sleeps();
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 100), -ETIMEDOUT);
+	CU_ASSERT(thread_sleeps() > sw);
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 0), -ETIMEDOUT);
+
+	ring_set_spin_auto(r, 100000); /* 100 us */
+	for (int k = 0; k < 10; k++) {
+		struct waiter w = {.r = r};
+		pthread_t th;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cq_waiter, &w),
+				      0);
+		if (k % 2)
+			usleep(1000); /* past the spin: a real sleep */
+		struct cs_cqe c = good_cqe(k, 0), o;
+		CU_ASSERT_EQUAL(ring_cq_push(r, 0, &c, 1), 1);
+		ring_cq_kick(r, 0);
+		pthread_join(th, NULL);
+		CU_ASSERT_EQUAL(w.rc, 0);
+		CU_ASSERT(w.ns < 4000000000ull); /* woken, not timed out */
+		CU_ASSERT_EQUAL(ring_cq_pop(r, 0, &o, 1), 1);
+		CU_ASSERT_EQUAL(o.id, (uint64_t)k);
+	}
+	/* Back to fixed spinning (0): plain sleeps. */
+	ring_set_spin(r, 0);
+	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 1), -ETIMEDOUT);
+	munmap(m, len);
+	ring_region_destroy(r);
+}
+
+/* --- lost wake-ups -------------------------------------------------- */
+
+#define LOST_WAIT_MS 3000
+#define LOST_SLOW_MS 1500
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		return;
+	CPU_ZERO(&set);
+	if (cpu >= 0) {
+		CPU_SET(cpu, &set);
+	} else {
+		for (long i = 0; i < sysconf(_SC_NPROCESSORS_ONLN); i++)
+			CPU_SET(i, &set);
+	}
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* One side of the ping-pong: waits (with a timeout far above any real
+ * wake-up) and reports a wait that ran into it: a lost wake-up turns into
+ * a sleep until the timeout, after which the re-check finds the work. */
+static int lost_wait(struct ring_region *r, int sq, uint64_t *slow)
+{
+	uint64_t t = now_ns();
+	int rc = sq ? ring_sq_wait(r, 0, LOST_WAIT_MS)
+		    : ring_cq_wait(r, 0, LOST_WAIT_MS);
+	if (rc == -ETIMEDOUT || (now_ns() - t) / 1000000u >= LOST_SLOW_MS)
+		(*slow)++;
+	return rc == -EINTR || rc == -ETIMEDOUT ? 0 : rc;
+}
+
+/* Spin before sleeping for a length that changes every round (0..4 us,
+ * both sides differently), so the sleep announcement sweeps across the
+ * moment the peer publishes; jitter 0: the given policy unchanged. */
+static void lost_jitter(struct ring_region *r, uint32_t i, int jitter)
+{
+	if (jitter)
+		ring_set_spin(r, (i * 7919u + (unsigned)jitter * 1237u) % 4000u);
+}
+
+/* Child: cryptod-like echo, one descriptor at a time. */
+static int lost_child(int memfd, uint32_t rounds, uint32_t auto_ns,
+		      int jitter)
+{
+	struct ring_region *r = NULL;
+	uint64_t slow = 0;
+	if (ring_region_attach(&r, memfd) < 0)
+		return 10;
+	if (auto_ns)
+		ring_set_spin_auto(r, auto_ns);
+	pin_to(1);
+	for (uint32_t i = 0; i < rounds; i++) {
+		struct cs_sqe s;
+		int n;
+		lost_jitter(r, i, jitter);
+		while ((n = ring_sq_pop(r, 0, &s, 1)) == 0)
+			if (lost_wait(r, 1, &slow) < 0)
+				return 11;
+		if (n != 1 || s.id != i)
+			return 12;
+		struct cs_cqe c = good_cqe(s.id, s.slot);
+		if (ring_cq_push(r, 0, &c, 1) != 1)
+			return 13;
+		ring_cq_kick(r, 0);
+	}
+	ring_region_destroy(r);
+	return slow ? 14 : 0;
+}
+
+/* The Dekker pairing of docs/RINGS.md under stress: producer and consumer
+ * on two CPUs ping-pong one descriptor at a time, so the consumer
+ * announces its sleep just as the producer publishes, thousands of times.
+ * A missing fence or a tail check before the flag is set loses wake-ups
+ * here (checked by breaking prepare_sleep() on purpose). */
+static void lost_wakeup_run(uint32_t rounds, uint32_t auto_ns, int jitter)
+{
+	struct ring_region *r = mk(1, 8, 4, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		alarm(120);
+		_exit(lost_child(ring_region_fd(r), rounds, auto_ns, jitter));
+	}
+	if (auto_ns)
+		ring_set_spin_auto(r, auto_ns);
+	pin_to(0);
+	uint64_t slow = 0, t0 = now_ns();
+	for (uint32_t i = 0; i < rounds; i++) {
+		struct cs_sqe s = good_sqe(i, i % 4);
+		struct cs_cqe c;
+		int n;
+		lost_jitter(r, i, jitter ? jitter + 1 : 0);
+		CU_ASSERT_EQUAL_FATAL(ring_sq_push(r, 0, &s, 1), 1);
+		ring_sq_kick(r, 0);
+		while ((n = ring_cq_pop(r, 0, &c, 1)) == 0)
+			CU_ASSERT_EQUAL_FATAL(lost_wait(r, 0, &slow), 0);
+		CU_ASSERT_EQUAL_FATAL(n, 1);
+		CU_ASSERT_EQUAL_FATAL(c.id, i);
+	}
+	pin_to(-1);
+	int st = -1;
+	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_EQUAL(slow, 0);
+	fprintf(stderr,
+		"  %u round trips (%s) in %.2f s: %lu lost wake-ups here, "
+		"%s in the child\n",
+		rounds, jitter ? "spin jitter" : auto_ns ? "adaptive spin" : "sleep",
+		(now_ns() - t0) / 1e9, (unsigned long)slow,
+		WIFEXITED(st) && WEXITSTATUS(st) == 14 ? "some" : "none");
+	ring_region_destroy(r);
+}
+
+static void test_no_lost_wakeup(void)
+{
+	/* Plain sleeps: every round trip is two cross-CPU wake-ups (slow
+	 * on a VM, hence fewer rounds). */
+	lost_wakeup_run(20000, 0, 0);
+	lost_wakeup_run(100000, 20000, 0);
+	lost_wakeup_run(300000, 0, 1);
+}
+
 /* --- cross-process stream ------------------------------------------- */
 
 #define STREAM_RINGS	2
@@ -1045,6 +1238,8 @@ int cs_register_suites(void)
 	    {"doorbell_flags", test_doorbell_flags},
 	    {"wait_kick_threads", test_wait_kick_threads},
 	    {"spin", test_spin},
+	    {"spin_auto", test_spin_auto},
+	    {"no_lost_wakeup", test_no_lost_wakeup},
 	    {"cross_process_stream", test_cross_process_stream},
 	    {"peer_death", test_peer_death},
 	    {"uring_futex_wait", test_uring_futex_wait},
