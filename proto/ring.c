@@ -696,6 +696,26 @@ static void spin_result(struct spin_state *st, bool found)
 	st->skip = (1u << st->shift) - 1;
 }
 
+/* Spins on c per r's policy (fixed spin_ns, or adaptive) for at most
+ * cap ns; true when work showed up. */
+static bool policy_spin(struct ring_region *r, struct ring_ctl *c,
+			const struct ring_ctl *other, uint32_t head,
+			uint32_t cap, struct spin_state *st)
+{
+	uint32_t spin = r->spin_auto_max ? r->spin_auto_max : r->spin_ns;
+	if (spin > cap)
+		spin = cap;
+	if (!spin)
+		return false;
+	if (!r->spin_auto_max)
+		return spin_ring(c, other, head, spin, false);
+	if (!spin_now(st, other))
+		return false;
+	bool found = spin_ring(c, other, head, spin, true);
+	spin_result(st, found);
+	return found;
+}
+
 /* Sleeps on c until the tail moves away from head or timeout_ms passes.
  * other: the opposite direction of the pair (its doorbell tells whether
  * the peer sleeps); st: this waiter's adaptive spin state. */
@@ -704,20 +724,12 @@ static int wait_ring(struct ring_region *r, struct ring_priv *q,
 		     uint32_t head, int timeout_ms, struct spin_state *st)
 {
 	uint64_t start = timeout_ms > 0 ? now_ns() : 0;
-	uint32_t spin = r->spin_auto_max ? r->spin_auto_max : r->spin_ns;
-	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000000u < spin)
-		spin = (uint32_t)timeout_ms * 1000000u;
-	if (timeout_ms != 0 && !q->broken && spin) {
-		if (!r->spin_auto_max) {
-			if (spin_ring(c, other, head, spin, false))
-				return 0;
-		} else if (spin_now(st, other)) {
-			bool found = spin_ring(c, other, head, spin, true);
-			spin_result(st, found);
-			if (found)
-				return 0;
-		}
-	}
+	uint32_t cap = UINT32_MAX; /* the spin never outlasts the timeout */
+	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000000u < cap)
+		cap = (uint32_t)timeout_ms * 1000000u;
+	if (timeout_ms != 0 && !q->broken &&
+	    policy_spin(r, c, other, head, cap, st))
+		return 0;
 	for (;;) {
 		uint32_t *addr, val;
 		int left = -1;
@@ -774,6 +786,28 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 		return -EINVAL;
 	return wait_ring(r, q, &q->ctl->sq, &q->ctl->cq, q->sq_head,
 			 timeout_ms, &q->sq_spin);
+}
+
+int ring_sq_spin(struct ring_region *r, unsigned ring)
+{
+	struct ring_priv *q = get_ring(r, ring);
+	if (!q)
+		return -EINVAL;
+	if (q->broken)
+		return -EPROTO;
+	return policy_spin(r, &q->ctl->sq, &q->ctl->cq, q->sq_head, UINT32_MAX,
+			   &q->sq_spin);
+}
+
+int ring_cq_spin(struct ring_region *r, unsigned ring)
+{
+	struct ring_priv *q = get_ring(r, ring);
+	if (!q)
+		return -EINVAL;
+	if (q->broken)
+		return -EPROTO;
+	return policy_spin(r, &q->ctl->cq, &q->ctl->sq, q->cq_head, UINT32_MAX,
+			   &q->cq_spin);
 }
 
 int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,

@@ -59,7 +59,8 @@ const struct ring_params *ring_region_params(const struct ring_region *r);
 /* Sets how long (ns) ring_*_wait*() busy-poll for work before a futex
  * sleep, for this process's handle only (default RING_SPIN_NS_DEFAULT = 0:
  * sleep at once). Spinning pays only when the peer has a CPU of its own
- * (docs/RINGS.md, numbers). Waits through io_uring never spin. */
+ * (docs/RINGS.md, numbers). Waits through io_uring spin only if the caller
+ * calls ring_sq_spin()/ring_cq_spin() first. Turns adaptive spinning off. */
 #define RING_SPIN_NS_DEFAULT 0u
 void ring_set_spin(struct ring_region *r, uint32_t spin_ns);
 /* Adaptive spinning for this handle's ring_*_wait*() (not the io_uring
@@ -115,12 +116,18 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms);
  * wake-up. */
 int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
 			  uint32_t *val);
+/* For io_uring waiters, before ring_sq_prepare_sleep(): spins for ring's
+ * submissions per this handle's policy (ring_set_spin() or
+ * ring_set_spin_auto(); nothing by default). Returns 1 if work arrived, 0
+ * if not (prepare the sleep), -EPROTO (ring broken) or -EINVAL. */
+int ring_sq_spin(struct ring_region *r, unsigned ring);
 void ring_sq_wake_done(struct ring_region *r, unsigned ring);
 
 /* Same as ring_sq_prepare_sleep()/ring_sq_wake_done() for the frontend's
  * completion waiter. */
 int ring_cq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
 			  uint32_t *val);
+int ring_cq_spin(struct ring_region *r, unsigned ring);
 void ring_cq_wake_done(struct ring_region *r, unsigned ring);
 
 /* --- peer death ----------------------------------------------------- */

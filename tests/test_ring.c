@@ -371,6 +371,7 @@ static void test_sqe_check(void)
 		CU_ASSERT_EQUAL(ring_sq_pop(r, 0, out, 4), -EPROTO);
 		CU_ASSERT_EQUAL(ring_error(r, 0), -EPROTO);
 		CU_ASSERT_EQUAL(ring_sq_wait(r, 0, 0), -EPROTO);
+		CU_ASSERT_EQUAL(ring_sq_spin(r, 0), -EPROTO);
 		ring_region_destroy(r);
 	}
 }
@@ -408,6 +409,7 @@ static void test_cqe_check(void)
 		CU_ASSERT_EQUAL(ring_cq_pop(r, 0, out, 2), -EPROTO);
 		CU_ASSERT_EQUAL(ring_error(r, 0), -EPROTO);
 		CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 0), -EPROTO);
+		CU_ASSERT_EQUAL(ring_cq_spin(r, 0), -EPROTO);
 		ring_region_destroy(r);
 	}
 }
@@ -762,6 +764,30 @@ static void test_spin_auto(void)
 	/* Back to fixed spinning (0): plain sleeps. */
 	ring_set_spin(r, 0);
 	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 1), -ETIMEDOUT);
+
+	/* ring_*_spin(), for io_uring waiters: the same policy. Nothing
+	 * by default; work found; no spin while the peer sleeps. */
+	uint64_t t0 = now_ns();
+	CU_ASSERT_EQUAL(ring_sq_spin(r, 0), 0);
+	CU_ASSERT_EQUAL(ring_cq_spin(r, 0), 0);
+	CU_ASSERT((now_ns() - t0) / 1000000u < 50);
+	struct cs_sqe sq = good_sqe(7, 1), so;
+	CU_ASSERT_EQUAL(ring_sq_push(r, 0, &sq, 1), 1);
+	ring_set_spin(r, 100000000);
+	CU_ASSERT_EQUAL(ring_sq_spin(r, 0), 1);
+	CU_ASSERT_EQUAL(ring_sq_pop(r, 0, &so, 1), 1);
+	ring_set_spin_auto(r, 1000000000);
+	pc->cq.doorbell = RING_DB_SLEEPING; /* the frontend sleeps */
+	t0 = now_ns();
+	CU_ASSERT_EQUAL(ring_sq_spin(r, 0), 0);
+	CU_ASSERT((now_ns() - t0) / 1000000u < 50);
+	pc->cq.doorbell = 0;
+	CU_ASSERT_EQUAL(ring_sq_push(r, 0, &sq, 1), 1);
+	CU_ASSERT_EQUAL(ring_sq_spin(r, 0), 1);
+	CU_ASSERT_EQUAL(ring_sq_pop(r, 0, &so, 1), 1);
+	CU_ASSERT_EQUAL(ring_sq_spin(r, 1), -EINVAL);
+	CU_ASSERT_EQUAL(ring_cq_spin(r, 1), -EINVAL);
+	ring_set_spin(r, 0);
 	munmap(m, len);
 	ring_region_destroy(r);
 }
