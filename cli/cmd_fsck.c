@@ -390,15 +390,55 @@ static long check_extents(int fd, const char *path, struct fmt_header *h,
 	return nbad;
 }
 
-/* Rewrites the size slot (same size) without FMT_SZ_DIRTY. */
+static int dig_read(void *arg, uint8_t *buf, size_t len, uint64_t off)
+{
+	return pread_zero(*(int *)arg, buf, len, off);
+}
+
+static int64_t dig_seek_data(void *arg, uint64_t off)
+{
+	off_t r = lseek(*(int *)arg, (off_t)off, SEEK_DATA);
+	if (r < 0)
+		return errno == ENXIO ? INT64_MAX : -errno;
+	return (int64_t)r;
+}
+
+/* The records digest of the lower file fd for h's size (FORMAT.md
+ * "Records seal"); fs.data is the scratch. 0 or -errno. */
+static int recs_digest(int fd, const struct fmt_header *h,
+		       uint8_t d[static FMT_DIGEST_LEN])
+{
+	struct fmt_recs_io io = {
+	    .read = dig_read, .seek_data = dig_seek_data, .arg = &fd};
+	return fmt_recs_digest(&io, fmt_extent_count(h->size), fs.data, d);
+}
+
+/* Rewrites the size slot (same size) without FMT_SZ_DIRTY; a sealed file
+ * first gets a records seal over its records as they are now. */
 static int settle_size(int fd, struct fmt_header *h,
 		       const struct cipher_key *key)
 {
-	uint8_t area[FMT_HDR_AREA];
+	uint8_t area[FMT_HDR_AREA], d[FMT_DIGEST_LEN];
 	uint64_t off;
 	uint32_t len;
+	int r = 0;
 	fmt_recovery_done(h);
-	int r = fmt_size_update(h, fs.th, key, h->size, 0, &off, &len);
+	if (h->req_flags & FMT_RF_ROLLBACK_MAC) {
+		r = recs_digest(fd, h, d);
+		if (r == 0)
+			r = fmt_recs_seal(h, fs.th, key, h->size, d, &off,
+					  &len);
+		if (r == 0)
+			r = fmt_header_serialize(h, area);
+		if (r == 0)
+			r = pwrite_full(fd, area + off, len, off);
+		/* the seal must be on disk before the clean slot */
+		if (r == 0 && fdatasync(fd) < 0)
+			r = -errno;
+		if (r)
+			return r;
+	}
+	r = fmt_size_update(h, fs.th, key, h->size, 0, &off, &len);
 	if (r == 0)
 		r = fmt_header_serialize(h, area);
 	if (r == 0 && (off > FMT_HDR_AREA || len > FMT_HDR_AREA - off))
@@ -553,6 +593,25 @@ static void check_file(int dirfd, const char *name, const char *path,
 		       "not closed cleanly (FMT_SZ_DIRTY): "
 		       "older extent versions accepted until settled");
 	}
+	bool seal_bad = false;
+	if (fmt_recs_check_needed(h)) {
+		uint8_t d[FMT_DIGEST_LEN];
+		r = recs_digest(fd, h, d);
+		if (r) {
+			fs.operr++;
+			report("ERROR", path, "records: %s", strerror(-r));
+			goto out;
+		}
+		if (fmt_recs_verify(h, fs.th, key, d)) {
+			problem = true;
+			seal_bad = true;
+			corrupt(path, "%s",
+				"records do not match the records seal: an "
+				"extent was rolled back or replaced together "
+				"with its record (or a clean close was torn "
+				"by power loss)");
+		}
+	}
 	uint64_t want = fmt_lower_size(h->size), have = (uint64_t)st->st_size;
 	uint64_t cut = UINT64_MAX;
 	if (fmt_check_lower_size(h, have)) {
@@ -610,8 +669,11 @@ static void check_file(int dirfd, const char *name, const char *path,
 			"above)");
 	}
 	if (problem && fs.repair) {
+		/* A sealed file whose records changed needs a new seal and
+		 * with it a new clean slot. */
 		if (h->recovering || size_fallback ||
-		    (h->size_flags & FMT_SZ_DIRTY)) {
+		    (h->size_flags & FMT_SZ_DIRTY) ||
+		    (h->req_flags & FMT_RF_ROLLBACK_MAC)) {
 			r = settle_size(fd, h, key);
 			if (r) {
 				fixed_all = false;
@@ -624,12 +686,15 @@ static void check_file(int dirfd, const char *name, const char *path,
 		}
 		if (fixed_all && fdatasync(fd) == 0) {
 			fs.repaired++;
-			report("REPAIRED", path, "%s",
-			       nbad ? "bad extents "
-				      "are holes now"
-			       : fs.tail_bad != tails
-				   ? "last extent's tail zeroed"
-				   : "settled");
+			report("REPAIRED", path, "%s%s%s%s",
+			       nbad ? "bad extents are holes now; " : "",
+			       fs.tail_bad != tails
+				   ? "last extent's tail zeroed; "
+				   : "",
+			       seal_bad ? "records resealed: rolled-back or "
+					  "replaced extents accepted as is; "
+					: "",
+			       "settled");
 		} else {
 			fs.unrepaired++;
 		}

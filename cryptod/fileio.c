@@ -114,6 +114,28 @@ int cd_worker_scratch(struct cd_worker *w)
 	return 0;
 }
 
+/* Writes header-area bytes area[o, o + l) (size slot or records seal). */
+static int hdr_write(struct cd_worker *w, struct cd_file *f,
+		     const uint8_t area[static FMT_HDR_AREA], uint64_t o,
+		     uint32_t l)
+{
+	if (o > FMT_HDR_AREA || l > FMT_HDR_AREA - o)
+		return -EINVAL;
+	/* The size slot and the seal are bookkeeping, not a change of
+	 * content the user made: keep the lower mtime (which is the file's
+	 * mtime) as it was, so a last close or a crash mark never moves a
+	 * time that tar, cp -p or the kernel's writeback cache set. */
+	struct stat st;
+	bool keep = fstat(f->fd_buf, &st) == 0;
+	int rc = cd_io_write(w, f->fd_buf, area + o, l, o);
+	if (rc >= 0 && keep) {
+		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
+		if (futimens(f->fd_buf, ts) < 0)
+			log_warn("size slot: keeping the lower mtime");
+	}
+	return rc;
+}
+
 /* Seals the size (with flags) into the next slot and writes that slot;
  * caller holds f->lock. */
 static int size_commit(struct cd_worker *w, struct cd_file *f, uint64_t size,
@@ -129,20 +151,89 @@ static int size_commit(struct cd_worker *w, struct cd_file *f, uint64_t size,
 	rc = fmt_header_serialize(f->hdr, area);
 	if (rc < 0)
 		return rc;
-	if (o > FMT_HDR_AREA || l > FMT_HDR_AREA - o)
-		return -EINVAL;
-	/* The size slot is bookkeeping, not a change of content the user
-	 * made: keep the lower mtime (which is the file's mtime) as it was,
-	 * so a last close or a crash mark never moves a time that tar, cp -p
-	 * or the kernel's writeback cache set. */
-	struct stat st;
-	bool keep = fstat(f->fd_buf, &st) == 0;
-	rc = cd_io_write(w, f->fd_buf, area + o, l, o);
-	if (rc >= 0 && keep) {
-		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
-		if (futimens(f->fd_buf, ts) < 0)
-			log_warn("size slot: keeping the lower mtime");
+	return hdr_write(w, f, area, o, l);
+}
+
+/* ---- records seal (FORMAT.md "Records seal") --------------------------- */
+
+struct dig_io {
+	struct cd_worker *w;
+	int fd;
+};
+
+static int dig_read(void *arg, uint8_t *buf, size_t len, uint64_t off)
+{
+	struct dig_io *d = arg;
+	ssize_t n = cd_io_read(d->w, d->fd, buf, len, off);
+	if (n < 0)
+		return (int)n;
+	memset(buf + n, 0, len - (size_t)n); /* past the lower EOF */
+	return 0;
+}
+
+static int64_t dig_seek_data(void *arg, uint64_t off)
+{
+	struct dig_io *d = arg;
+	off_t r = lseek(d->fd, (off_t)off, SEEK_DATA);
+	if (r < 0)
+		return errno == ENXIO ? INT64_MAX : -errno;
+	return (int64_t)r;
+}
+
+/* Digest of the records of a file of plaintext size `size` (the worker's
+ * record buffer is the scratch). */
+static int recs_digest(struct cd_worker *w, struct cd_file *f, uint64_t size,
+		       uint8_t d[static FMT_DIGEST_LEN])
+{
+	struct dig_io di = {.w = w, .fd = f->fd_buf};
+	struct fmt_recs_io io = {
+	    .read = dig_read, .seek_data = dig_seek_data, .arg = &di};
+	_Static_assert(FMT_GROUP_RECS_LEN <= REC_AREA_LEN, "digest scratch");
+	return fmt_recs_digest(&io, fmt_extent_count(size), recbuf(w), d);
+}
+
+/* Clean close of a sealed file: seal the records for the clean slot of
+ * `size` and write the seal (waited for) before that slot; f->lock held. */
+static int recs_seal(struct cd_worker *w, struct cd_file *f, uint64_t size)
+{
+	uint8_t d[FMT_DIGEST_LEN], area[FMT_HDR_AREA];
+	uint64_t o;
+	uint32_t l;
+	int rc = recs_digest(w, f, size, d);
+	if (rc == 0)
+		rc = fmt_recs_seal(f->hdr, w->cipher, f->key, size, d, &o, &l);
+	if (rc == 0)
+		rc = fmt_header_serialize(f->hdr, area);
+	if (rc == 0)
+		rc = hdr_write(w, f, area, o, l);
+	return rc;
+}
+
+int cd_file_verify(struct cd_worker *w, struct cd_file *f)
+{
+	uint8_t d[FMT_DIGEST_LEN];
+	int rc = 0;
+	if (__atomic_load_n(&f->seal_state, __ATOMIC_ACQUIRE) == CD_SEAL_OK)
+		return 0;
+	pthread_mutex_lock(&f->lock);
+	if (f->seal_state == CD_SEAL_PENDING) {
+		/* Pending means nothing changed the file since open. */
+		rc = recs_digest(w, f, f->hdr->size, d);
+		if (rc == 0 && fmt_recs_verify(f->hdr, w->cipher, f->key, d)) {
+			log_warnx("lower file ino %llu: records do not match "
+				  "the seal: an extent was rolled back or "
+				  "replaced",
+				  (unsigned long long)f->ino);
+			__atomic_store_n(&f->seal_state, CD_SEAL_BAD,
+					 __ATOMIC_RELEASE);
+		} else if (rc == 0) {
+			__atomic_store_n(&f->seal_state, CD_SEAL_OK,
+					 __ATOMIC_RELEASE);
+		}
 	}
+	if (rc == 0 && f->seal_state == CD_SEAL_BAD)
+		rc = -EIO;
+	pthread_mutex_unlock(&f->lock);
 	return rc;
 }
 
@@ -161,6 +252,9 @@ static int begin_change(struct cd_worker *w, struct cd_file *f, uint64_t *size)
 {
 	if (!f->writable)
 		return -EBADF;
+	int vr = cd_file_verify(w, f);
+	if (vr < 0)
+		return vr;
 	pthread_mutex_lock(&f->lock);
 	int rc = mark_dirty(w, f);
 	*size = f->size;
@@ -251,11 +345,13 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 	uint8_t *fek = w->secret;
 	char missing[KD_MAX_KEYS * (2 * KD_ID_LEN + 1) + 1] = "";
 	rc = -EACCES;
+	bool fresh = false;
 	if (w->fresh_valid && (size_t)n == FMT_HDR_BLOCK &&
 	    memcmp(blk, w->fresh_hdr, FMT_HDR_BLOCK) == 0) {
 		/* The header this request just wrote: its FEK is known. */
 		memcpy(fek, w->secret + CD_FRESH_OFF, KD_FEK_LEN);
 		rc = 0;
+		fresh = true;
 	}
 	for (unsigned i = 0; rc != 0 && i < f->hdr->npackets &&
 			     i < FMT_MAX_PACKETS;
@@ -305,6 +401,9 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 	}
 	f->size = f->hdr->size;
 	f->dirty = (f->hdr->size_flags & FMT_SZ_DIRTY) != 0;
+	/* A header this request just wrote carries a seal it just made. */
+	if (fmt_recs_check_needed(f->hdr) && !fresh)
+		f->seal_state = CD_SEAL_PENDING;
 	uint64_t want = fmt_lower_size(f->size);
 	if (f->writable && (uint64_t)st.st_size > want) {
 		/* A crash left a tail past the authenticated size: its
@@ -507,6 +606,16 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 	rc = file_load(w, f);
 	if (rc < 0)
 		goto out;
+	struct stat st;
+	if (f->seal_state == CD_SEAL_PENDING && n->seal_valid &&
+	    fstat(f->fd_buf, &st) == 0 && st.st_size == n->seal_lsize &&
+	    st.st_mtim.tv_sec == n->seal_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == n->seal_mtime.tv_nsec &&
+	    st.st_ctim.tv_sec == n->seal_ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == n->seal_ctime.tv_nsec)
+		f->seal_state = CD_SEAL_OK; /* unchanged since this mount
+					       verified or wrote the seal */
+	n->seal_valid = false;
 	f->refs = 1;
 	n->file = f;
 	n->szc_valid = false;
@@ -528,15 +637,29 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)
 	n->file = NULL;
 	if (f->dirty && f->writable) {
 		pthread_mutex_lock(&f->lock);
-		if (size_commit(w, f, f->size, 0) < 0)
+		/* A sealed file: the seal before the clean slot (a crash in
+		 * between leaves the file DIRTY, i.e. not checked). A
+		 * recovering file stays DIRTY and needs no seal. */
+		int rc = 0;
+		if ((f->hdr->req_flags & FMT_RF_ROLLBACK_MAC) &&
+		    !f->hdr->recovering)
+			rc = recs_seal(w, f, f->size);
+		if (rc == 0)
+			rc = size_commit(w, f, f->size, 0);
+		if (rc < 0)
 			log_warnx(
-			    "lower file ino %llu: cannot clear dirty mark",
-			    (unsigned long long)f->ino);
+			    "lower file ino %llu: cannot clear dirty mark (%s)",
+			    (unsigned long long)f->ino, strerror(-rc));
 		pthread_mutex_unlock(&f->lock);
 	}
 	/* Cache the size for stat() of the closed file. */
 	struct stat st;
 	if (fstat(f->fd_buf, &st) == 0) {
+		n->seal_valid = !f->plain && f->seal_state == CD_SEAL_OK &&
+				fmt_recs_check_needed(f->hdr);
+		n->seal_lsize = st.st_size;
+		n->seal_mtime = st.st_mtim;
+		n->seal_ctime = st.st_ctim;
 		n->szc_valid = true;
 		n->szc_size = f->size;
 		n->szc_lsize = st.st_size;
@@ -565,6 +688,7 @@ int cd_file_init_new(struct cd_worker *w, int fd)
 	rc = fmt_header_new(&h, cd.cipher_alg);
 	if (rc < 0)
 		return rc;
+	h.req_flags = FMT_RF_NEW;
 	rc = fmt_header_ad(&h, ad, sizeof(ad));
 	if (rc < 0)
 		goto out;
@@ -580,6 +704,17 @@ int cd_file_init_new(struct cd_worker *w, int fd)
 	rc = fmt_file_key_new(&h, fek, cipher_thread_backend(w->cipher), &key);
 	if (rc < 0)
 		goto out;
+	if (h.req_flags & FMT_RF_ROLLBACK_MAC) {
+		/* No records yet: the digest of 0 extents reads nothing. */
+		uint8_t d[FMT_DIGEST_LEN];
+		struct dig_io di = {.w = w, .fd = fd};
+		struct fmt_recs_io io = {.read = dig_read, .arg = &di};
+		rc = fmt_recs_digest(&io, 0, recbuf(w), d);
+		if (rc == 0)
+			rc = fmt_recs_seal(&h, w->cipher, key, 0, d, NULL, NULL);
+		if (rc < 0)
+			goto out;
+	}
 	rc = fmt_size_update(&h, w->cipher, key, 0, 0, &o, &l);
 	if (rc < 0)
 		goto out;
@@ -858,6 +993,9 @@ ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
 	if (f->plain)
 		return cd_io_read(w, f->fd_buf, dst, len < cap ? len : cap,
 				  off);
+	int vr = cd_file_verify(w, f);
+	if (vr < 0)
+		return vr;
 	uint64_t first = off / B;
 	uint64_t last = (off + len - 1) / B;
 	rl_lock(&f->rl, &rg, first, last + 1, false);
@@ -1424,11 +1562,13 @@ static uint64_t extent_at_or_after(uint64_t lo, uint64_t lim)
 int64_t cd_file_lseek(struct cd_worker *w, struct cd_file *f, uint64_t off,
 		      int whence)
 {
-	(void)w;
 	if (f->plain) {
 		off_t o = lseek(f->fd_buf, (off_t)off, whence);
 		return o < 0 ? -errno : (int64_t)o;
 	}
+	int vr = cd_file_verify(w, f);
+	if (vr < 0)
+		return vr;
 	pthread_mutex_lock(&f->lock);
 	uint64_t size = f->size;
 	pthread_mutex_unlock(&f->lock);

@@ -953,6 +953,8 @@ static int op_create(struct cd_req *r)
 		goto undo;
 	}
 	rc = cd_file_get(r->w, n, &h->f);
+	if (rc == 0)
+		rc = cd_file_verify(r->w, h->f);
 	if (rc < 0)
 		goto undo;
 	fill_attr(r, n, &st, &e.attr);
@@ -1020,6 +1022,8 @@ static int op_open(struct cd_req *r)
 	}
 	if (!dir) {
 		rc = cd_file_get(r->w, n, &h->f);
+		if (rc == 0)
+			rc = cd_file_verify(r->w, h->f);
 		if (rc < 0)
 			goto out;
 		if ((oa.flags & O_TRUNC) &&

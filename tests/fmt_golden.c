@@ -21,24 +21,31 @@ struct gfile {
 	uint64_t size; /* final size (a truncate after the writes) */
 	unsigned dirty; /* leave a crash state: see golden_write */
 	struct gwrite w[4];
+	uint32_t flags; /* required flags (0: the first v1 layout) */
 };
 
 static const struct gfile gfiles[] = {
-	{ "empty.lower", CIPHER_AES256GCM, 0, 0, { { 0 } } },
-	{ "small-100.lower", CIPHER_AES256GCM, 100, 0, { { 0, 100, 1 } } },
-	{ "ext-4097.lower", CIPHER_AES256GCM, 4097, 0, { { 0, 4097, 2 } } },
+	{ "empty.lower", CIPHER_AES256GCM, 0, 0, { { 0 } }, 0 },
+	{ "small-100.lower", CIPHER_AES256GCM, 100, 0, { { 0, 100, 1 } }, 0 },
+	{ "ext-4097.lower", CIPHER_AES256GCM, 4097, 0, { { 0, 4097, 2 } }, 0 },
 	{ "aes128-10000.lower", CIPHER_AES128GCM, 10000, 0,
-	  { { 0, 10000, 3 } } },
+	  { { 0, 10000, 3 } }, 0 },
 	{ "chacha-10000.lower", CIPHER_CHACHA20POLY1305, 10000, 0,
-	  { { 0, 10000, 4 } } },
+	  { { 0, 10000, 4 } }, 0 },
 	/* Extent 1 written twice (two full slots), holes 3..51, extents 52
 	 * and 53 in group 0's meta region, a truncate in the last extent. */
 	{ "sparse.lower", CIPHER_AES256GCM, 53 * 4096 + 100, 0,
 	  { { 0, 9000, 5 }, { 4096, 4096, 6 }, { 52 * 4096 - 10, 4200, 7 },
-	    { 53 * 4096, 500, 8 } } },
+	    { 53 * 4096, 500, 8 } }, 0 },
 	/* Crash state: FMT_SZ_DIRTY, extent 0's newer slot sealed for data
 	 * that never reached the file: reads as the old content. */
-	{ "dirty.lower", CIPHER_AES256GCM, 5000, 1, { { 0, 5000, 9 } } },
+	{ "dirty.lower", CIPHER_AES256GCM, 5000, 1, { { 0, 5000, 9 } }, 0 },
+	/* Records seal (FMT_RF_ROLLBACK_MAC): groups 0, 1 and 3 written
+	 * (group 2 a hole), extent 0 twice, truncated inside group 3. */
+	{ "sealed.lower", CIPHER_AES256GCM, 3 * 1048576 + 5000, 0,
+	  { { 0, 6000, 10 }, { 100, 200, 11 }, { 1048576 + 4000, 9000, 12 },
+	    { 3 * 1048576, 8000, 13 } },
+	  FMT_RF_ROLLBACK_MAC },
 };
 
 static void gpattern(uint8_t *p, size_t len, unsigned seed)
@@ -139,7 +146,9 @@ int golden_write(const char *dir, struct fake_keyd *kd, const uint8_t fek[32],
 		struct tfile tf;
 		uint8_t *t;
 
+		model_req_flags = g->flags;
 		r = tf_create(&tf, kd, g->alg, fek);
+		model_req_flags = FMT_RF_NEW;
 		for (int k = 0; k < 4 && !r; k++) {
 			if (!g->w[k].len)
 				continue;
@@ -311,7 +320,8 @@ int golden_check(const char *dir, struct fake_keyd *kd,
 		if (r == 0)
 			r = tf_open(&tf, kd);
 		if (r == 0 && (tf.h.size != g->size || tf.h.cipher != g->alg ||
-			       tf.h.recovering != g->dirty))
+			       tf.h.recovering != g->dirty ||
+			       tf.h.req_flags != g->flags))
 			r = -EINVAL;
 		if (r == 0) {
 			long n = tf_read_all(&tf, &got);

@@ -119,17 +119,60 @@ static int kd_unwrap(struct fake_keyd *kd, const struct fmt_header *h,
 			   p->wrapped, fek, KD_FEK_LEN, p->tag);
 }
 
+static int lf_read(void *arg, uint8_t *buf, size_t len, uint64_t off)
+{
+	lower_read(arg, off, buf, len);
+	return 0;
+}
+
+int tf_digest(const struct tfile *tf, uint64_t size,
+	      uint8_t d[FMT_DIGEST_LEN])
+{
+	struct fmt_recs_io io = {.read = lf_read,
+				 .arg = (void *)(uintptr_t)&tf->lf};
+	uint8_t *buf = malloc(FMT_GROUP_RECS_LEN);
+	if (!buf)
+		abort();
+	int r = fmt_recs_digest(&io, fmt_extent_count(size), buf, d);
+	free(buf);
+	return r;
+}
+
+int tf_seal(struct tfile *tf, uint64_t size)
+{
+	uint8_t d[FMT_DIGEST_LEN];
+	uint64_t off;
+	uint32_t len;
+	int r = tf_digest(tf, size, d);
+	if (r == 0)
+		r = fmt_recs_seal(&tf->h, model_th, tf->key, size, d, &off,
+				  &len);
+	if (r == 0)
+		lower_write(&tf->lf, off, tf->h.recs_seal, len);
+	return r;
+}
+
 static int write_size(struct tfile *tf, uint64_t size, uint32_t flags)
 {
 	uint64_t off;
 	uint32_t len;
-	int r = fmt_size_update(&tf->h, model_th, tf->key, size, flags, &off,
-				&len);
+	int r = 0;
+	/* A clean slot of a sealed file: the seal first (the model closes
+	 * cleanly after every change). */
+	if ((tf->h.req_flags & FMT_RF_ROLLBACK_MAC) && !tf->h.recovering &&
+	    !(flags & FMT_SZ_DIRTY))
+		r = tf_seal(tf, size);
+	if (r < 0)
+		return r;
+	r = fmt_size_update(&tf->h, model_th, tf->key, size, flags, &off,
+			    &len);
 	if (r < 0)
 		return r;
 	lower_write(&tf->lf, off, tf->h.size_slot[tf->h.size_cur], len);
 	return 0;
 }
+
+uint32_t model_req_flags = FMT_RF_NEW;
 
 int tf_create(struct tfile *tf, struct fake_keyd *kd, int alg,
 	      const uint8_t fek[32])
@@ -142,6 +185,7 @@ int tf_create(struct tfile *tf, struct fake_keyd *kd, int alg,
 	r = fmt_header_new(&tf->h, alg);
 	if (r < 0)
 		return r;
+	tf->h.req_flags = model_req_flags;
 	r = kd_wrap(kd, &tf->h, fek, &p);
 	if (r < 0)
 		return r;
@@ -151,7 +195,11 @@ int tf_create(struct tfile *tf, struct fake_keyd *kd, int alg,
 	r = fmt_file_key_new(&tf->h, fek, model_backend, &tf->key);
 	if (r < 0)
 		return r;
-	r = fmt_size_update(&tf->h, model_th, tf->key, 0, 0, NULL, NULL);
+	if (tf->h.req_flags & FMT_RF_ROLLBACK_MAC)
+		r = tf_seal(tf, 0); /* no records: lf may still be empty */
+	if (r == 0)
+		r = fmt_size_update(&tf->h, model_th, tf->key, 0, 0, NULL,
+				    NULL);
 	if (r < 0)
 		return r;
 	r = fmt_header_serialize(&tf->h, area);
@@ -186,6 +234,12 @@ int tf_open(struct tfile *tf, struct fake_keyd *kd)
 	r = fmt_size_open(&tf->h, model_th, tf->key);
 	if (r == 0)
 		r = fmt_check_lower_size(&tf->h, tf->lf.len);
+	if (r == 0 && fmt_recs_check_needed(&tf->h)) {
+		uint8_t d[FMT_DIGEST_LEN];
+		r = tf_digest(tf, tf->h.size, d);
+		if (r == 0)
+			r = fmt_recs_verify(&tf->h, model_th, tf->key, d);
+	}
 	if (r < 0) {
 		cipher_key_free(tf->key);
 		tf->key = NULL;
@@ -333,8 +387,10 @@ int tf_pwrite(struct tfile *tf, uint64_t off, const uint8_t *p, size_t len)
 		r = write_extents(tf, rg.first, rg.count, pt, old_count, NULL);
 	}
 	free(pt);
-	if (r == 0 && off + len > size)
-		r = write_size(tf, off + len, tf->h.size_flags);
+	/* A sealed clean file: every change ends with a clean close. */
+	if (r == 0 && (off + len > size || fmt_recs_check_needed(&tf->h)))
+		r = write_size(tf, off + len > size ? off + len : size,
+			       tf->h.size_flags);
 	return r;
 }
 

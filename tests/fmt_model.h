@@ -48,6 +48,16 @@ struct tfile {
 extern struct cipher_thread *model_th;
 extern int model_backend;
 
+/* Required flags of files tf_create() makes (default FMT_RF_NEW; 0 gives
+ * the v1 layout of the old golden files). */
+extern uint32_t model_req_flags;
+/* Records digest of tf for plaintext size `size` (FORMAT.md "Records
+ * seal"); 0 or -errno. */
+int tf_digest(const struct tfile *tf, uint64_t size,
+	      uint8_t d[FMT_DIGEST_LEN]);
+/* Seals the records for the clean size slot of `size` written next and
+ * writes the seal (sealed files); 0 or -errno. */
+int tf_seal(struct tfile *tf, uint64_t size);
 /* Creates a new file (random file id) with this FEK. */
 int tf_create(struct tfile *tf, struct fake_keyd *kd, int alg,
 	      const uint8_t fek[32]);

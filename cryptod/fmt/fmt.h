@@ -63,11 +63,13 @@ struct cipher_key;
 #define FMT_MAX_SIZE (FMT_MAX_EXTENTS * FMT_EXTENT)
 
 /* Required feature flags (fixed header): a reader that does not know a set
- * bit refuses the file (-EOPNOTSUPP). None is defined in version 1. */
-#define FMT_RF_ROLLBACK_MAC 0x00000001u /* reserved: per-meta-block MACs
-					   chained into the header (not
-					   implemented in version 1) */
-#define FMT_RF_KNOWN 0x00000000u
+ * bit refuses the file (-EOPNOTSUPP). Files without them (format v1 as first
+ * released, the golden files) keep the v1 behaviour exactly. */
+#define FMT_RF_ROLLBACK_MAC 0x00000001u /* records seal: header bytes
+					   736..767 authenticate every
+					   record of a clean file */
+#define FMT_RF_KNOWN FMT_RF_ROLLBACK_MAC
+#define FMT_RF_NEW FMT_RF_ROLLBACK_MAC /* what cryptod gives new files */
 /* Optional flags: unknown bits are ignored (and preserved). */
 #define FMT_OF_KNOWN 0x00000000u
 
@@ -99,12 +101,21 @@ struct fmt_header {
 	 * is accepted, so replaying an extent's previous data is detected.
 	 * fmt_size_update() leaves it alone. */
 	uint8_t recovering;
+	/* FMT_RF_ROLLBACK_MAC: the records seal as on disk (bytes
+	 * FMT_SEAL_OFF..), and for which clean size slot fmt_recs_seal()
+	 * last sealed it (not on disk: fmt_size_update() refuses a clean
+	 * slot the seal was not made for). */
+	uint8_t recs_seal[32];
+	uint64_t seal_seq, seal_size;
+	uint8_t seal_made;
 };
 
 /* ---- header ---------------------------------------------------------- */
 
 /* Starts a header for a new file: random file id, cipher alg (enum
- * cipher_alg), no packets yet, size unset. 0, -EINVAL or -errno (random). */
+ * cipher_alg), no required flags (the v1 layout; cryptod then sets
+ * h->req_flags = FMT_RF_NEW before anything binds the fixed header), no
+ * packets yet, size unset. 0, -EINVAL or -errno (random). */
 int fmt_header_new(struct fmt_header *h, int alg);
 /* Copies the FEK packets keyd returned (KD_WRAP, 1..FMT_MAX_PACKETS) into
  * h; 0 or -EINVAL. Also used to add/drop recipients (packets only). */
@@ -150,8 +161,10 @@ int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
  * whatever flags says (records may still hold unconfirmed slots; only
  * fsck, after fmt_recovery_done(), clears it). *off, *len: the lower byte range to write (within
  * block 0's first sector; fmt_header_serialize() also includes it). Write
- * it only after the data and records it covers are written. 0 or -EINVAL
- * (also when h came from fmt_header_parse() but was not size-opened). */
+ * it only after the data and records it covers are written. A sealed file
+ * (FMT_RF_ROLLBACK_MAC) gets a clean slot only right after fmt_recs_seal()
+ * for that slot and size. 0 or -EINVAL (also when h came from
+ * fmt_header_parse() but was not size-opened, or the seal is missing). */
 int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 		    const struct cipher_key *key, uint64_t size,
 		    uint32_t flags, uint64_t *off, uint32_t *len);
@@ -166,6 +179,52 @@ void fmt_recovery_done(struct fmt_header *h);
  * lower_size >= fmt_lower_size(h->size); -EBADMSG if the lower file was
  * cut (truncation attack or lost data). */
 int fmt_check_lower_size(const struct fmt_header *h, uint64_t lower_size);
+
+/* ---- records seal (FMT_RF_ROLLBACK_MAC) ----------------------------- */
+
+#define FMT_SEAL_OFF 736u /* nonce 12 | tag 16 | reserved 4 */
+#define FMT_SEAL_LEN 32u
+#define FMT_DIGEST_LEN 32u
+#define FMT_GROUP_RECS_LEN (FMT_GROUP_EXTENTS * FMT_REC_LEN) /* 16 KiB */
+
+/* How fmt_recs_digest() reads the lower file (the library does no I/O). */
+struct fmt_recs_io {
+	/* Reads exactly len bytes at lower offset off into buf; bytes past
+	 * the lower EOF read as zeros. 0 or -errno. */
+	int (*read)(void *arg, uint8_t *buf, size_t len, uint64_t off);
+	/* Optional (NULL: every group is read): the lower offset of the first
+	 * data at or after off (SEEK_DATA), INT64_MAX if there is none, or
+	 * -errno (then the group is read). Lets sparse files skip holes. */
+	int64_t (*seek_data)(void *arg, uint64_t off);
+	void *arg;
+};
+/* True when h is a sealed file (FMT_RF_ROLLBACK_MAC) whose current size
+ * slot is clean (not FMT_SZ_DIRTY, not recovering): then its records must
+ * match the seal (fmt_recs_verify) before content is trusted. */
+bool fmt_recs_check_needed(const struct fmt_header *h);
+/* The records digest of a file of n extents: SHA-256 over a label, le64(n)
+ * and, per 256-extent group holding a non-zero record, le64(group) and the
+ * group's 16 KiB of records (records of extents >= n count as zero).
+ * buf: FMT_GROUP_RECS_LEN bytes of scratch. 0, -EINVAL, -EFBIG or the
+ * error of io->read. */
+int fmt_recs_digest(const struct fmt_recs_io *io, uint64_t n, uint8_t *buf,
+		    uint8_t d[static FMT_DIGEST_LEN]);
+/* Seals digest d (of fmt_extent_count(size) extents) into h->recs_seal for
+ * the clean size slot the next fmt_size_update(h, .., size, 0, ..) writes.
+ * *off, *len: the lower bytes to write (FMT_SEAL_OFF, FMT_SEAL_LEN): write
+ * them and wait BEFORE writing that size slot. 0, -EINVAL (h not sealed,
+ * or parsed but not size-opened) or -errno. */
+int fmt_recs_seal(struct fmt_header *h, struct cipher_thread *th,
+		  const struct cipher_key *key, uint64_t size,
+		  const uint8_t d[static FMT_DIGEST_LEN], uint64_t *off,
+		  uint32_t *len);
+/* Verifies h->recs_seal against digest d of fmt_extent_count(h->size)
+ * extents and the current size slot's seq. 0, -EBADMSG (an extent and its
+ * record rolled back or replaced, or the seal itself tampered) or -EINVAL
+ * (not sealed or not size-opened). */
+int fmt_recs_verify(const struct fmt_header *h, struct cipher_thread *th,
+		    const struct cipher_key *key,
+		    const uint8_t d[static FMT_DIGEST_LEN]);
 
 /* ---- geometry ------------------------------------------------------- */
 

@@ -170,10 +170,18 @@ int fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *out)
 		memcpy(h.size_slot[i], s, FMT_SIZE_SLOT_LEN);
 	}
 
-	/* Packets, then zero padding up to the records. */
+	/* Packets, then zero padding up to the records (a sealed file: up to
+	 * its records seal, whose last 4 bytes are reserved). */
 	size_t pend = FMT_PKT_OFF + (size_t)h.npackets * FMT_PKT_LEN;
+	size_t pad_end = FMT_HDR_AREA;
 	memcpy(h.pkt, buf + FMT_PKT_OFF, (size_t)h.npackets * FMT_PKT_LEN);
-	if (!fmt_all_zero(buf + pend, FMT_HDR_AREA - pend))
+	if (h.req_flags & FMT_RF_ROLLBACK_MAC) {
+		pad_end = FMT_SEAL_OFF;
+		memcpy(h.recs_seal, buf + FMT_SEAL_OFF, FMT_SEAL_LEN);
+		if (!fmt_all_zero(h.recs_seal + 28, FMT_SEAL_LEN - 28))
+			goto out;
+	}
+	if (!fmt_all_zero(buf + pend, pad_end - pend))
 		goto out;
 	for (unsigned i = 0; i < h.npackets; i++) {
 		if (fmt_all_zero(h.pkt[i].id, KD_ID_LEN))
@@ -201,6 +209,8 @@ int fmt_header_serialize(const struct fmt_header *h,
 	fixed_build(h, buf);
 	memcpy(buf + FMT_SIZE_SLOT_OFF, h->size_slot, sizeof(h->size_slot));
 	memcpy(buf + FMT_PKT_OFF, h->pkt, (size_t)h->npackets * FMT_PKT_LEN);
+	if (h->req_flags & FMT_RF_ROLLBACK_MAC)
+		memcpy(buf + FMT_SEAL_OFF, h->recs_seal, FMT_SEAL_LEN);
 	return 0;
 }
 
@@ -328,6 +338,11 @@ int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 	}
 	if (h->recovering)
 		flags |= FMT_SZ_DIRTY;
+	/* A clean slot of a sealed file vouches for the records: only with
+	 * the seal made for exactly this slot (FORMAT.md "Records seal"). */
+	if ((h->req_flags & FMT_RF_ROLLBACK_MAC) && !(flags & FMT_SZ_DIRTY) &&
+	    (!h->seal_made || h->seal_seq != seq || h->seal_size != size))
+		return -EINVAL;
 	memset(s, 0, sizeof(s));
 	fmt_put64(s + SS_SEQ, seq);
 	fmt_put64(pt, size);
