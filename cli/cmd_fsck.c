@@ -413,12 +413,23 @@ static int recs_digest(int fd, const struct fmt_header *h,
 	return fmt_recs_digest(&io, fmt_extent_count(h->size), fs.data, d);
 }
 
+/* Writes h's header area bytes [off, off + len) (a slot or the seal). */
+static int write_area(int fd, const struct fmt_header *h, uint64_t off,
+		      uint32_t len)
+{
+	uint8_t area[FMT_HDR_AREA];
+	int r = fmt_header_serialize(h, area);
+	if (r == 0 && (off > FMT_HDR_AREA || len > FMT_HDR_AREA - off))
+		r = -EINVAL;
+	return r ? r : pwrite_full(fd, area + off, len, off);
+}
+
 /* Rewrites the size slot (same size) without FMT_SZ_DIRTY; a sealed file
  * first gets a records seal over its records as they are now. */
 static int settle_size(int fd, struct fmt_header *h,
 		       const struct cipher_key *key)
 {
-	uint8_t area[FMT_HDR_AREA], d[FMT_DIGEST_LEN];
+	uint8_t d[FMT_DIGEST_LEN];
 	uint64_t off;
 	uint32_t len;
 	int r = 0;
@@ -429,9 +440,7 @@ static int settle_size(int fd, struct fmt_header *h,
 			r = fmt_recs_seal(h, fs.th, key, h->size, d, &off,
 					  &len);
 		if (r == 0)
-			r = fmt_header_serialize(h, area);
-		if (r == 0)
-			r = pwrite_full(fd, area + off, len, off);
+			r = write_area(fd, h, off, len);
 		/* the seal must be on disk before the clean slot */
 		if (r == 0 && fdatasync(fd) < 0)
 			r = -errno;
@@ -440,11 +449,7 @@ static int settle_size(int fd, struct fmt_header *h,
 	}
 	r = fmt_size_update(h, fs.th, key, h->size, 0, &off, &len);
 	if (r == 0)
-		r = fmt_header_serialize(h, area);
-	if (r == 0 && (off > FMT_HDR_AREA || len > FMT_HDR_AREA - off))
-		r = -EINVAL;
-	if (r == 0)
-		r = pwrite_full(fd, area + off, len, off);
+		r = write_area(fd, h, off, len);
 	if (r == 0 && fdatasync(fd) < 0)
 		r = -errno;
 	return r;
@@ -464,9 +469,10 @@ __attribute__((format(printf, 2, 3))) static void corrupt(const char *path,
 	fflush(stdout);
 }
 
-/* Checks one lower regular file (dirfd/name), shown as path. */
-static void check_file(int dirfd, const char *name, const char *path,
-		       const struct stat *st)
+/* Checks one lower regular file (dirfd/name) of a directory with id dirid
+ * (NULL: unknown or plaintext names), shown as path. */
+static void check_file(int dirfd, const char *name, const uint8_t *dirid,
+		       const char *path, const struct stat *st)
 {
 	uint8_t blk[FMT_HDR_BLOCK];
 	struct fmt_header *h = NULL;
@@ -593,6 +599,28 @@ static void check_file(int dirfd, const char *name, const char *path,
 		       "not closed cleanly (FMT_SZ_DIRTY): "
 		       "older extent versions accepted until settled");
 	}
+	/* Name binding: the file must be bound to this name (or unbound; a
+	 * file with several names is unbound, FORMAT.md). */
+	bool rebind = false;
+	uint8_t tag[FMT_BIND_LEN];
+	if ((h->req_flags & FMT_RF_NAME_BIND) && st->st_nlink == 1 &&
+	    (dirid || fs.plain_names)) {
+		fmt_name_bind_tag(dirid, name, strlen(name), tag);
+		int b = fmt_size_bind_check(h, tag);
+		if (b < 0) {
+			problem = rebind = true;
+			corrupt(path, "%s",
+				"content belongs to another name: the lower "
+				"file was renamed, swapped or copied over in "
+				"the lower directory");
+		} else if (b == 1) {
+			problem = rebind = true;
+			fs.unsettled++;
+			report("UNSETTLED", path, "%s",
+			       "a rename was interrupted before its lower "
+			       "rename: bound to the name it has now");
+		}
+	}
 	bool seal_bad = false;
 	if (fmt_recs_check_needed(h)) {
 		uint8_t d[FMT_DIGEST_LEN];
@@ -684,9 +712,24 @@ static void check_file(int dirfd, const char *name, const char *path,
 				fs.operr++;
 			}
 		}
+		/* rebind after the settling: twice, so both slots name it */
+		for (int k = 0; k < 2 && rebind && fixed_all; k++) {
+			uint64_t off;
+			uint32_t len;
+			r = fmt_size_rebind(h, fs.th, key, tag, &off, &len);
+			if (r == 0)
+				r = write_area(fd, h, off, len);
+			if (r) {
+				fixed_all = false;
+				fs.operr++;
+				report("ERROR", path, "rebinding: %s",
+				       strerror(-r));
+			}
+		}
 		if (fixed_all && fdatasync(fd) == 0) {
 			fs.repaired++;
-			report("REPAIRED", path, "%s%s%s%s",
+			report("REPAIRED", path, "%s%s%s%s%s",
+			       rebind ? "rebound to this name; " : "",
 			       nbad ? "bad extents are holes now; " : "",
 			       fs.tail_bad != tails
 				   ? "last extent's tail zeroed; "
@@ -920,7 +963,7 @@ static void check_entry(int dfd, const uint8_t *dirid, const char *path,
 			}
 		}
 	} else if (S_ISREG(st.st_mode)) {
-		check_file(dfd, lname, shown, &st);
+		check_file(dfd, lname, dirid, shown, &st);
 		int xfd = openat(dfd, lname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (xfd >= 0) {
 			check_xattrs(xfd, shown);

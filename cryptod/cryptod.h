@@ -58,6 +58,7 @@ struct cd_file {
 	uint64_t size;		/* plaintext size (authoritative while open) */
 	bool dirty;		/* FMT_SZ_DIRTY set on disk by us */
 	bool writable;		/* fd is O_RDWR */
+	int wr_err;		/* why not (-EACCES, -EROFS, ...) */
 	struct fmt_header *hdr; /* parsed header (size slots current) */
 	struct cipher_key *key; /* extent key derived from the FEK */
 	/* Records seal (FORMAT.md): CD_SEAL_OK, or CD_SEAL_PENDING until
@@ -93,6 +94,11 @@ struct cd_inode {
 	bool seal_valid;
 	int64_t seal_lsize;
 	struct timespec seal_mtime, seal_ctime;
+	/* Regular files: the name binding tag (FMT_RF_NAME_BIND) of the
+	 * lower name this node was last looked up, created or renamed by
+	 * (under lock); its header must be bound to it or unbound. */
+	bool bind_known;
+	uint8_t bind_tag[12];
 	struct cd_inode *hnext_id, *hnext_key;
 };
 
@@ -278,6 +284,11 @@ int cd_dirid_create(int dirfd);
  * failed rmdir can restore it with cd_dirid_restore(). */
 int cd_dirid_remove(int dirfd, uint8_t saved[static CD_DIRID_LEN]);
 int cd_dirid_restore(int dirfd, const uint8_t saved[static CD_DIRID_LEN]);
+/* The name binding tag (FORMAT.md "Name binding") of lower name lname in
+ * directory dir into tag (12 bytes); 0 or -errno (no dir id). */
+int cd_bind_tag(struct cd_inode *dir, const char *lname, uint8_t *tag);
+/* Records tag as the name binding regular-file node n answers to. */
+void cd_inode_bind(struct cd_inode *n, const uint8_t *tag);
 /* Symlink targets: encrypt to a lower target string / decrypt one; return
  * the output length or -errno. */
 int cd_target_enc(const char *t, size_t len, char *out, size_t cap);
@@ -322,8 +333,14 @@ int cd_file_verify(struct cd_worker *w, struct cd_file *f);
  * wipes the FEK and closes the lower fds. */
 void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f);
 /* Writes a fresh header (random FEK, wrapped by keyd) into an empty lower
- * file fd; 0 or -errno. */
-int cd_file_init_new(struct cd_worker *w, int fd);
+ * file fd, bound to the name whose binding tag (12 bytes) is tag (NULL:
+ * unbound); 0 or -errno. */
+int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag);
+/* Rewrites the current size slot into the other one with binding tag
+ * (12 bytes; zeros: unbound), waiting for the write (rename: before and
+ * after the lower renameat; link: unbind first). 0 if the file has no
+ * name binding, or -errno. */
+int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag);
 /* Wipes the FEK cd_file_init_new() left for this request's own open. */
 void cd_fresh_clear(struct cd_worker *w);
 /* Drops the process-wide cached plaintext size of lower inode (dev, ino);

@@ -114,10 +114,11 @@ int cd_worker_scratch(struct cd_worker *w)
 	return 0;
 }
 
-/* Writes header-area bytes area[o, o + l) (size slot or records seal). */
-static int hdr_write(struct cd_worker *w, struct cd_file *f,
-		     const uint8_t area[static FMT_HDR_AREA], uint64_t o,
-		     uint32_t l)
+/* Writes header-area bytes area[o, o + l) (size slot or records seal)
+ * through fd (f->fd_buf, or a writable fd of the same file). */
+static int hdr_write_fd(struct cd_worker *w, struct cd_file *f, int fd,
+			const uint8_t area[static FMT_HDR_AREA], uint64_t o,
+			uint32_t l)
 {
 	if (o > FMT_HDR_AREA || l > FMT_HDR_AREA - o)
 		return -EINVAL;
@@ -127,13 +128,20 @@ static int hdr_write(struct cd_worker *w, struct cd_file *f,
 	 * time that tar, cp -p or the kernel's writeback cache set. */
 	struct stat st;
 	bool keep = fstat(f->fd_buf, &st) == 0;
-	int rc = cd_io_write(w, f->fd_buf, area + o, l, o);
+	int rc = cd_io_write(w, fd, area + o, l, o);
 	if (rc >= 0 && keep) {
 		struct timespec ts[2] = {{.tv_nsec = UTIME_OMIT}, st.st_mtim};
 		if (futimens(f->fd_buf, ts) < 0)
 			log_warn("size slot: keeping the lower mtime");
 	}
 	return rc;
+}
+
+static int hdr_write(struct cd_worker *w, struct cd_file *f,
+		     const uint8_t area[static FMT_HDR_AREA], uint64_t o,
+		     uint32_t l)
+{
+	return hdr_write_fd(w, f, f->fd_buf, area, o, l);
 }
 
 /* Seals the size (with flags) into the next slot and writes that slot;
@@ -308,8 +316,13 @@ static void file_free(struct cd_file *f)
 	free(f);
 }
 
-/* Reads the header, unwraps the FEK and derives the extent key. */
-static int file_load(struct cd_worker *w, struct cd_file *f)
+_Static_assert(sizeof(((struct cd_inode *)0)->bind_tag) == FMT_BIND_LEN,
+	       "binding tag");
+
+/* Reads the header, unwraps the FEK and derives the extent key; checks the
+ * name binding against n's (n->lock held). */
+static int file_load(struct cd_worker *w, struct cd_file *f,
+		     const struct cd_inode *node)
 {
 	uint8_t ad[FMT_FIXED_LEN];
 	uint8_t *blk = recbuf(w);
@@ -384,6 +397,14 @@ static int file_load(struct cd_worker *w, struct cd_file *f)
 	rc = fmt_size_open(f->hdr, w->cipher, f->key);
 	if (rc < 0) {
 		log_warnx("lower file ino %llu: size fails authentication",
+			  (unsigned long long)f->ino);
+		rc = -EIO;
+		goto out;
+	}
+	if (node->bind_known &&
+	    fmt_size_bind_check(f->hdr, node->bind_tag) < 0) {
+		log_warnx("lower file ino %llu: bound to another name: renamed "
+			  "or swapped in the lower directory",
 			  (unsigned long long)f->ino);
 		rc = -EIO;
 		goto out;
@@ -587,6 +608,7 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 	if (f->fd_buf == -EACCES || f->fd_buf == -EROFS ||
 	    f->fd_buf == -EPERM || f->fd_buf == -ETXTBSY) {
 		f->writable = false;
+		f->wr_err = f->fd_buf;
 		f->fd_buf = cd_inode_reopen(n, O_RDONLY);
 	}
 	if (f->fd_buf < 0) {
@@ -603,7 +625,7 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 	cd_files_register(f->fd_buf);
 	if (f->fd != f->fd_buf)
 		cd_files_register(f->fd);
-	rc = file_load(w, f);
+	rc = file_load(w, f, n);
 	if (rc < 0)
 		goto out;
 	struct stat st;
@@ -672,7 +694,51 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)
 	file_free(f);
 }
 
-int cd_file_init_new(struct cd_worker *w, int fd)
+int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag)
+{
+	uint8_t area[FMT_HDR_AREA];
+	uint64_t o;
+	uint32_t l;
+	int rc = 0, wfd = f->fd_buf;
+	struct stat st;
+	bool chm = false;
+	if (f->plain || !(f->hdr->req_flags & FMT_RF_NAME_BIND))
+		return 0;
+	if (!f->writable) {
+		/* A read-only file (mode 0444, e.g. git objects) of a mount
+		 * without CAP_DAC_OVERRIDE: its owner may still rename it,
+		 * so write the slot with u+w for the moment. */
+		if (f->wr_err != -EACCES)
+			return f->wr_err ? f->wr_err : -EACCES;
+		if (fstat(f->fd_buf, &st) < 0 ||
+		    fchmod(f->fd_buf, (st.st_mode & 07777) | S_IWUSR) < 0)
+			return -EACCES;
+		chm = true;
+		char pp[64];
+		snprintf(pp, sizeof(pp), "/proc/self/fd/%d", f->fd_buf);
+		wfd = open(pp, O_WRONLY | O_CLOEXEC);
+		if (wfd < 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&f->lock);
+	rc = fmt_size_rebind(f->hdr, w->cipher, f->key, tag, &o, &l);
+	if (rc == 0)
+		rc = fmt_header_serialize(f->hdr, area);
+	if (rc == 0)
+		rc = hdr_write_fd(w, f, wfd, area, o, l);
+	pthread_mutex_unlock(&f->lock);
+out:
+	if (wfd >= 0 && wfd != f->fd_buf)
+		close(wfd);
+	if (chm && fchmod(f->fd_buf, st.st_mode & 07777) < 0)
+		log_warn("lower file ino %llu: restoring its mode",
+			 (unsigned long long)f->ino);
+	return rc;
+}
+
+int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag)
 {
 	struct fmt_header h;
 	struct cipher_key *key = NULL;
@@ -689,6 +755,8 @@ int cd_file_init_new(struct cd_worker *w, int fd)
 	if (rc < 0)
 		return rc;
 	h.req_flags = FMT_RF_NEW;
+	if (tag)
+		memcpy(h.bind_tag, tag, FMT_BIND_LEN);
 	rc = fmt_header_ad(&h, ad, sizeof(ad));
 	if (rc < 0)
 		goto out;

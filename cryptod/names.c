@@ -62,6 +62,27 @@ static int write_dirid_file(int dirfd, const uint8_t *file)
 	return rc;
 }
 
+int cd_bind_tag(struct cd_inode *dir, const char *lname, uint8_t *tag)
+{
+	uint8_t id[CD_DIRID_LEN];
+	if (cd.plain_names) {
+		fmt_name_bind_tag(NULL, lname, strlen(lname), tag);
+		return 0;
+	}
+	int rc = cd_inode_dirid(dir, id);
+	if (rc == 0)
+		fmt_name_bind_tag(id, lname, strlen(lname), tag);
+	return rc;
+}
+
+void cd_inode_bind(struct cd_inode *n, const uint8_t *tag)
+{
+	pthread_mutex_lock(&n->lock);
+	memcpy(n->bind_tag, tag, FMT_BIND_LEN);
+	n->bind_known = true;
+	pthread_mutex_unlock(&n->lock);
+}
+
 int cd_inode_dirid(struct cd_inode *n, uint8_t out[static CD_DIRID_LEN])
 {
 	int rc = 0;

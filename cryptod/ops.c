@@ -28,6 +28,7 @@
 
 #include "cd_sandbox.h"
 #include "cryptod.h"
+#include "fmt.h"
 #include "log.h"
 
 /* FUSE_SET_ATTR_* (fuse_lowlevel.h / fuse_kernel.h FATTR_*). */
@@ -241,6 +242,9 @@ static int do_lookup(struct cd_req *r, struct cd_inode *p, const char *lname,
 	struct cd_inode *n = cd_inode_lookup_fd(fd, &st, &err);
 	if (!n)
 		return err;
+	uint8_t tag[FMT_BIND_LEN];
+	if (S_ISREG(st.st_mode) && cd_bind_tag(p, lname, tag) == 0)
+		cd_inode_bind(n, tag); /* the name its header must carry */
 	memset(e, 0, sizeof(*e));
 	e->nodeid = n->nodeid;
 	fill_attr(r, n, &st, &e->attr);
@@ -462,7 +466,11 @@ static int create_regular(struct cd_req *r, struct cd_inode *p,
 {
 	bool side = false, made = false;
 	int rc = 0, fd = -1;
+	uint8_t tag[FMT_BIND_LEN];
 	mode &= 07777;
+	rc = cd_bind_tag(p, ln->name, tag);
+	if (rc < 0)
+		return rc;
 	if (ln->is_long) {
 		rc = cd_longname_store(p->fd, ln, &side);
 		if (rc < 0)
@@ -471,7 +479,7 @@ static int create_regular(struct cd_req *r, struct cd_inode *p,
 	fd = openat(p->fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, mode | 0600);
 	if (fd >= 0) {
 		char pp[64];
-		rc = cd_file_init_new(r->w, fd);
+		rc = cd_file_init_new(r->w, fd, tag);
 		if (rc == 0 && (geteuid() == 0 || cd_chown_callers) &&
 		    (r->sqe.uid != geteuid() || r->sqe.gid != getegid()) &&
 		    fchown(fd, r->sqe.uid, r->sqe.gid) < 0)
@@ -505,7 +513,7 @@ static int create_regular(struct cd_req *r, struct cd_inode *p,
 		goto out;
 	}
 	made = true;
-	rc = cd_file_init_new(r->w, fd);
+	rc = cd_file_init_new(r->w, fd, tag);
 	if (rc < 0) {
 		unlinkat(p->fd, ln->name, 0);
 		made = false;
@@ -768,11 +776,72 @@ static int rename_over_dir(struct cd_inode *p, const struct cd_lname *ln,
 	return rc;
 }
 
+/* A regular file taking part in a rename or link, opened so that its size
+ * slots can be rebound (FORMAT.md "Name binding"). */
+struct bind_side {
+	struct cd_inode *n; /* use reference */
+	struct cd_file *f;
+	bool forget;	/* we added the lookup that made n */
+	nlink_t nlink;
+	uint8_t old[FMT_BIND_LEN], tag[FMT_BIND_LEN];
+};
+
+/* Opens the regular file at lname in dir (if it is one: else b->f stays
+ * NULL) and sets b->old to the tag of that name. 0 or -errno (e.g.
+ * -EACCES: no key of this mount opens it, so it cannot be rebound). */
+static int bind_open(struct cd_req *r, struct cd_inode *dir,
+		     const char *lname, struct bind_side *b)
+{
+	struct stat st;
+	memset(b, 0, sizeof(*b));
+	if (fstatat(dir->fd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	int rc = cd_bind_tag(dir, lname, b->old);
+	if (rc < 0)
+		return rc;
+	b->nlink = st.st_nlink;
+	b->n = cd_inode_find(st.st_dev, st.st_ino);
+	if (!b->n) {
+		int fd = open_beneath(dir->fd, lname, O_PATH | O_NOFOLLOW);
+		if (fd < 0)
+			return fd;
+		b->n = cd_inode_lookup_fd(fd, &st, &rc);
+		if (!b->n)
+			return rc;
+		b->forget = true;
+		cd_inode_bind(b->n, b->old);
+	}
+	rc = cd_file_get(r->w, b->n, &b->f);
+	if (rc < 0)
+		b->f = NULL;
+	return rc;
+}
+
+static void bind_close(struct cd_req *r, struct bind_side *b)
+{
+	if (b->f)
+		cd_file_put(r->w, b->n, b->f);
+	if (b->n && b->forget)
+		cd_inode_forget(b->n->nodeid, 1);
+	cd_inode_put(b->n);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Rebinds b's file to tag (or leaves it if it is not a regular file). */
+static int bind_write(struct cd_req *r, struct bind_side *b,
+		      const uint8_t *tag)
+{
+	return b->f ? cd_file_rebind(r->w, b->f, tag) : 0;
+}
+
 static int op_rename(struct cd_req *r)
 {
 	struct cs_rename_arg ra;
 	struct cd_inode *p = cd_inode_get(r->sqe.ino), *np = NULL;
 	struct cd_lname ln, nln;
+	struct bind_side bs = {0}, bd = {0};
 	bool side = false;
 	int rc;
 	if (!p)
@@ -808,6 +877,32 @@ static int op_rename(struct cd_req *r)
 		if (rc < 0)
 			goto out;
 	}
+	/* Name binding: the moved file(s) are rebound to their new names
+	 * before the lower rename and again after it, so that after a crash
+	 * a file opens under whichever name it has (FORMAT.md). A hard-
+	 * linked file is unbound (it has several names). */
+	uint8_t ntag[FMT_BIND_LEN];
+	rc = cd_bind_tag(np, nln.name, ntag);
+	if (rc < 0)
+		goto out;
+	rc = bind_open(r, p, ln.name, &bs);
+	if (rc == 0 && (ra.flags & RENAME_EXCHANGE))
+		rc = bind_open(r, np, nln.name, &bd);
+	if (rc < 0)
+		goto out;
+	if (bd.n && bd.n == bs.n)
+		bind_close(r, &bd); /* two links of one inode: unbound */
+	memcpy(bs.tag, ntag, FMT_BIND_LEN);
+	memcpy(bd.tag, bs.old, FMT_BIND_LEN);
+	if (bs.nlink > 1)
+		memset(bs.tag, 0, FMT_BIND_LEN);
+	if (bd.nlink > 1)
+		memset(bd.tag, 0, FMT_BIND_LEN);
+	rc = bind_write(r, &bs, bs.tag);
+	if (rc == 0)
+		rc = bind_write(r, &bd, bd.tag);
+	if (rc < 0)
+		goto unbind;
 	if (!(ra.flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		cd_size_forget_name(np->fd, nln.name);
 	struct stat before, after;
@@ -819,8 +914,15 @@ static int op_rename(struct cd_req *r)
 		if (rc == -ENOTEMPTY || rc == -EEXIST)
 			rc = rename_over_dir(p, &ln, np, &nln, ra.flags, rc);
 		if (rc < 0)
-			goto out;
+			goto unbind;
 	}
+	/* Second write: both slots name the new name now. */
+	if (bind_write(r, &bs, bs.tag) < 0 || bind_write(r, &bd, bd.tag) < 0)
+		log_warnx("rename: second binding write failed");
+	if (bs.n)
+		cd_inode_bind(bs.n, bs.tag);
+	if (bd.n)
+		cd_inode_bind(bd.n, bd.tag);
 	/* The moved file's ctime changed, its size did not. */
 	if (reg && fstatat(np->fd, nln.name, &after, AT_SYMLINK_NOFOLLOW) == 0)
 		cd_size_rekey(&before, &after);
@@ -833,7 +935,17 @@ static int op_rename(struct cd_req *r)
 	if (ln.is_long && !(ra.flags & RENAME_EXCHANGE) &&
 	    fstatat(p->fd, ln.name, &ost, AT_SYMLINK_NOFOLLOW) < 0)
 		cd_longname_remove(p->fd, &ln);
+	goto out;
+unbind:
+	/* The rename did not happen: back to the old names (twice, so the
+	 * older slot does not name the new one). */
+	for (int k = 0; k < 2; k++) {
+		bind_write(r, &bs, bs.nlink > 1 ? bs.tag : bs.old);
+		bind_write(r, &bd, bd.nlink > 1 ? bd.tag : bd.old);
+	}
 out:
+	bind_close(r, &bd);
+	bind_close(r, &bs);
 	if (rc < 0 && side)
 		cd_longname_remove(np->fd, &nln);
 	cd_inode_put(np);
@@ -874,6 +986,19 @@ static int op_link(struct cd_req *r)
 		goto out;
 	if (nln.is_long) {
 		rc = cd_longname_store(np->fd, &nln, &side);
+		if (rc < 0)
+			goto out;
+	}
+	/* A file with two names cannot be bound to one: unbind it (both
+	 * slots) before the second name appears (FORMAT.md). */
+	if (n->type == S_IFREG) {
+		static const uint8_t zero[FMT_BIND_LEN];
+		struct cd_file *f = NULL;
+		rc = cd_file_get(r->w, n, &f);
+		for (int k = 0; k < 2 && rc == 0; k++)
+			rc = cd_file_rebind(r->w, f, zero);
+		if (f)
+			cd_file_put(r->w, n, f);
 		if (rc < 0)
 			goto out;
 	}
@@ -947,6 +1072,11 @@ static int op_create(struct cd_req *r)
 		rc = -EISDIR;
 		goto undo;
 	}
+	uint8_t tag[FMT_BIND_LEN];
+	rc = cd_bind_tag(p, ln.name, tag);
+	if (rc < 0)
+		goto undo;
+	cd_inode_bind(n, tag);
 	h = handle_new(n);
 	if (!h) {
 		rc = -ENOMEM;

@@ -22,30 +22,39 @@ struct gfile {
 	unsigned dirty; /* leave a crash state: see golden_write */
 	struct gwrite w[4];
 	uint32_t flags; /* required flags (0: the first v1 layout) */
+	const char *bind; /* FMT_RF_NAME_BIND: lower name it is bound to */
 };
 
+static const uint8_t gdirid[FMT_DIRID_LEN] = "dir id of golden";
+
 static const struct gfile gfiles[] = {
-	{ "empty.lower", CIPHER_AES256GCM, 0, 0, { { 0 } }, 0 },
-	{ "small-100.lower", CIPHER_AES256GCM, 100, 0, { { 0, 100, 1 } }, 0 },
-	{ "ext-4097.lower", CIPHER_AES256GCM, 4097, 0, { { 0, 4097, 2 } }, 0 },
+	{ "empty.lower", CIPHER_AES256GCM, 0, 0, { { 0 } }, 0, NULL },
+	{ "small-100.lower", CIPHER_AES256GCM, 100, 0, { { 0, 100, 1 } }, 0, NULL },
+	{ "ext-4097.lower", CIPHER_AES256GCM, 4097, 0, { { 0, 4097, 2 } }, 0, NULL },
 	{ "aes128-10000.lower", CIPHER_AES128GCM, 10000, 0,
-	  { { 0, 10000, 3 } }, 0 },
+	  { { 0, 10000, 3 } }, 0, NULL },
 	{ "chacha-10000.lower", CIPHER_CHACHA20POLY1305, 10000, 0,
-	  { { 0, 10000, 4 } }, 0 },
+	  { { 0, 10000, 4 } }, 0, NULL },
 	/* Extent 1 written twice (two full slots), holes 3..51, extents 52
 	 * and 53 in group 0's meta region, a truncate in the last extent. */
 	{ "sparse.lower", CIPHER_AES256GCM, 53 * 4096 + 100, 0,
 	  { { 0, 9000, 5 }, { 4096, 4096, 6 }, { 52 * 4096 - 10, 4200, 7 },
-	    { 53 * 4096, 500, 8 } }, 0 },
+	    { 53 * 4096, 500, 8 } }, 0, NULL },
 	/* Crash state: FMT_SZ_DIRTY, extent 0's newer slot sealed for data
 	 * that never reached the file: reads as the old content. */
-	{ "dirty.lower", CIPHER_AES256GCM, 5000, 1, { { 0, 5000, 9 } }, 0 },
+	{ "dirty.lower", CIPHER_AES256GCM, 5000, 1, { { 0, 5000, 9 } }, 0, NULL },
 	/* Records seal (FMT_RF_ROLLBACK_MAC): groups 0, 1 and 3 written
 	 * (group 2 a hole), extent 0 twice, truncated inside group 3. */
 	{ "sealed.lower", CIPHER_AES256GCM, 3 * 1048576 + 5000, 0,
 	  { { 0, 6000, 10 }, { 100, 200, 11 }, { 1048576 + 4000, 9000, 12 },
 	    { 3 * 1048576, 8000, 13 } },
-	  FMT_RF_ROLLBACK_MAC },
+	  FMT_RF_ROLLBACK_MAC, NULL },
+	/* Records seal and name binding (FMT_RF_NAME_BIND): bound to the
+	 * lower name "bound+name" in the golden dir id, after a rename (so
+	 * the clean slot's seal lag is 2). */
+	{ "bound.lower", CIPHER_CHACHA20POLY1305, 300000, 0,
+	  { { 0, 300000, 14 }, { 250000, 1000, 15 } },
+	  FMT_RF_ROLLBACK_MAC | FMT_RF_NAME_BIND, "bound+name" },
 };
 
 static void gpattern(uint8_t *p, size_t len, unsigned seed)
@@ -159,6 +168,19 @@ int golden_write(const char *dir, struct fake_keyd *kd, const uint8_t fek[32],
 		}
 		if (!r && tf.h.size != g->size)
 			r = tf_truncate(&tf, g->size);
+		for (int k = 0; k < 4 && !r && g->bind; k++) {
+			/* created unbound, renamed to "x", then to g->bind */
+			uint8_t tag[FMT_BIND_LEN];
+			uint64_t off;
+			uint32_t len;
+			const char *nm = k < 2 ? "x" : g->bind;
+			fmt_name_bind_tag(gdirid, nm, strlen(nm), tag);
+			r = fmt_size_rebind(&tf.h, model_th, tf.key, tag, &off,
+					    &len);
+			if (!r)
+				lower_write(&tf.lf, off,
+					    tf.h.size_slot[tf.h.size_cur], len);
+		}
 		if (!r && g->dirty) {
 			uint64_t off;
 			uint32_t len;
@@ -323,6 +345,15 @@ int golden_check(const char *dir, struct fake_keyd *kd,
 			       tf.h.recovering != g->dirty ||
 			       tf.h.req_flags != g->flags))
 			r = -EINVAL;
+		if (r == 0 && g->bind) {
+			uint8_t tag[FMT_BIND_LEN];
+			fmt_name_bind_tag(gdirid, g->bind, strlen(g->bind), tag);
+			if (fmt_size_bind_check(&tf.h, tag) != 0)
+				r = -ENOENT;
+			fmt_name_bind_tag(gdirid, "x", 1, tag);
+			if (fmt_size_bind_check(&tf.h, tag) != -EBADMSG)
+				r = -EEXIST;
+		}
 		if (r == 0) {
 			long n = tf_read_all(&tf, &got);
 			if (n != (long)g->size)

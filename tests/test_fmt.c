@@ -229,7 +229,10 @@ static void test_header_parse(void)
 	MUT(c[21] = 1, -EINVAL);
 	MUT(c[63] = 1, -EINVAL);
 	MUT(c[FMT_HDR_AREA - 1] = 1, -EINVAL); /* packet padding */
-	MUT(c[FMT_SIZE_SLOT_OFF + 20] = 1, -EINVAL); /* slot reserved */
+	/* a sealed, bound file: slot bytes 20..23 (seal lag) and 52..63
+	 * (name tag) are fields, checked by the AEAD (test_name_bind; v1
+	 * files: reserved) */
+	MUT(c[FMT_SIZE_SLOT_OFF + 20] = 1, 0);
 	MUT(c[FMT_SIZE_SLOT_OFF + 64 + 30] = 1, -EINVAL); /* seq 0, not empty */
 	MUT(memcpy(c + FMT_PKT_OFF + 68, c + FMT_PKT_OFF, 68); c[11] = 2,
 	    -EINVAL); /* duplicate key id */
@@ -851,7 +854,7 @@ static void test_recs_seal(void)
 		/* a new file's seal (0 extents) verifies; a bit flip of its
 		 * nonce or tag does not */
 		CU_ASSERT_EQUAL_FATAL(tf_create(&tf, &kd, alg, FEK), 0);
-		CU_ASSERT_EQUAL(tf.h.req_flags, FMT_RF_ROLLBACK_MAC);
+		CU_ASSERT_EQUAL(tf.h.req_flags, FMT_RF_NEW);
 		CU_ASSERT_EQUAL(reopen_check(&tf.lf, NULL, 0), 0);
 		for (unsigned b = 0; b < 28; b += 9) {
 			lower_copy(&c, &tf.lf);
@@ -938,6 +941,128 @@ static void test_recs_seal(void)
 	tf_close(&tf);
 	lower_free(&tf.lf);
 	free(buf);
+}
+
+/* Name binding (FMT_RF_NAME_BIND): the rename protocol's three states. */
+static int open_bound(const struct lower *lf, const char *name)
+{
+	struct tfile t = { 0 };
+	uint8_t tag[FMT_BIND_LEN];
+	lower_copy(&t.lf, lf);
+	int r = tf_open(&t, &kd);
+	fmt_name_bind_tag(DIRID, name, strlen(name), tag);
+	if (r == 0)
+		r = fmt_size_bind_check(&t.h, tag);
+	tf_close(&t);
+	lower_free(&t.lf);
+	return r;
+}
+
+static int rebind(struct tfile *tf, const char *name)
+{
+	uint8_t tag[FMT_BIND_LEN];
+	uint64_t off;
+	uint32_t len;
+	if (name)
+		fmt_name_bind_tag(DIRID, name, strlen(name), tag);
+	else
+		memset(tag, 0, sizeof(tag));
+	int r = fmt_size_rebind(&tf->h, model_th, tf->key, tag, &off, &len);
+	if (r == 0)
+		lower_write(&tf->lf, off, tf->h.size_slot[tf->h.size_cur], len);
+	return r;
+}
+
+static void test_name_bind(void)
+{
+	struct tfile tf;
+	uint8_t *p, t1[FMT_BIND_LEN], t2[FMT_BIND_LEN];
+
+	fmt_name_bind_tag(DIRID, "abc", 3, t1);
+	fmt_name_bind_tag(NULL, "abc", 3, t2);
+	CU_ASSERT(memcmp(t1, t2, sizeof(t1)) != 0); /* dir id counts */
+	fmt_name_bind_tag(DIRID, "abd", 3, t2);
+	CU_ASSERT(memcmp(t1, t2, sizeof(t1)) != 0);
+
+	CU_ASSERT_EQUAL_FATAL(make_file(&tf, CIPHER_AES256GCM, 70000, 50, &p),
+			      0);
+	CU_ASSERT_EQUAL(tf.h.req_flags, FMT_RF_ROLLBACK_MAC | FMT_RF_NAME_BIND);
+	/* unbound (zero tag): any name */
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "A"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "B"), 0);
+	/* bound to A (create binds both: rebind twice) */
+	CU_ASSERT_EQUAL(rebind(&tf, "A"), 0);
+	CU_ASSERT_EQUAL(rebind(&tf, "A"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "A"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "B"), -EBADMSG);
+	CU_ASSERT_EQUAL(reopen_check(&tf.lf, p, 70000), 0); /* seal: lag 2 */
+	CU_ASSERT_EQUAL(tf.h.size_lag, 2);
+	/* rename A -> B, step 1 written, crash before the lower rename: the
+	 * file is still named A and opens (older slot); had the rename landed
+	 * (name B), it opens too. */
+	CU_ASSERT_EQUAL(rebind(&tf, "B"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "A"), 1);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "B"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "C"), -EBADMSG);
+	/* step 3: both slots name B, A is refused */
+	CU_ASSERT_EQUAL(rebind(&tf, "B"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "A"), -EBADMSG);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "B"), 0);
+	CU_ASSERT_EQUAL(reopen_check(&tf.lf, p, 70000), 0);
+	/* a write (DIRTY, then clean close with a new seal): still bound */
+	CU_ASSERT_EQUAL(tf_pwrite(&tf, 5, p + 5, 10), 0);
+	CU_ASSERT_EQUAL(tf.h.size_lag, 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "B"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "A"), -EBADMSG);
+	CU_ASSERT_EQUAL(reopen_check(&tf.lf, p, 70000), 0);
+	/* the tag is authenticated: flipping it fails the slot */
+	struct lower c;
+	lower_copy(&c, &tf.lf);
+	c.b[FMT_SIZE_SLOT_OFF + tf.h.size_cur * 64 + 52] ^= 1;
+	CU_ASSERT(reopen_check(&c, p, 70000) < 0);
+	lower_free(&c);
+	/* ... and so is the lag: a larger lag cannot point the newer slot at
+	 * an older seal */
+	lower_copy(&c, &tf.lf);
+	c.b[FMT_SIZE_SLOT_OFF + tf.h.size_cur * 64 + 20] ^= 1;
+	CU_ASSERT(reopen_check(&c, p, 70000) < 0);
+	lower_free(&c);
+	/* hard link: unbound again, any name */
+	CU_ASSERT_EQUAL(rebind(&tf, NULL), 0);
+	CU_ASSERT_EQUAL(rebind(&tf, NULL), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "A"), 0);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "Z"), 0);
+	CU_ASSERT_EQUAL(reopen_check(&tf.lf, p, 70000), 0);
+	/* a DIRTY file rebinds with its flag kept */
+	uint64_t off;
+	uint32_t len;
+	CU_ASSERT_EQUAL(fmt_size_update(&tf.h, model_th, tf.key, 70000,
+					FMT_SZ_DIRTY, &off, &len), 0);
+	lower_write(&tf.lf, off, tf.h.size_slot[tf.h.size_cur], len);
+	CU_ASSERT_EQUAL(rebind(&tf, "Q"), 0);
+	CU_ASSERT_EQUAL(tf.h.size_flags, FMT_SZ_DIRTY);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "Q"), 0);
+	tf_close(&tf);
+	lower_free(&tf.lf);
+	free(p);
+
+	/* v1 files: the binding bytes and the lag are reserved */
+	model_req_flags = 0;
+	CU_ASSERT_EQUAL_FATAL(make_file(&tf, CIPHER_AES256GCM, 10, 51, &p), 0);
+	model_req_flags = FMT_RF_NEW;
+	CU_ASSERT_EQUAL(rebind(&tf, "A"), -EINVAL);
+	struct fmt_header h;
+	lower_copy(&c, &tf.lf);
+	c.b[FMT_SIZE_SLOT_OFF + 60] = 1;
+	CU_ASSERT_EQUAL(fmt_header_parse(c.b, FMT_HDR_BLOCK, &h), -EINVAL);
+	c.b[FMT_SIZE_SLOT_OFF + 60] = 0;
+	c.b[FMT_SIZE_SLOT_OFF + 21] = 1;
+	CU_ASSERT_EQUAL(fmt_header_parse(c.b, FMT_HDR_BLOCK, &h), -EINVAL);
+	lower_free(&c);
+	CU_ASSERT_EQUAL(open_bound(&tf.lf, "anything"), 0);
+	tf_close(&tf);
+	lower_free(&tf.lf);
+	free(p);
 }
 
 /* ---- names ---------------------------------------------------------- */
@@ -1204,6 +1329,7 @@ int cs_register_suites(void)
 		{ "replay", test_replay },
 		{ "crash_states", test_crash_states },
 		{ "recs_seal", test_recs_seal },
+		{ "name_bind", test_name_bind },
 		{ "b64", test_b64 },
 		{ "names", test_names },
 		{ "symlink_xattr", test_symlink_xattr },

@@ -68,8 +68,12 @@ struct cipher_key;
 #define FMT_RF_ROLLBACK_MAC 0x00000001u /* records seal: header bytes
 					   736..767 authenticate every
 					   record of a clean file */
-#define FMT_RF_KNOWN FMT_RF_ROLLBACK_MAC
-#define FMT_RF_NEW FMT_RF_ROLLBACK_MAC /* what cryptod gives new files */
+#define FMT_RF_NAME_BIND 0x00000002u /* size slots carry a tag of the
+					lower name (dir id || name) the
+					file was last given */
+#define FMT_RF_KNOWN (FMT_RF_ROLLBACK_MAC | FMT_RF_NAME_BIND)
+#define FMT_RF_NEW FMT_RF_KNOWN /* what cryptod gives new files */
+#define FMT_BIND_LEN 12u /* name binding tag (size slot bytes 52..63) */
 /* Optional flags: unknown bits are ignored (and preserved). */
 #define FMT_OF_KNOWN 0x00000000u
 
@@ -108,6 +112,14 @@ struct fmt_header {
 	uint8_t recs_seal[32];
 	uint64_t seal_seq, seal_size;
 	uint8_t seal_made;
+	/* Set by fmt_size_open(): slots written since the seal was made
+	 * (size slot bytes 20..23 of a sealed file; renames rewrite slots
+	 * without resealing). */
+	uint32_t size_lag;
+	/* FMT_RF_NAME_BIND: the tag every slot written next carries (set by
+	 * fmt_size_open() from the current slot, by fmt_size_bind_check()
+	 * and fmt_size_rebind(); a new file: the creator sets it). */
+	uint8_t bind_tag[FMT_BIND_LEN];
 };
 
 /* ---- header ---------------------------------------------------------- */
@@ -168,6 +180,34 @@ int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
 int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 		    const struct cipher_key *key, uint64_t size,
 		    uint32_t flags, uint64_t *off, uint32_t *len);
+
+/* ---- name binding (FMT_RF_NAME_BIND) -------------------------------- */
+
+/* The binding tag of lower name lname (len bytes) in a directory with id
+ * dirid (NULL: a plaintext-names volume, 16 zero bytes): the first 12
+ * bytes of SHA-256("cryptstack name bind v1" || dirid || lname). */
+void fmt_name_bind_tag(const uint8_t *dirid, const char *lname, size_t len,
+		       uint8_t tag[static FMT_BIND_LEN]);
+/* After fmt_size_open(): checks that the file belongs to the name whose
+ * tag is `expected`. 0 if the current slot carries it or is unbound (zero
+ * tag), or if h has no FMT_RF_NAME_BIND; 1 if only the older slot carries
+ * it (a rename whose lower renameat did not land before a crash: h then
+ * keeps `expected` for the slots it writes); -EBADMSG if the file is bound
+ * to another name (renamed, swapped or copied in the lower directory);
+ * -EINVAL if h was not size-opened. */
+int fmt_size_bind_check(struct fmt_header *h,
+			const uint8_t expected[static FMT_BIND_LEN]);
+/* Rename support: seals the current size and flags into the other slot
+ * (seq + 1) with binding tag `tag` (zero: unbound, for hard links) and
+ * makes it current; a clean sealed file stays sealed (the slot records how
+ * many slots were written since the seal). *off, *len as fmt_size_update.
+ * Rename = rebind to the new name, wait, renameat, rebind again (so both
+ * slots name it). 0, -EINVAL (no FMT_RF_NAME_BIND, not size-opened),
+ * -EOVERFLOW or -errno. */
+int fmt_size_rebind(struct fmt_header *h, struct cipher_thread *th,
+		    const struct cipher_key *key,
+		    const uint8_t tag[static FMT_BIND_LEN], uint64_t *off,
+		    uint32_t *len);
 
 /* fsck --repair only, after every extent below EOF was opened and, where
  * it matched its older slot, re-sealed (or made a hole where neither slot

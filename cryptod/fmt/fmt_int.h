@@ -61,4 +61,9 @@ static inline bool fmt_all_zero(const uint8_t *p, size_t len)
 	return acc == 0;
 }
 
+struct fmt_header;
+/* The seq and slot index the next size slot write of h gets (a new file:
+ * 1 and 0); 0 or -EINVAL (a parsed header not size-opened, overflow). */
+int fmt_size_next(const struct fmt_header *h, uint64_t *seq, unsigned *slot);
+
 #endif

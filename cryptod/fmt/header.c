@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include <mbedtls/sha256.h>
+
 #include "cipher.h"
 #include "fmt.h"
 #include "fmt_int.h"
@@ -33,8 +35,11 @@
 #define SS_RSV1 20
 #define SS_NONCE 24
 #define SS_TAG 36
+#define SS_LAG 20 /* FMT_RF_ROLLBACK_MAC: slots written since the seal */
 #define SS_RSV2 52 /* 12 bytes */
+#define SS_BIND 52 /* FMT_RF_NAME_BIND: the name binding tag */
 #define SS_AD_LEN (16 + FMT_FIXED_LEN + 16) /* label, fixed, seq, flags, rsv */
+#define SS_AD_MAX (SS_AD_LEN + FMT_BIND_LEN)
 
 static const char size_label[16] = "cryptstack size";
 static const char key_info[] = "cryptstack v1 extent key";
@@ -116,12 +121,14 @@ int fmt_header_ad(const struct fmt_header *h, uint8_t *ad, size_t cap)
 	return FMT_FIXED_LEN;
 }
 
-static int slot_check(const uint8_t *s)
+static int slot_check(const uint8_t *s, uint32_t req)
 {
 	if (fmt_all_zero(s, FMT_SIZE_SLOT_LEN))
 		return 0;
-	if (fmt_get64(s + SS_SEQ) == 0 || fmt_get32(s + SS_RSV1) != 0 ||
-	    !fmt_all_zero(s + SS_RSV2, FMT_SIZE_SLOT_LEN - SS_RSV2))
+	if (fmt_get64(s + SS_SEQ) == 0 ||
+	    (!(req & FMT_RF_ROLLBACK_MAC) && fmt_get32(s + SS_RSV1) != 0) ||
+	    (!(req & FMT_RF_NAME_BIND) &&
+	     !fmt_all_zero(s + SS_RSV2, FMT_SIZE_SLOT_LEN - SS_RSV2)))
 		return -EINVAL;
 	return 0;
 }
@@ -165,7 +172,7 @@ int fmt_header_parse(const uint8_t *buf, size_t len, struct fmt_header *out)
 
 	for (unsigned i = 0; i < 2; i++) {
 		const uint8_t *s = buf + FMT_SIZE_SLOT_OFF + i * FMT_SIZE_SLOT_LEN;
-		if (slot_check(s) < 0)
+		if (slot_check(s, h.req_flags) < 0)
 			goto out;
 		memcpy(h.size_slot[i], s, FMT_SIZE_SLOT_LEN);
 	}
@@ -244,15 +251,21 @@ int fmt_file_key_new(const struct fmt_header *h,
 }
 
 /* AD of a size slot: label || fixed header (npackets zeroed, as for keyd)
- * || the slot's seq || flags || reserved. The size itself is the AEAD's
- * plaintext: hidden, so the lower directory shows sizes only to 4 KiB. */
-static void size_ad(const struct fmt_header *h, const uint8_t *slot,
-		    uint8_t ad[static SS_AD_LEN])
+ * || the slot's seq || flags || reserved (the seal lag) [|| the name
+ * binding tag, FMT_RF_NAME_BIND only]. The size itself is the AEAD's
+ * plaintext: hidden, so the lower directory shows sizes only to 4 KiB.
+ * Returns the AD length. */
+static size_t size_ad(const struct fmt_header *h, const uint8_t *slot,
+		      uint8_t ad[static SS_AD_MAX])
 {
 	memcpy(ad, size_label, 16);
 	fmt_header_ad(h, ad + 16, FMT_FIXED_LEN);
 	memcpy(ad + 16 + FMT_FIXED_LEN, slot + SS_SEQ, 8);
 	memcpy(ad + 16 + FMT_FIXED_LEN + 8, slot + SS_FLAGS, 8);
+	if (!(h->req_flags & FMT_RF_NAME_BIND))
+		return SS_AD_LEN;
+	memcpy(ad + SS_AD_LEN, slot + SS_BIND, FMT_BIND_LEN);
+	return SS_AD_MAX;
 }
 
 /* Both slots are sealed by us and only rewritten whole, one at a time, so
@@ -262,7 +275,7 @@ static void size_ad(const struct fmt_header *h, const uint8_t *slot,
 static int size_open(struct fmt_header *h, struct cipher_thread *th,
 		     const struct cipher_key *key, bool fallback)
 {
-	uint8_t ad[SS_AD_LEN], pt[8];
+	uint8_t ad[SS_AD_MAX], pt[8];
 	int best = -1, bad = 0;
 	uint64_t best_seq = 0, best_size = 0;
 
@@ -274,9 +287,9 @@ static int size_open(struct fmt_header *h, struct cipher_thread *th,
 		uint64_t seq = fmt_get64(s + SS_SEQ);
 		if (seq == 0)
 			continue; /* empty (fmt_header_parse checked) */
-		size_ad(h, s, ad);
-		if (cipher_open(th, key, s + SS_NONCE, ad, sizeof(ad),
-				s + SS_SIZE, pt, 8, s + SS_TAG) != 0 ||
+		size_t adl = size_ad(h, s, ad);
+		if (cipher_open(th, key, s + SS_NONCE, ad, adl, s + SS_SIZE,
+				pt, 8, s + SS_TAG) != 0 ||
 		    fmt_get64(pt) > FMT_MAX_SIZE) {
 			bad++;
 			continue;
@@ -293,6 +306,8 @@ static int size_open(struct fmt_header *h, struct cipher_thread *th,
 	h->size_seq = best_seq;
 	h->size = best_size;
 	h->size_flags = fmt_get32(h->size_slot[best] + SS_FLAGS);
+	h->size_lag = fmt_get32(h->size_slot[best] + SS_LAG);
+	memcpy(h->bind_tag, h->size_slot[best] + SS_BIND, FMT_BIND_LEN);
 	h->recovering = (h->size_flags & FMT_SZ_DIRTY) != 0 || bad;
 	h->size_ok = 1;
 	return 0;
@@ -310,49 +325,64 @@ int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
 	return size_open(h, th, key, true);
 }
 
-int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
-		    const struct cipher_key *key, uint64_t size,
-		    uint32_t flags, uint64_t *off, uint32_t *len)
+int fmt_size_next(const struct fmt_header *h, uint64_t *seq, unsigned *slot)
 {
-	uint8_t ad[SS_AD_LEN], pt[8];
+	/* A new file has no current slot: slot 0, seq 1. */
+	if (h->size_ok) {
+		*slot = h->size_cur ^ 1u;
+		return __builtin_add_overflow(h->size_seq, 1, seq) ? -EINVAL
+								   : 0;
+	}
+	/* Only a new file may start over: a parsed header must be opened
+	 * first, or seq 1 could lose to an older slot. */
+	if (!fmt_all_zero(h->size_slot[0], FMT_SIZE_SLOT_LEN) ||
+	    !fmt_all_zero(h->size_slot[1], FMT_SIZE_SLOT_LEN))
+		return -EINVAL;
+	*slot = 0;
+	*seq = 1;
+	return 0;
+}
+
+/* Seals (size, flags, lag, h->bind_tag) into the slot not holding the
+ * current size, with seq = current + 1 (a new file: slot 0, seq 1), and
+ * makes it current. */
+static int slot_write(struct fmt_header *h, struct cipher_thread *th,
+		      const struct cipher_key *key, uint64_t size,
+		      uint32_t flags, uint32_t lag, uint64_t *off,
+		      uint32_t *len)
+{
+	uint8_t ad[SS_AD_MAX], pt[8];
 	uint8_t s[FMT_SIZE_SLOT_LEN];
 	unsigned t;
 	uint64_t seq;
 	int r;
 
-	if (!h || !th || !key || size > FMT_MAX_SIZE)
+	if (!h || !th || !key || size > FMT_MAX_SIZE ||
+	    fmt_size_next(h, &seq, &t) < 0)
 		return -EINVAL;
-	/* A new file has no current slot: slot 0, seq 1. */
-	if (h->size_ok) {
-		t = h->size_cur ^ 1u;
-		if (__builtin_add_overflow(h->size_seq, 1, &seq))
-			return -EINVAL;
-	} else {
-		/* Only a new file may start over: a parsed header must be
-		 * opened first, or seq 1 could lose to an older slot. */
-		if (!fmt_all_zero(h->size_slot[0], FMT_SIZE_SLOT_LEN) ||
-		    !fmt_all_zero(h->size_slot[1], FMT_SIZE_SLOT_LEN))
-			return -EINVAL;
-		t = 0;
-		seq = 1;
-	}
 	if (h->recovering)
 		flags |= FMT_SZ_DIRTY;
 	/* A clean slot of a sealed file vouches for the records: only with
-	 * the seal made for exactly this slot (FORMAT.md "Records seal"). */
+	 * the seal made for exactly this slot (FORMAT.md "Records seal"),
+	 * or `lag` slots before it (a rebind). */
 	if ((h->req_flags & FMT_RF_ROLLBACK_MAC) && !(flags & FMT_SZ_DIRTY) &&
-	    (!h->seal_made || h->seal_seq != seq || h->seal_size != size))
+	    (!h->seal_made || h->seal_seq != seq - lag || h->seal_size != size))
+		return -EINVAL;
+	if (lag && !(h->req_flags & FMT_RF_ROLLBACK_MAC))
 		return -EINVAL;
 	memset(s, 0, sizeof(s));
 	fmt_put64(s + SS_SEQ, seq);
 	fmt_put64(pt, size);
 	fmt_put32(s + SS_FLAGS, flags);
+	fmt_put32(s + SS_LAG, lag);
+	if (h->req_flags & FMT_RF_NAME_BIND)
+		memcpy(s + SS_BIND, h->bind_tag, FMT_BIND_LEN);
 	r = cipher_random(s + SS_NONCE, CIPHER_NONCE_LEN);
 	if (r < 0)
 		return r;
-	size_ad(h, s, ad);
-	r = cipher_seal(th, key, s + SS_NONCE, ad, sizeof(ad), pt, s + SS_SIZE,
-			8, s + SS_TAG);
+	size_t adl = size_ad(h, s, ad);
+	r = cipher_seal(th, key, s + SS_NONCE, ad, adl, pt, s + SS_SIZE, 8,
+			s + SS_TAG);
 	if (r < 0)
 		return r;
 	memcpy(h->size_slot[t], s, sizeof(s));
@@ -360,12 +390,90 @@ int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
 	h->size_seq = seq;
 	h->size = size;
 	h->size_flags = flags;
+	h->size_lag = lag;
 	h->size_ok = 1;
 	if (off)
 		*off = FMT_SIZE_SLOT_OFF + (uint64_t)t * FMT_SIZE_SLOT_LEN;
 	if (len)
 		*len = FMT_SIZE_SLOT_LEN;
 	return 0;
+}
+
+int fmt_size_update(struct fmt_header *h, struct cipher_thread *th,
+		    const struct cipher_key *key, uint64_t size,
+		    uint32_t flags, uint64_t *off, uint32_t *len)
+{
+	return slot_write(h, th, key, size, flags, 0, off, len);
+}
+
+void fmt_name_bind_tag(const uint8_t *dirid, const char *lname, size_t len,
+		       uint8_t tag[static FMT_BIND_LEN])
+{
+	static const char label[] = "cryptstack name bind v1"; /* no NUL */
+	static const uint8_t zero[FMT_DIRID_LEN];
+	uint8_t d[32];
+	mbedtls_sha256_context c;
+
+	mbedtls_sha256_init(&c);
+	if (mbedtls_sha256_starts_ret(&c, 0) != 0 ||
+	    mbedtls_sha256_update_ret(&c, (const uint8_t *)label,
+				      sizeof(label) - 1) != 0 ||
+	    mbedtls_sha256_update_ret(&c, dirid ? dirid : zero,
+				      FMT_DIRID_LEN) != 0 ||
+	    mbedtls_sha256_update_ret(&c, (const uint8_t *)lname, len) != 0 ||
+	    mbedtls_sha256_finish_ret(&c, d) != 0)
+		memset(d, 0xff, sizeof(d)); /* matches no slot: fails closed */
+	mbedtls_sha256_free(&c);
+	memcpy(tag, d, FMT_BIND_LEN);
+}
+
+int fmt_size_bind_check(struct fmt_header *h,
+			const uint8_t expected[static FMT_BIND_LEN])
+{
+	if (!h || !expected || !h->size_ok)
+		return -EINVAL;
+	if (!(h->req_flags & FMT_RF_NAME_BIND))
+		return 0;
+	const uint8_t *cur = h->size_slot[h->size_cur] + SS_BIND;
+	const uint8_t *old = h->size_slot[h->size_cur ^ 1u];
+	if (fmt_all_zero(cur, FMT_BIND_LEN) ||
+	    !memcmp(cur, expected, FMT_BIND_LEN))
+		return 0;
+	/* The older slot verified in fmt_size_open() too (every non-empty
+	 * slot must). */
+	if (fmt_get64(old + SS_SEQ) != 0 &&
+	    !memcmp(old + SS_BIND, expected, FMT_BIND_LEN)) {
+		memcpy(h->bind_tag, expected, FMT_BIND_LEN);
+		return 1;
+	}
+	return -EBADMSG;
+}
+
+int fmt_size_rebind(struct fmt_header *h, struct cipher_thread *th,
+		    const struct cipher_key *key,
+		    const uint8_t tag[static FMT_BIND_LEN], uint64_t *off,
+		    uint32_t *len)
+{
+	uint32_t lag = 0;
+	if (!h || !tag || !h->size_ok || !(h->req_flags & FMT_RF_NAME_BIND))
+		return -EINVAL;
+	bool clean = !h->recovering && !(h->size_flags & FMT_SZ_DIRTY);
+	if (clean && (h->req_flags & FMT_RF_ROLLBACK_MAC)) {
+		if (h->size_lag == UINT32_MAX)
+			return -EOVERFLOW;
+		lag = h->size_lag + 1;
+		/* the seal on disk is the one made for seq - lag */
+		h->seal_made = 1;
+		h->seal_seq = h->size_seq - h->size_lag;
+		h->seal_size = h->size;
+	}
+	uint8_t keep[FMT_BIND_LEN];
+	memcpy(keep, h->bind_tag, FMT_BIND_LEN);
+	memcpy(h->bind_tag, tag, FMT_BIND_LEN);
+	int r = slot_write(h, th, key, h->size, h->size_flags, lag, off, len);
+	if (r < 0)
+		memcpy(h->bind_tag, keep, FMT_BIND_LEN);
+	return r;
 }
 
 void fmt_recovery_done(struct fmt_header *h)

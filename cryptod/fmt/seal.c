@@ -139,21 +139,14 @@ int fmt_recs_seal(struct fmt_header *h, struct cipher_thread *th,
 {
 	uint8_t ad[SEAL_AD_LEN], s[FMT_SEAL_LEN], none[1] = {0};
 	uint64_t seq;
+	unsigned slot;
 	int r;
 
+	/* The seal is for the seq fmt_size_update() gives the next slot. */
 	if (!h || !th || !key || !d || size > FMT_MAX_SIZE ||
-	    !(h->req_flags & FMT_RF_ROLLBACK_MAC))
+	    !(h->req_flags & FMT_RF_ROLLBACK_MAC) ||
+	    fmt_size_next(h, &seq, &slot) < 0)
 		return -EINVAL;
-	/* The seq fmt_size_update() gives the next slot. */
-	if (h->size_ok) {
-		if (__builtin_add_overflow(h->size_seq, 1, &seq))
-			return -EINVAL;
-	} else {
-		if (!fmt_all_zero(h->size_slot[0], FMT_SIZE_SLOT_LEN) ||
-		    !fmt_all_zero(h->size_slot[1], FMT_SIZE_SLOT_LEN))
-			return -EINVAL;
-		seq = 1;
-	}
 	memset(s, 0, sizeof(s));
 	r = cipher_random(s, CIPHER_NONCE_LEN);
 	if (r < 0)
@@ -183,7 +176,9 @@ int fmt_recs_verify(const struct fmt_header *h, struct cipher_thread *th,
 	if (!h || !th || !key || !d || !h->size_ok ||
 	    !(h->req_flags & FMT_RF_ROLLBACK_MAC))
 		return -EINVAL;
-	seal_ad(h, h->size_seq, h->size, d, ad);
+	if (h->size_lag > h->size_seq)
+		return -EBADMSG;
+	seal_ad(h, h->size_seq - h->size_lag, h->size, d, ad);
 	return cipher_open(th, key, h->recs_seal, ad, sizeof(ad), none, none,
 			   0, h->recs_seal + CIPHER_NONCE_LEN) == 0
 		   ? 0
