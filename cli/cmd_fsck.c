@@ -224,18 +224,10 @@ static void lost_add(struct lost *l, const char *path, uint64_t ext,
 /* pread of exactly len bytes; bytes beyond the lower EOF read as zeros. */
 static int pread_zero(int fd, uint8_t *buf, size_t len, uint64_t off)
 {
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	memset(buf + got, 0, len - got);
+	ssize_t got = pread_full(fd, buf, len, off);
+	if (got < 0)
+		return (int)got;
+	memset(buf + got, 0, len - (size_t)got);
 	return 0;
 }
 

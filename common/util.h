@@ -11,6 +11,8 @@
 
 /* Reads exactly len bytes unless EOF; returns bytes read or -errno. */
 ssize_t read_full(int fd, void *buf, size_t len);
+/* pread of exactly len bytes at off unless EOF; bytes read or -errno. */
+ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* Writes exactly len bytes; returns 0 or -errno. */
 int write_full(int fd, const void *buf, size_t len);
 /* Sends len bytes and up to nfds descriptors in one message; 0 or -errno. */

@@ -31,6 +31,7 @@
 #include "fmt.h"
 #include "log.h"
 #include "secmem.h"
+#include "util.h"
 
 #define REC_AREA_OFF  0u
 #define REC_AREA_LEN  (64u << 10)
@@ -165,14 +166,15 @@ static int size_commit(struct cd_worker *w, struct cd_file *f, uint64_t size,
 /* ---- records seal (FORMAT.md "Records seal") --------------------------- */
 
 struct dig_io {
-	struct cd_worker *w;
 	int fd;
 };
 
 static int dig_read(void *arg, uint8_t *buf, size_t len, uint64_t off)
 {
+	/* Plain pread: the records are small, mostly cached reads one after
+	 * the other (an io_uring round trip per 16 KiB group cost 3x). */
 	struct dig_io *d = arg;
-	ssize_t n = cd_io_read(d->w, d->fd, buf, len, off);
+	ssize_t n = pread_full(d->fd, buf, len, off);
 	if (n < 0)
 		return (int)n;
 	memset(buf + n, 0, len - (size_t)n); /* past the lower EOF */
@@ -193,7 +195,7 @@ static int64_t dig_seek_data(void *arg, uint64_t off)
 static int recs_digest(struct cd_worker *w, struct cd_file *f, uint64_t size,
 		       uint8_t d[static FMT_DIGEST_LEN])
 {
-	struct dig_io di = {.w = w, .fd = f->fd_buf};
+	struct dig_io di = {.fd = f->fd_buf};
 	struct fmt_recs_io io = {
 	    .read = dig_read, .seek_data = dig_seek_data, .arg = &di};
 	_Static_assert(FMT_GROUP_RECS_LEN <= REC_AREA_LEN, "digest scratch");
@@ -775,7 +777,7 @@ int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag)
 	if (h.req_flags & FMT_RF_ROLLBACK_MAC) {
 		/* No records yet: the digest of 0 extents reads nothing. */
 		uint8_t d[FMT_DIGEST_LEN];
-		struct dig_io di = {.w = w, .fd = fd};
+		struct dig_io di = {.fd = fd};
 		struct fmt_recs_io io = {.read = dig_read, .arg = &di};
 		rc = fmt_recs_digest(&io, 0, recbuf(w), d);
 		if (rc == 0)
