@@ -4,7 +4,8 @@
  * file (header block, records, data). It is parsed; with the fixed golden
  * FEK (tests/golden/README.md) the size slots are opened, so seeds made
  * from the golden files reach the authenticated paths, then the first
- * extents are opened with the records and data found in the input. Also
+ * extents are opened with the records and data found in the input, and
+ * the records seal and the name binding are checked. Also
  * drives the geometry functions with input-derived numbers.
  */
 #include <errno.h>
@@ -48,6 +49,48 @@ static void geometry(const uint8_t *data, size_t size)
 	(void)fmt_rec_off(b >> 24);
 }
 
+struct input {
+	const uint8_t *b;
+	size_t len;
+};
+
+static int in_read(void *arg, uint8_t *buf, size_t len, uint64_t off)
+{
+	const struct input *in = arg;
+	memset(buf, 0, len);
+	if (off < in->len)
+		memcpy(buf, in->b + off, in->len - off < len ? in->len - off : len);
+	return 0;
+}
+
+static int64_t in_seek_data(void *arg, uint64_t off)
+{
+	const struct input *in = arg;
+	return off < in->len ? (int64_t)off : INT64_MAX;
+}
+
+/* Records seal and name binding of a size-opened header. */
+static void seal_and_bind(struct fmt_header *h, struct cipher_thread *th,
+			  const struct cipher_key *key, const uint8_t *data,
+			  size_t size)
+{
+	static uint8_t buf[FMT_GROUP_RECS_LEN];
+	struct input in = {data, size};
+	struct fmt_recs_io io = {in_read, in_seek_data, &in};
+	uint8_t d[FMT_DIGEST_LEN], tag[FMT_BIND_LEN];
+	if (fmt_recs_check_needed(h) &&
+	    fmt_check_lower_size(h, size) == 0 &&
+	    fmt_recs_digest(&io, fmt_extent_count(h->size), buf, d) == 0) {
+		int r = fmt_recs_verify(h, th, key, d);
+		if (r != 0 && r != -EBADMSG)
+			abort();
+	}
+	fmt_name_bind_tag(data + 24, (const char *)data, 16, tag);
+	int b = fmt_size_bind_check(h, tag);
+	if (b < -EBADMSG || b > 1 || (b < 0 && b != -EBADMSG))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct cipher_thread *th;
@@ -75,6 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    memcmp(area, data, FMT_HDR_AREA) != 0)
 			abort();
 		(void)fmt_check_lower_size(&h, size);
+		seal_and_bind(&h, th, key, data, size);
 		uint64_t n = fmt_extent_count(h.size);
 		struct fmt_seg s;
 		uint64_t first = 0;
