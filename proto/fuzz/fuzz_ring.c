@@ -9,8 +9,9 @@
  *   1: a sqe against small params (ring_sqe_check)
  *   2: a cqe (ring_cqe_check)
  *   3: shared memory of ring pair 0 overwritten with the data, then
- *      pop everything from both rings; every accepted descriptor must
- *      satisfy the documented invariants (else abort()).
+ *      spin (adaptive), kick, pop everything from both rings; every
+ *      accepted descriptor must satisfy the documented invariants (else
+ *      abort()).
  * Built only with CS_FUZZ=ON and clang; fuzz_ring_replay.c replays the seed
  * corpus (proto/fuzz/corpus) as a unit test in every build.
  */
@@ -71,7 +72,14 @@ static void fuzz_region(const uint8_t *data, size_t size)
 
 	struct cs_sqe s[F_ENTRIES + 1];
 	struct cs_cqe c[F_ENTRIES + 1];
+	/* Hostile doorbells too: the adaptive spin reads the peer's flag
+	 * (2 us cap keeps each call short) and kicks CAS the word. */
+	ring_set_spin_auto(r, 2000);
 	for (int round = 0; round < 3; round++) {
+		if (ring_sq_spin(r, 0) > 1 || ring_cq_spin(r, 0) > 1)
+			abort();
+		ring_sq_kick(r, 0);
+		ring_cq_kick(r, 0);
 		int n = ring_sq_pop(r, 0, s, F_ENTRIES + 1);
 		if (n > (int)F_ENTRIES)
 			abort();
