@@ -60,7 +60,8 @@ const struct ring_params *ring_region_params(const struct ring_region *r);
  * sleep, for this process's handle only (default RING_SPIN_NS_DEFAULT = 0:
  * sleep at once). Spinning pays only when the peer has a CPU of its own
  * (docs/RINGS.md, numbers). Waits through io_uring spin only if the caller
- * calls ring_sq_spin()/ring_cq_spin() first. Turns adaptive spinning off. */
+ * calls ring_sq_spin()/ring_cq_spin() first. Turns adaptive spinning off.
+ * Both setters: call before this handle's waits run, not during them. */
 #define RING_SPIN_NS_DEFAULT 0u
 void ring_set_spin(struct ring_region *r, uint32_t spin_ns);
 /* Adaptive spinning for this handle's ring_*_wait*() (not the io_uring
