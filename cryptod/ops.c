@@ -441,6 +441,20 @@ out:
 	return rc;
 }
 
+/* Parses the argument of CREATE/MKNOD/MKDIR (struct cs_create_arg, then
+ * the name spanning the rest) into ca and the name's lower form in p;
+ * 0 or -errno. */
+static int create_args(struct cd_req *r, struct cd_inode *p,
+		       struct cs_create_arg *ca, struct cd_lname *ln)
+{
+	if (r->arg_len < sizeof(*ca))
+		return -EINVAL;
+	memcpy(ca, r->arg, sizeof(*ca));
+	if (ca->namelen != r->arg_len - sizeof(*ca))
+		return -EINVAL;
+	return arg_name(r, sizeof(*ca), ca->namelen, p, ln);
+}
+
 /* Finishes a name-creating op: looks the new entry up and replies. */
 static int reply_entry(struct cd_req *r, struct cd_inode *p,
 		       const struct cd_lname *ln, uint32_t extra)
@@ -539,16 +553,7 @@ static int op_mknod_mkdir(struct cd_req *r)
 	int rc;
 	if (!p)
 		return -ESTALE;
-	if (r->arg_len < sizeof(ca)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	memcpy(&ca, r->arg, sizeof(ca));
-	if (ca.namelen != r->arg_len - sizeof(ca)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = arg_name(r, sizeof(ca), ca.namelen, p, &ln);
+	rc = create_args(r, p, &ca, &ln);
 	if (rc < 0)
 		goto out;
 	mode_t mode = ca.mode & ~ca.umask & 07777;
@@ -1033,16 +1038,7 @@ static int op_create(struct cd_req *r)
 	int rc;
 	if (!p)
 		return -ESTALE;
-	if (r->arg_len < sizeof(ca)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	memcpy(&ca, r->arg, sizeof(ca));
-	if (ca.namelen != r->arg_len - sizeof(ca)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = arg_name(r, sizeof(ca), ca.namelen, p, &ln);
+	rc = create_args(r, p, &ca, &ln);
 	if (rc < 0)
 		goto out;
 	rc = create_regular(r, p, &ln, ca.mode & ~ca.umask & 07777,
