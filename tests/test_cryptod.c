@@ -691,6 +691,111 @@ static void test_tamper(void)
 	H = save;
 }
 
+/* Lower path of the file a lookup of name gives (by inode). */
+static int lower_of(const char *name, char *out, size_t cap)
+{
+	struct cs_entry e;
+	struct stat st;
+	int r = cdh_lookup(&H, 0, ROOT, name, &e);
+	if (r < 0)
+		return r;
+	DIR *d = opendir(H.lower);
+	struct dirent *de;
+	r = -ENOENT;
+	while (d && (de = readdir(d))) {
+		snprintf(out, cap, "%s/%s", H.lower, de->d_name);
+		if (de->d_name[0] != '.' && stat(out, &st) == 0 &&
+		    st.st_ino == e.attr.ino) {
+			r = 0;
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
+static void copy_range(const char *from, const char *to, off_t off, size_t n)
+{
+	uint8_t b[4096];
+	int a = open(from, O_RDONLY), c = open(to, O_WRONLY);
+	CU_ASSERT(n <= sizeof(b) && a >= 0 && c >= 0);
+	CU_ASSERT_EQUAL(pread(a, b, n, off), (ssize_t)n);
+	CU_ASSERT_EQUAL(pwrite(c, b, n, off), (ssize_t)n);
+	close(a);
+	close(c);
+}
+
+/* Records seal and name binding (FORMAT.md): an extent rolled back with
+ * its record, and two files' lower names swapped, are EIO; stat still
+ * works; a rename through cryptod keeps the file readable, also after a
+ * restart. */
+static void test_seal_bind(void)
+{
+	struct cdh V;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
+	struct cdh save = H;
+	H = V;
+	uint8_t a[20000], b2[4096], c[5000], r[20000];
+	fill(a, sizeof(a), 71);
+	fill(b2, sizeof(b2), 72);
+	fill(c, sizeof(c), 73);
+	uint64_t fh, fh2;
+	uint64_t ino = make_file("f1", a, sizeof(a), &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	uint64_t ino2 = make_file("f2", c, sizeof(c), &fh2);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino2, fh2), 0);
+	char p1[PATH_MAX + 300], p2[PATH_MAX + 300], old[PATH_MAX + 400];
+	CU_ASSERT_EQUAL_FATAL(lower_of("f1", p1, sizeof(p1)), 0);
+	snprintf(old, sizeof(old), "%s/f1.old", H.dir); /* cdh_stop removes */
+	char cmd[3 * PATH_MAX];
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", p1, old);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, ino, O_RDWR, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_write(&H, 0, ino, fh, 4096, b2, 4096), 4096);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	memcpy(a + 4096, b2, 4096);
+	/* renamed through cryptod: readable under the new name, also after a
+	 * restart (fresh lookups) */
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "f2", ROOT, "f3", 0), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	struct cs_entry e;
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f3", &e), 0);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 0, r, 5000), 5000);
+	CU_ASSERT_EQUAL(memcmp(r, c, sizeof(c)), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f1", &e), 0);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), 0);
+	CU_ASSERT(read_all_eq(0, e.nodeid, fh, a, sizeof(a)));
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+
+	/* extent 1 and its record rolled back (offline) */
+	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
+	copy_range(old, p1, 2 * 4096, 4096);
+	copy_range(old, p1, 768 + 64, 64);
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f1", &e), 0);
+	struct cs_attr at;
+	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, e.nodeid, &at), 0);
+	CU_ASSERT_EQUAL(at.size, sizeof(a)); /* stat reads no records */
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), -EIO);
+
+	/* names of f1 and f3 swapped in the lower directory */
+	CU_ASSERT_EQUAL_FATAL(lower_of("f3", p2, sizeof(p2)), 0);
+	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
+	snprintf(old, sizeof(old), "%s/swap.x", H.lower);
+	CU_ASSERT(rename(p1, old) == 0 && rename(p2, p1) == 0 &&
+		  rename(old, p2) == 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f1", &e), 0);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), -EIO);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f3", &e), 0);
+	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), -EIO);
+	cdh_stop(&H);
+	H = save;
+}
+
 /* --passthrough: a lower file that is not ours reads as a plain file. */
 static void test_passthrough(void)
 {
@@ -1094,6 +1199,7 @@ int cs_register_suites(void)
 	    {"xattr", test_xattr},
 	    {"fallocate_seek", test_fallocate_seek},
 	    {"tamper", test_tamper},
+	    {"seal_bind", test_seal_bind},
 	    {"passthrough", test_passthrough},
 	    {"hostile_lower", test_hostile_lower},
 	    {"plain_names", test_plain_names},
