@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The frontend: a thin libfuse 3 low-level process. Thread i owns ring pair
- * i of the shared region: it receives FUSE requests straight into free
- * slots of its ring's share of the slab, builds the wire.h argument block
- * in the same slot and pushes a cs_sqe. Completion thread i waits for
- * ring i's cqes and turns them into fuse_reply_*() calls, then frees the
- * slot. fuse_req_t never crosses the ring: it stays in a private table
- * indexed by slot, and the cqe's id (generation << 32 | slot) selects it.
+ * The frontend: a thin libfuse 3 low-level process. Receive thread t
+ * takes a free slot of the shared slab, receives one FUSE request straight
+ * into it, builds the wire.h argument block in the same slot and pushes a
+ * cs_sqe on the ring pair with the fewest requests in flight (ring 0 while
+ * the application waits for each answer, so one cryptod worker stays warm).
+ * A quick request is then answered by the receive thread itself: it polls
+ * that ring's completions for a short adaptive window (fe_spin_wait). Slow
+ * requests, and everything in flight while no receive thread polls, are
+ * answered by ring i's completion thread. fuse_req_t never crosses the
+ * ring: it stays in a private table indexed by slot, and the cqe's id
+ * (generation << 32 | slot) selects it.
  */
 #ifndef CS_FRONTEND_H
 #define CS_FRONTEND_H
@@ -25,31 +29,32 @@
 #define FE_P_XATTR_SIZE 0x1u /* getxattr/listxattr with size 0 */
 #define FE_P_PLUS 0x2u       /* readdirplus */
 
-/* One outstanding request; lives in fe_ring.pend[slot - slot_first]. */
+/* One outstanding request; lives in fe.pend[slot]. */
 struct fe_pending {
 	fuse_req_t req; /* NULL when the slot is not in flight */
 	uint64_t id;
 	uint16_t op;
 	uint16_t flags;
 	uint32_t size; /* READ/READDIR/xattr: the size the kernel asked for */
+	uint32_t ring; /* the ring pair it was pushed on */
 };
 
 struct fe_ring {
 	unsigned idx;
-	uint32_t slot_first; /* this ring's slots: [slot_first, +nslots) */
-	uint32_t nslots;
+	/* One consumer of the completion ring at a time: the completion
+	 * thread or a polling receive thread (ring.h: SPSC per direction). */
+	pthread_mutex_t cq_mu;
+	pthread_cond_t idle_cv; /* completer: nothing for it to wait for */
+	uint32_t inflight;	/* pushed, not yet taken back (fe.mu) */
+	uint32_t polling;	/* receive threads polling this ring (fe.mu) */
 
-	pthread_mutex_t lock; /* free list, pend, gen, dead */
-	pthread_cond_t slot_cv;
-	uint32_t *freelist;
-	uint32_t nfree;
-	struct fe_pending *pend;
-	uint32_t gen;
-	int dead; /* cryptod gone or broke the protocol: everything is EIO */
-
-	pthread_t worker;
 	pthread_t completer;
 };
+
+/* Spin classes: one per opcode, plus large (> FE_SPIN_LARGE) READ and
+ * WRITE, which take too long to be worth a wait. */
+#define FE_SPIN_LARGE (64u << 10)
+#define FE_SPIN_CLASSES (CS_OP__MAX + 2)
 
 struct fe_ctx {
 	struct fuse_session *se;
@@ -57,6 +62,18 @@ struct fe_ctx {
 	uint32_t slot_size;
 	unsigned nrings;
 	struct fe_ring *rings;
+	pthread_t *receivers; /* nrings receive threads */
+
+	pthread_mutex_t mu; /* free list, pend, gen, failed, ring counts */
+	pthread_cond_t slot_cv;
+	uint32_t nslots;
+	uint32_t *freelist;
+	uint32_t nfree;
+	struct fe_pending *pend; /* by slot */
+	uint32_t gen;
+	int failed; /* every pending request was answered EIO: no more */
+
+	uint32_t spin_ns; /* receive-thread poll window, 0: never */
 	int peer_fd;
 	int stop_fd;   /* eventfd: a worker saw the session end */
 	double entry_timeout;
@@ -69,14 +86,22 @@ struct fe_ctx {
 
 extern struct fe_ctx fe;
 
-/* The calling worker thread's current request slot (set by the receive
- * loop around fuse_session_process_buf). */
+/* The calling receive thread's current request (set by the receive loop
+ * around fuse_session_process_buf) and its poll state. */
 struct fe_cur {
-	struct fe_ring *ring;
 	uint32_t slot;
 	uint8_t *mem;   /* slot base */
 	size_t rcvd;    /* bytes libfuse received into the slot */
 	int used;       /* the handler handed the slot to cryptod */
+	/* Set by the submit that asked to poll: the ring, the id and the
+	 * class of the request to wait for (fe_spin_wait). */
+	struct fe_ring *poll_ring;
+	uint64_t poll_id;
+	unsigned poll_class;
+	/* Adaptive window per class: after a miss, the next 2^miss requests
+	 * of that class are not polled for (skip counts them down). */
+	uint8_t miss[FE_SPIN_CLASSES];
+	uint16_t skip[FE_SPIN_CLASSES];
 };
 extern __thread struct fe_cur fe_cur;
 
@@ -85,10 +110,18 @@ extern const struct fuse_lowlevel_ops fe_ops;
 
 /* Completion thread body for ring arg (struct fe_ring *); reply.c. */
 void *fe_completer(void *arg);
-/* Answers every request in flight on ring with EIO and marks the ring
- * dead (later requests get EIO at submission). */
-void fe_ring_fail(struct fe_ring *ring);
-/* Returns a slot to ring's free list and wakes a waiting worker. */
-void fe_slot_put(struct fe_ring *ring, uint32_t slot);
+/* Answers every request in flight with EIO and marks the frontend failed
+ * (later requests get EIO at submission); wakes every waiter. */
+void fe_fail_pending(void);
+/* Returns a slot to the free list and wakes a waiting receive thread. */
+void fe_slot_put(uint32_t slot);
+/* Whether the receive thread should poll for a request of op/len; when
+ * it should, records the class in fe_cur and returns 1 (caller holds
+ * fe.mu and counts the ring's poller). */
+int fe_spin_want(uint16_t op, uint32_t len);
+/* Polls fe_cur.poll_ring's completions for the request fe_cur.poll_id for
+ * up to fe.spin_ns, answering whatever completes (own request included),
+ * then hands the ring back to its completion thread. */
+void fe_spin_wait(void);
 
 #endif

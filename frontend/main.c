@@ -7,6 +7,8 @@
  * region, mounts, starts one receive thread and one completion thread per
  * ring pair, reports cs_ready on --ctl-fd, then serves until the file
  * system is unmounted or SIGTERM/SIGINT/SIGHUP arrives (then it unmounts).
+ * CS_FRONTEND_SPIN_US in the environment sets the receive threads' poll
+ * window (microseconds, 0: off; frontend.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,8 @@ struct fe_ctx fe = { .peer_fd = -1, .stop_fd = -1 };
 
 #define FE_TIMEOUT_OWNED 3600.0
 #define FE_TIMEOUT_SHARED 1.0
+/* Receive-thread poll window (docs/PERFORMANCE.md, measurements). */
+#define FE_SPIN_US_DEFAULT 50u
 
 static void ready(int ctl_fd, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -104,31 +108,32 @@ static int take_options(const char *opts, char **fuse)
 	return ret;
 }
 
-/* Gets a free slot of rg, waiting for one; returns CS_NO_SLOT if the
- * session ended meanwhile. */
-static uint32_t slot_get(struct fe_ring *rg)
+/* Gets a free slot, waiting for one; returns CS_NO_SLOT if the session
+ * ended meanwhile. */
+static uint32_t slot_get(void)
 {
 	uint32_t s = CS_NO_SLOT;
-	pthread_mutex_lock(&rg->lock);
-	while (rg->nfree == 0 && !fuse_session_exited(fe.se))
-		pthread_cond_wait(&rg->slot_cv, &rg->lock);
-	if (rg->nfree)
-		s = rg->freelist[--rg->nfree];
-	pthread_mutex_unlock(&rg->lock);
+	pthread_mutex_lock(&fe.mu);
+	while (fe.nfree == 0 && !fuse_session_exited(fe.se))
+		pthread_cond_wait(&fe.slot_cv, &fe.mu);
+	if (fe.nfree)
+		s = fe.freelist[--fe.nfree];
+	pthread_mutex_unlock(&fe.mu);
 	return s;
 }
 
-/* Receive loop of ring pair rg: the kernel writes each request (a WRITE's
- * payload included) straight into a free slot; the handler either hands
- * the slot to cryptod (fe_cur.used) or leaves it for the next request. */
-static void *worker(void *arg)
+/* Receive loop: the kernel writes each request (a WRITE's payload
+ * included) straight into a free slot; the handler either hands the slot
+ * to cryptod (fe_cur.used) or leaves it for the next request. A handed
+ * request the handler asked to poll for is then waited for here. */
+static void *receiver(void *arg)
 {
-	struct fe_ring *rg = arg;
 	uint32_t slot = CS_NO_SLOT;
 
+	(void)arg;
 	while (!fuse_session_exited(fe.se)) {
 		if (slot == CS_NO_SLOT) {
-			slot = slot_get(rg);
+			slot = slot_get();
 			if (slot == CS_NO_SLOT)
 				break;
 		}
@@ -148,14 +153,17 @@ static void *worker(void *arg)
 		if (buf.mem != ring_slot(fe.region, slot) ||
 		    (buf.flags & FUSE_BUF_IS_FD))
 			fatalx("libfuse did not receive into our slot");
-		fe_cur.ring = rg;
 		fe_cur.slot = slot;
 		fe_cur.mem = buf.mem;
 		fe_cur.rcvd = (size_t)res;
 		fe_cur.used = 0;
+		fe_cur.poll_ring = NULL;
 		fuse_session_process_buf(fe.se, &buf);
-		if (fe_cur.used)
+		if (fe_cur.used) {
 			slot = CS_NO_SLOT;
+			if (fe_cur.poll_ring)
+				fe_spin_wait();
+		}
 	}
 	fuse_session_exit(fe.se);
 	uint64_t one = 1;
@@ -166,29 +174,46 @@ static void *worker(void *arg)
 
 static int rings_init(unsigned nrings, uint32_t nslots)
 {
-	uint32_t per = nslots / nrings;
-	if (per == 0)
+	if (nslots / nrings == 0)
 		return -EINVAL;
 	fe.rings = calloc(nrings, sizeof(*fe.rings));
-	if (!fe.rings)
+	fe.receivers = calloc(nrings, sizeof(*fe.receivers));
+	fe.freelist = calloc(nslots, sizeof(uint32_t));
+	fe.pend = calloc(nslots, sizeof(struct fe_pending));
+	if (!fe.rings || !fe.receivers || !fe.freelist || !fe.pend)
 		return -ENOMEM;
 	fe.nrings = nrings;
+	fe.nslots = nslots;
+	pthread_mutex_init(&fe.mu, NULL);
+	pthread_cond_init(&fe.slot_cv, NULL);
 	for (unsigned i = 0; i < nrings; i++) {
 		struct fe_ring *rg = &fe.rings[i];
 		rg->idx = i;
-		rg->slot_first = i * per;
-		rg->nslots = per;
-		pthread_mutex_init(&rg->lock, NULL);
-		pthread_cond_init(&rg->slot_cv, NULL);
-		rg->freelist = calloc(per, sizeof(uint32_t));
-		rg->pend = calloc(per, sizeof(struct fe_pending));
-		if (!rg->freelist || !rg->pend)
-			return -ENOMEM;
-		for (uint32_t s = 0; s < per; s++)
-			rg->freelist[s] = rg->slot_first + per - 1 - s;
-		rg->nfree = per;
+		pthread_mutex_init(&rg->cq_mu, NULL);
+		pthread_cond_init(&rg->idle_cv, NULL);
 	}
+	for (uint32_t s = 0; s < nslots; s++)
+		fe.freelist[s] = nslots - 1 - s;
+	fe.nfree = nslots;
 	return 0;
+}
+
+/* The receive threads' poll window: CS_FRONTEND_SPIN_US from the
+ * environment (0 turns polling off; for measurements), else the default. */
+static uint32_t spin_window(void)
+{
+	const char *e = getenv("CS_FRONTEND_SPIN_US");
+	unsigned long us = FE_SPIN_US_DEFAULT;
+	if (e && *e) {
+		char *end;
+		errno = 0;
+		us = strtoul(e, &end, 10);
+		if (errno || *end || us > 10000) {
+			log_warnx("CS_FRONTEND_SPIN_US=%s ignored", e);
+			us = FE_SPIN_US_DEFAULT;
+		}
+	}
+	return (uint32_t)us * 1000u;
 }
 
 /* Raises the mount's readahead window (bdi) to 1 MiB when we may.
@@ -303,6 +328,7 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	fe.entry_timeout = fe.attr_timeout =
 		fe.shared_lower ? FE_TIMEOUT_SHARED : FE_TIMEOUT_OWNED;
+	fe.spin_ns = spin_window();
 
 	ret = ring_region_attach(&fe.region, region_fd);
 	if (ret < 0) {
@@ -380,7 +406,7 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < fe.nrings; i++) {
 		struct fe_ring *rg = &fe.rings[i];
 		if (pthread_create(&rg->completer, NULL, fe_completer, rg) ||
-		    pthread_create(&rg->worker, NULL, worker, rg)) {
+		    pthread_create(&fe.receivers[i], NULL, receiver, NULL)) {
 			ready(ctl_fd, -EAGAIN, "cannot start threads");
 			fuse_session_unmount(fe.se);
 			return 1;

@@ -3,8 +3,9 @@
  * FUSE request handlers: each one builds the wire.h argument block inside
  * the request's own slot (after the bytes libfuse received there, or
  * pointing at a name already received there) and pushes one cs_sqe on the
- * calling thread's ring. Nothing here waits for cryptod: replies come from
- * the completion thread (reply.c).
+ * least busy ring. Nothing here waits for cryptod: replies come from the
+ * receive thread's poll after the handler returns or from the completion
+ * thread (reply.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,12 +63,32 @@ static void sqe_fh(struct cs_sqe *s, const struct fuse_file_info *fi)
 	}
 }
 
-/* Pushes s on ring under its lock; waits (briefly) while the ring is full.
- * Returns 0 or -EIO when the ring is dead. Caller holds ring->lock. */
+/* The ring pair with the fewest requests in flight, lowest index first:
+ * ring 0 while the application waits for each answer (its worker is the
+ * one still polling), the others as requests overlap. With entries >=
+ * 4 x slots per ring (docs/RINGS.md) the least busy ring always has room
+ * for one more slot-holding request. Caller holds fe.mu. */
+static struct fe_ring *pick_ring(void)
+{
+	struct fe_ring *best = &fe.rings[0];
+	for (unsigned i = 1; i < fe.nrings && best->inflight; i++)
+		if (fe.rings[i].inflight < best->inflight)
+			best = &fe.rings[i];
+	return best;
+}
+
+static int failed(void)
+{
+	return fe.failed || atomic_load(&fe.dead);
+}
+
+/* Pushes s on ring rg; waits (briefly) while the ring is full. Returns 0
+ * or -EIO when the mount failed. Caller holds fe.mu (dropped while
+ * waiting). */
 static int push_locked(struct fe_ring *rg, const struct cs_sqe *s)
 {
 	for (;;) {
-		if (rg->dead || atomic_load(&fe.dead))
+		if (failed())
 			return -EIO;
 		if (ring_sq_push(fe.region, rg->idx, s, 1) == 1)
 			return 0;
@@ -76,41 +97,51 @@ static int push_locked(struct fe_ring *rg, const struct cs_sqe *s)
 		/* Full: only possible with many FORGETs in flight (every
 		 * other sqe holds one of our slots, and entries >= slots). */
 		ring_sq_kick(fe.region, rg->idx);
-		pthread_mutex_unlock(&rg->lock);
+		pthread_mutex_unlock(&fe.mu);
 		usleep(100);
-		pthread_mutex_lock(&rg->lock);
+		pthread_mutex_lock(&fe.mu);
 	}
 }
 
 /* Records req in the pending table, hands the slot to cryptod and wakes
- * it. On a dead ring, answers EIO and keeps the slot. */
+ * it. On a failed mount, answers EIO and keeps the slot. The entry is
+ * filled only after the push succeeded (still under fe.mu, so no
+ * completion can be taken before): fe_fail_pending() never sees a
+ * request this function answers itself. */
 static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
 		   uint32_t size)
 {
-	struct fe_ring *rg = fe_cur.ring;
-	struct fe_pending *p = &rg->pend[fe_cur.slot - rg->slot_first];
+	struct fe_pending *p = &fe.pend[fe_cur.slot];
+	struct fe_ring *rg;
 
-	pthread_mutex_lock(&rg->lock);
-	if (rg->dead || atomic_load(&fe.dead)) {
-		pthread_mutex_unlock(&rg->lock);
+	pthread_mutex_lock(&fe.mu);
+	rg = pick_ring();
+	s->id = ((uint64_t)(fe.gen + 1) << 32) | fe_cur.slot;
+	if (push_locked(rg, s) < 0) {
+		pthread_mutex_unlock(&fe.mu);
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	rg->gen++;
+	fe.gen++;
 	p->req = req;
-	p->id = ((uint64_t)rg->gen << 32) | fe_cur.slot;
+	p->id = s->id;
 	p->op = s->op;
 	p->flags = pflags;
 	p->size = size;
-	s->id = p->id;
-	if (push_locked(rg, s) < 0) {
-		p->req = NULL;
-		pthread_mutex_unlock(&rg->lock);
-		fuse_reply_err(req, EIO);
-		return;
-	}
+	p->ring = rg->idx;
+	rg->inflight++;
 	fe_cur.used = 1;
-	pthread_mutex_unlock(&rg->lock);
+	fe_cur.poll_ring = NULL;
+	if (fe_spin_want(s->op, s->len)) {
+		fe_cur.poll_ring = rg;
+		fe_cur.poll_id = s->id;
+		rg->polling++;
+	} else if (!rg->polling) {
+		/* The completion thread may be parked: it answers this one
+		 * (no futex call when it is not waiting). */
+		pthread_cond_signal(&rg->idle_cv);
+	}
+	pthread_mutex_unlock(&fe.mu);
 	ring_sq_kick(fe.region, rg->idx);
 }
 
@@ -145,17 +176,19 @@ static void submit_plain(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
 	submit(req, &s, 0, 0);
 }
 
-/* Pushes a FORGET (no slot, no completion). */
-static void push_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+/* Pushes a FORGET (no slot, no completion); returns the ring to kick. */
+static unsigned push_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	struct fe_ring *rg = fe_cur.ring;
+	struct fe_ring *rg;
 	struct cs_sqe s;
 	sqe_init(&s, req, CS_OP_FORGET, ino);
 	s.slot = CS_NO_SLOT;
 	s.off = nlookup;
-	pthread_mutex_lock(&rg->lock);
-	(void)push_locked(rg, &s); /* dead: nothing to forget any more */
-	pthread_mutex_unlock(&rg->lock);
+	pthread_mutex_lock(&fe.mu);
+	rg = pick_ring();
+	(void)push_locked(rg, &s); /* failed: nothing to forget any more */
+	pthread_mutex_unlock(&fe.mu);
+	return rg->idx;
 }
 
 static void fe_init(void *userdata, struct fuse_conn_info *conn)
@@ -194,17 +227,20 @@ static void fe_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void fe_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	push_forget(req, ino, nlookup);
-	ring_sq_kick(fe.region, fe_cur.ring->idx);
+	ring_sq_kick(fe.region, push_forget(req, ino, nlookup));
 	fuse_reply_none(req);
 }
 
 static void fe_forget_multi(fuse_req_t req, size_t count,
 			    struct fuse_forget_data *forgets)
 {
+	uint64_t kick = 0; /* rings to kick, one bit each (nrings <= 64) */
 	for (size_t i = 0; i < count; i++)
-		push_forget(req, forgets[i].ino, forgets[i].nlookup);
-	ring_sq_kick(fe.region, fe_cur.ring->idx);
+		kick |= 1ull << push_forget(req, forgets[i].ino,
+					    forgets[i].nlookup);
+	for (unsigned i = 0; i < fe.nrings; i++)
+		if (kick & (1ull << i))
+			ring_sq_kick(fe.region, i);
 	fuse_reply_none(req);
 }
 
@@ -488,15 +524,22 @@ static void fe_release(fuse_req_t req, fuse_ino_t ino,
 	submit_plain(req, CS_OP_RELEASE, ino, fi);
 }
 
-static void fe_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
-		     struct fuse_file_info *fi)
+/* FSYNC and FSYNCDIR: the handle and the datasync flag. */
+static void fsync_common(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
+			 int datasync, struct fuse_file_info *fi)
 {
 	struct cs_sqe s;
-	sqe_init(&s, req, CS_OP_FSYNC, ino);
+	sqe_init(&s, req, op, ino);
 	sqe_fh(&s, fi);
 	if (datasync)
 		s.flags |= CS_F_DATASYNC;
 	submit(req, &s, 0, 0);
+}
+
+static void fe_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		     struct fuse_file_info *fi)
+{
+	fsync_common(req, CS_OP_FSYNC, ino, datasync, fi);
 }
 
 static void readdir_common(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
@@ -541,12 +584,7 @@ static void fe_releasedir(fuse_req_t req, fuse_ino_t ino,
 static void fe_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 			struct fuse_file_info *fi)
 {
-	struct cs_sqe s;
-	sqe_init(&s, req, CS_OP_FSYNCDIR, ino);
-	sqe_fh(&s, fi);
-	if (datasync)
-		s.flags |= CS_F_DATASYNC;
-	submit(req, &s, 0, 0);
+	fsync_common(req, CS_OP_FSYNCDIR, ino, datasync, fi);
 }
 
 static void fe_statfs(fuse_req_t req, fuse_ino_t ino)

@@ -18,32 +18,39 @@
 
 #include "frontend.h"
 #include "log.h"
+#include "util.h"
 
 #define FE_CQ_BATCH 64
+/* Longest pause after a missed poll: 2^FE_MISS_MAX requests of the class. */
+#define FE_MISS_MAX 6
 
-void fe_slot_put(struct fe_ring *rg, uint32_t slot)
+void fe_slot_put(uint32_t slot)
 {
-	pthread_mutex_lock(&rg->lock);
-	rg->freelist[rg->nfree++] = slot;
-	pthread_cond_signal(&rg->slot_cv);
-	pthread_mutex_unlock(&rg->lock);
+	pthread_mutex_lock(&fe.mu);
+	fe.freelist[fe.nfree++] = slot;
+	pthread_cond_signal(&fe.slot_cv);
+	pthread_mutex_unlock(&fe.mu);
 }
 
-void fe_ring_fail(struct fe_ring *rg)
+void fe_fail_pending(void)
 {
-	pthread_mutex_lock(&rg->lock);
-	rg->dead = 1;
-	for (uint32_t i = 0; i < rg->nslots; i++) {
-		struct fe_pending *p = &rg->pend[i];
+	pthread_mutex_lock(&fe.mu);
+	fe.failed = 1;
+	for (uint32_t i = 0; i < fe.nslots; i++) {
+		struct fe_pending *p = &fe.pend[i];
 		if (!p->req)
 			continue;
 		fuse_req_t req = p->req;
 		p->req = NULL;
 		fuse_reply_err(req, EIO);
-		rg->freelist[rg->nfree++] = rg->slot_first + i;
+		fe.freelist[fe.nfree++] = i;
 	}
-	pthread_cond_broadcast(&rg->slot_cv);
-	pthread_mutex_unlock(&rg->lock);
+	for (unsigned i = 0; i < fe.nrings; i++) {
+		fe.rings[i].inflight = 0;
+		pthread_cond_broadcast(&fe.rings[i].idle_cv);
+	}
+	pthread_cond_broadcast(&fe.slot_cv);
+	pthread_mutex_unlock(&fe.mu);
 }
 
 static void attr_to_stat(const struct cs_attr *a, struct stat *st)
@@ -100,10 +107,10 @@ static void forget_dropped(struct fe_ring *rg, const uint8_t *data,
 			s.ino = ce.nodeid;
 			s.off = 1;
 			s.slot = CS_NO_SLOT;
-			pthread_mutex_lock(&rg->lock);
-			if (!rg->dead)
+			pthread_mutex_lock(&fe.mu);
+			if (!fe.failed)
 				(void)ring_sq_push(fe.region, rg->idx, &s, 1);
-			pthread_mutex_unlock(&rg->lock);
+			pthread_mutex_unlock(&fe.mu);
 		}
 		pos += rec;
 	}
@@ -368,21 +375,22 @@ bad:
 }
 
 /* Takes the pending entry a cqe names. Returns 0, or -EPROTO if the cqe
- * names a slot that is not ours or not in flight with that id. */
+ * names a slot that is not in flight on this ring with that id. */
 static int take_pending(struct fe_ring *rg, const struct cs_cqe *c,
 			struct fe_pending *out)
 {
 	int ret = -EPROTO;
-	if (c->slot < rg->slot_first || c->slot - rg->slot_first >= rg->nslots)
+	if (c->slot >= fe.nslots)
 		return -EPROTO;
-	pthread_mutex_lock(&rg->lock);
-	struct fe_pending *p = &rg->pend[c->slot - rg->slot_first];
-	if (p->req && p->id == c->id) {
+	pthread_mutex_lock(&fe.mu);
+	struct fe_pending *p = &fe.pend[c->slot];
+	if (p->req && p->id == c->id && p->ring == rg->idx) {
 		*out = *p;
 		p->req = NULL;
+		rg->inflight--;
 		ret = 0;
 	}
-	pthread_mutex_unlock(&rg->lock);
+	pthread_mutex_unlock(&fe.mu);
 	return ret;
 }
 
@@ -391,42 +399,132 @@ static void fail_all(const char *why)
 	if (!atomic_exchange(&fe.dead, 1))
 		log_warnx("%s: answering EIO to every request from now on",
 			  why);
+	/* Completion threads parked on idle_cv must see it. */
+	pthread_mutex_lock(&fe.mu);
+	for (unsigned i = 0; i < fe.nrings; i++)
+		pthread_cond_broadcast(&fe.rings[i].idle_cv);
+	pthread_mutex_unlock(&fe.mu);
 }
 
+/* Pops and answers one batch of rg's completions; caller holds rg->cq_mu.
+ * Returns the count (0: none there) and sets *seen when `want` was among
+ * them; a broken ring or reply fails the mount (fail_all) and returns
+ * -EPROTO. */
+static int drain_locked(struct fe_ring *rg, uint64_t want, int *seen)
+{
+	struct cs_cqe cqes[FE_CQ_BATCH];
+	int n = ring_cq_pop(fe.region, rg->idx, cqes, FE_CQ_BATCH);
+	if (n < 0) {
+		fail_all("cryptod broke the ring protocol");
+		return -EPROTO;
+	}
+	for (int i = 0; i < n; i++) {
+		struct fe_pending p;
+		if (take_pending(rg, &cqes[i], &p) < 0) {
+			fail_all("cryptod completed an unknown request");
+			return -EPROTO;
+		}
+		if (p.id == want)
+			*seen = 1;
+		if (reply_one(rg, &p, &cqes[i]) < 0)
+			fail_all("cryptod sent a malformed reply");
+		fe_slot_put(cqes[i].slot);
+	}
+	return n;
+}
+
+int fe_spin_want(uint16_t op, uint32_t len)
+{
+	unsigned cl = op;
+	if (!fe.spin_ns || op >= CS_OP__MAX)
+		return 0;
+	if ((op == CS_OP_READ || op == CS_OP_WRITE) && len > FE_SPIN_LARGE)
+		cl = CS_OP__MAX + (op == CS_OP_WRITE);
+	if (fe_cur.skip[cl]) {
+		fe_cur.skip[cl]--;
+		return 0;
+	}
+	fe_cur.poll_class = cl;
+	return 1;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+void fe_spin_wait(void)
+{
+	struct fe_ring *rg = fe_cur.poll_ring;
+	uint64_t id = fe_cur.poll_id, end = now_ns() + fe.spin_ns;
+	unsigned cl = fe_cur.poll_class;
+	int seen = 0;
+
+	fe_cur.poll_ring = NULL;
+	for (;;) {
+		if (pthread_mutex_trylock(&rg->cq_mu) == 0) {
+			int n = drain_locked(rg, id, &seen);
+			pthread_mutex_unlock(&rg->cq_mu);
+			if (n < 0)
+				break;
+		} else {
+			/* Someone else consumes: look whether it was ours. */
+			pthread_mutex_lock(&fe.mu);
+			seen = fe.pend[(uint32_t)id].req == NULL ||
+			       fe.pend[(uint32_t)id].id != id;
+			pthread_mutex_unlock(&fe.mu);
+		}
+		if (seen || now_ns() >= end)
+			break;
+		cpu_relax();
+	}
+	pthread_mutex_lock(&fe.mu);
+	rg->polling--;
+	if (!rg->polling && rg->inflight)
+		pthread_cond_signal(&rg->idle_cv);
+	pthread_mutex_unlock(&fe.mu);
+	if (seen) {
+		fe_cur.miss[cl] = 0;
+	} else {
+		if (fe_cur.miss[cl] < FE_MISS_MAX)
+			fe_cur.miss[cl]++;
+		fe_cur.skip[cl] = (uint16_t)(1u << fe_cur.miss[cl]);
+	}
+}
+
+/* Completion thread of ring arg: consumes the ring while requests are in
+ * flight on it that no receive thread polls for; parks on idle_cv (not on
+ * the ring's doorbell, so cryptod's completions for a polling receive
+ * thread cost no wake-up) otherwise. */
 void *fe_completer(void *arg)
 {
 	struct fe_ring *rg = arg;
-	struct cs_cqe cqes[FE_CQ_BATCH];
 
 	for (;;) {
 		if (atomic_load(&fe.dead)) {
-			fe_ring_fail(rg);
+			fe_fail_pending();
 			return NULL;
 		}
-		int n = ring_cq_pop(fe.region, rg->idx, cqes, FE_CQ_BATCH);
-		if (n < 0) {
-			fail_all("cryptod broke the ring protocol");
+		pthread_mutex_lock(&fe.mu);
+		while ((!rg->inflight || rg->polling) && !fe.failed &&
+		       !atomic_load(&fe.dead))
+			pthread_cond_wait(&rg->idle_cv, &fe.mu);
+		pthread_mutex_unlock(&fe.mu);
+		if (atomic_load(&fe.dead))
 			continue;
-		}
-		if (n == 0) {
-			int r = ring_cq_wait_peer(fe.region, rg->idx,
-						  fe.peer_fd, 1000);
-			if (r == -EPIPE)
-				fail_all("cryptod is gone");
-			else if (r < 0 && r != -ETIMEDOUT && r != -EINTR &&
-				 r != -EAGAIN)
-				fail_all("ring wait failed");
+		int seen = 0;
+		pthread_mutex_lock(&rg->cq_mu);
+		int n = drain_locked(rg, 0, &seen);
+		pthread_mutex_unlock(&rg->cq_mu);
+		if (n != 0)
 			continue;
-		}
-		for (int i = 0; i < n; i++) {
-			struct fe_pending p;
-			if (take_pending(rg, &cqes[i], &p) < 0) {
-				fail_all("cryptod completed an unknown request");
-				break;
-			}
-			if (reply_one(rg, &p, &cqes[i]) < 0)
-				fail_all("cryptod sent a malformed reply");
-			fe_slot_put(rg, cqes[i].slot);
-		}
+		int r = ring_cq_wait_peer(fe.region, rg->idx, fe.peer_fd, 1000);
+		if (r == -EPIPE)
+			fail_all("cryptod is gone");
+		else if (r < 0 && r != -ETIMEDOUT && r != -EINTR &&
+			 r != -EAGAIN)
+			fail_all("ring wait failed");
 	}
 }
