@@ -7,7 +7,10 @@
  *
  * Loop: pop a batch of submissions, serve each (copy + validate the
  * arguments, dispatch, push the completion, kick), and when the ring is
- * empty announce sleep (ring_sq_prepare_sleep) and wait in io_uring.
+ * empty keep polling it for a short adaptive window (the next request of
+ * an application that waits for each answer arrives within tens of
+ * microseconds: no wake-up then), then announce sleep
+ * (ring_sq_prepare_sleep) and wait in io_uring.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -32,6 +35,10 @@
 #define CTBUF_LEN (CS_MAX_IO * 2u + (256u << 10))
 /* Largest argument block: rename/symlink/xattr (value up to 64 KiB). */
 #define ARGBUF_LEN (CS_XATTR_SIZE_MAX + 4096u)
+/* Poll window after the ring ran empty (ring_set_spin_auto(): adaptive,
+ * docs/PERFORMANCE.md); the environment's CS_CRYPTOD_SPIN_US overrides it
+ * (0: off). */
+#define SPIN_US_DEFAULT 50u
 
 /* io_uring_setup() refused by policy rather than broken: Docker's default
  * seccomp profile (since 25.0), other container profiles and
@@ -105,8 +112,26 @@ static int setup_one(struct cd_worker *w)
 	return setup_common(w);
 }
 
+/* Sets the workers' adaptive poll window (before the sandbox). */
+static void spin_setup(void)
+{
+	const char *e = getenv("CS_CRYPTOD_SPIN_US");
+	unsigned long us = SPIN_US_DEFAULT;
+	if (e && *e) {
+		char *end;
+		errno = 0;
+		us = strtoul(e, &end, 10);
+		if (errno || *end || us > 10000) {
+			log_warnx("CS_CRYPTOD_SPIN_US=%s ignored", e);
+			us = SPIN_US_DEFAULT;
+		}
+	}
+	ring_set_spin_auto(cd.region, (uint32_t)us * 1000u);
+}
+
 int cd_workers_setup(void)
 {
+	spin_setup();
 	cd.workers = calloc(cd.nworkers, sizeof(*cd.workers));
 	if (!cd.workers)
 		return -ENOMEM;
@@ -177,11 +202,15 @@ static void arm_poll(struct cd_worker *w)
 	w->poll_armed = true;
 }
 
-/* Serves what is queued; returns how many submissions were served. */
-static int serve_batch(struct cd_worker *w)
+/* Serves what is queued, polling for it first (ring_sq_spin: adaptive,
+ * only while the frontend is awake) when poll is set; returns how many
+ * submissions were served. */
+static int serve_batch(struct cd_worker *w, bool poll)
 {
 	struct cs_sqe sqes[POP_BATCH];
 	int n = ring_sq_pop(cd.region, w->idx, sqes, POP_BATCH);
+	if (n == 0 && poll && ring_sq_spin(cd.region, w->idx) == 1)
+		n = ring_sq_pop(cd.region, w->idx, sqes, POP_BATCH);
 	if (n < 0)
 		fatalx("worker %u: malformed submission from frontend", w->idx);
 	for (int i = 0; i < n; i++)
@@ -194,8 +223,9 @@ static int serve_batch(struct cd_worker *w)
 static void *worker_main_sync(struct cd_worker *w)
 {
 	while (!w->hangup) {
-		if (serve_batch(w) > 0)
+		if (serve_batch(w, false) > 0)
 			continue;
+		/* ring_sq_wait_peer() spins per the same policy. */
 		int rc = ring_sq_wait_peer(cd.region, w->idx, cd.peer_fd, -1);
 		if (rc == -EPIPE)
 			w->hangup = true;
@@ -215,7 +245,9 @@ static void *worker_main(void *arg)
 	arm_poll(w);
 	io_uring_submit(w->uring);
 	while (!w->hangup) {
-		if (serve_batch(w) > 0)
+		/* An armed doorbell wait means the sleeping flag is set:
+		 * polling would not spare the frontend its wake-up. */
+		if (serve_batch(w, !w->futex_armed) > 0)
 			continue;
 		arm_poll(w);
 		if (!w->futex_armed) {
