@@ -196,6 +196,12 @@ int cd_keyd_wrap(const uint8_t *fek, const uint8_t *ad, uint32_t ad_len,
 /* Unwraps one packet; 0, -ENOKEY, -EBADMSG or -errno; fek zero on error. */
 int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
 		   uint8_t *fek);
+/* A new file's header: random file id, cd.cipher_alg, req_flags, packets
+ * of a fresh random FEK wrapped under every FEKEK of the context (bound to
+ * that header), from a pool refilled by one keyd exchange per KD_BATCH_MAX
+ * files; the FEK (KD_FEK_LEN bytes) goes to fek (locked memory: the
+ * caller wipes it). 0 or -errno (fek zeroed). */
+int cd_fresh_header(struct fmt_header *h, uint32_t req_flags, uint8_t *fek);
 
 /* --- lower I/O (uring.c) ----------------------------------------------- */
 enum { CD_IO_READ, CD_IO_WRITE, CD_IO_FSYNC, CD_IO_FDATASYNC };

@@ -4,13 +4,22 @@
  * and serialized on cd.keyd_mu: a request and its reply are one critical
  * section, so replies cannot cross. A malformed reply is fatal (fail
  * closed); a status < 0 is an ordinary error for the caller.
+ *
+ * New files take their header from a pool of ready ones (random file id,
+ * random FEK, packets wrapped by keyd): one KD_WRAP_BATCH round trip fills
+ * KD_BATCH_MAX entries, so a create costs no keyd round trip most of the
+ * time. The FEKs wait in locked memory and are wiped when taken, when the
+ * pool is dropped and at exit. Lock order: pool.mu, then keyd_mu.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cipher.h"
 #include "cryptod.h"
+#include "fmt.h"
 #include "keymsg.h"
 #include "log.h"
 #include "secmem.h"
@@ -53,10 +62,10 @@ static int keyd_call(void *req, size_t len, void *rep, size_t rep_len)
  * request's FEK, an unwrap reply's FEK), used under keyd_mu and wiped
  * after each use: no mmap/mlock/munlock/munmap per call. */
 static void *kbuf;
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
 #define KBUF_LEN                                                               \
-	(sizeof(struct kd_wrap_req) > sizeof(struct kd_unwrap_rep)             \
-	     ? sizeof(struct kd_wrap_req)                                      \
-	     : sizeof(struct kd_unwrap_rep))
+	MAX2(sizeof(struct kd_wrap_batch_req),                                 \
+	     MAX2(sizeof(struct kd_wrap_req), sizeof(struct kd_unwrap_rep)))
 
 /* Returns the locked exchange buffer (caller holds keyd_mu) or NULL. */
 static void *kbuf_get(void)
@@ -172,5 +181,122 @@ int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
 		memcpy(fek, rep->fek, KD_FEK_LEN);
 	secmem_wipe(rep, sizeof(*rep));
 	pthread_mutex_unlock(&cd.keyd_mu);
+	return rc;
+}
+
+/* ---- pool of fresh new-file headers ---------------------------------- */
+
+static struct {
+	pthread_mutex_t mu;
+	unsigned n;	    /* ready: hdr[0..n), FEK i at feks + i * 32 */
+	int alg;	    /* what the ready entries were made for */
+	uint32_t req_flags;
+	uint8_t *feks;	    /* locked, KD_BATCH_MAX * KD_FEK_LEN */
+	struct fmt_header hdr[KD_BATCH_MAX];
+	struct kd_wrap_batch_rep rep; /* packets only, no secret */
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Wipes every ready FEK; caller holds pool.mu (or the process exits). */
+static void pool_drop(void)
+{
+	if (pool.feks)
+		secmem_wipe(pool.feks, KD_BATCH_MAX * KD_FEK_LEN);
+	pool.n = 0;
+}
+
+static void pool_exit(void)
+{
+	pool_drop();
+	secmem_free(pool.feks, KD_BATCH_MAX * KD_FEK_LEN);
+	pool.feks = NULL;
+}
+
+/* Makes KD_BATCH_MAX headers for alg and req_flags with fresh FEKs and has
+ * keyd wrap them in one exchange; caller holds pool.mu and pool.n == 0.
+ * 0 or -errno (the pool stays empty). */
+static int pool_fill(int alg, uint32_t req_flags)
+{
+	struct kd_wrap_batch_req *req;
+	int rc = 0, adl = 0;
+
+	if (!pool.feks) {
+		pool.feks = secmem_alloc(KD_BATCH_MAX * KD_FEK_LEN);
+		if (!pool.feks)
+			return -ENOMEM;
+		atexit(pool_exit);
+	}
+	pthread_mutex_lock(&cd.keyd_mu);
+	req = kbuf_get();
+	if (!req) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memset(req, 0, sizeof(*req));
+	req->h.type = KD_WRAP_BATCH;
+	req->count = KD_BATCH_MAX;
+	for (unsigned e = 0; e < KD_BATCH_MAX; e++) {
+		struct fmt_header *h = &pool.hdr[e];
+		rc = fmt_header_new(h, alg);
+		if (rc < 0)
+			goto out;
+		/* Set before anything binds the fixed header (fmt.h). */
+		h->req_flags = req_flags;
+		adl = fmt_header_ad(h, req->ad[e], KD_BATCH_AD_MAX);
+		if (adl < 0) {
+			rc = adl;
+			goto out;
+		}
+		rc = cipher_random(pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+		if (rc < 0)
+			goto out;
+		memcpy(req->fek[e], pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+	}
+	req->ad_len = (uint32_t)adl;
+	rc = keyd_call(req, sizeof(*req), &pool.rep, sizeof(pool.rep));
+	if (rc < 0)
+		goto out;
+	if (pool.rep.status < 0) {
+		rc = pool.rep.status;
+		goto out;
+	}
+	if (pool.rep.count != KD_BATCH_MAX || pool.rep.npkts < 1 ||
+	    pool.rep.npkts > KD_MAX_KEYS)
+		fatalx("keyd: batch reply with %u entries of %u packets",
+		       pool.rep.count, pool.rep.npkts);
+	for (unsigned e = 0; e < KD_BATCH_MAX && rc == 0; e++)
+		rc = fmt_header_set_packets(&pool.hdr[e], pool.rep.pkt[e],
+					    pool.rep.npkts);
+out:
+	if (req)
+		secmem_wipe(req, sizeof(*req));
+	pthread_mutex_unlock(&cd.keyd_mu);
+	if (rc < 0) {
+		pool_drop();
+		return rc;
+	}
+	pool.n = KD_BATCH_MAX;
+	pool.alg = alg;
+	pool.req_flags = req_flags;
+	return 0;
+}
+
+int cd_fresh_header(struct fmt_header *h, uint32_t req_flags, uint8_t *fek)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&pool.mu);
+	if (pool.n && (pool.alg != cd.cipher_alg || pool.req_flags != req_flags))
+		pool_drop();
+	if (!pool.n)
+		rc = pool_fill(cd.cipher_alg, req_flags);
+	if (rc == 0) {
+		unsigned e = --pool.n;
+		*h = pool.hdr[e];
+		memcpy(fek, pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+		secmem_wipe(pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+	} else {
+		memset(fek, 0, KD_FEK_LEN);
+	}
+	pthread_mutex_unlock(&pool.mu);
 	return rc;
 }

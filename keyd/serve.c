@@ -26,6 +26,7 @@ union kd_req {
 	struct kd_unwrap_req unwrap;
 	struct kd_names_key_req names;
 	struct kd_list_req list;
+	struct kd_wrap_batch_req batch;
 };
 
 union kd_rep {
@@ -34,6 +35,7 @@ union kd_rep {
 	struct kd_unwrap_rep unwrap;
 	struct kd_names_key_rep names;
 	struct kd_list_rep list;
+	struct kd_wrap_batch_rep batch;
 };
 
 static const size_t req_size[KD__MAX] = {
@@ -42,6 +44,7 @@ static const size_t req_size[KD__MAX] = {
 	[KD_UNWRAP] = sizeof(struct kd_unwrap_req),
 	[KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
 	[KD_LIST] = sizeof(struct kd_list_req),
+	[KD_WRAP_BATCH] = sizeof(struct kd_wrap_batch_req),
 };
 
 /* AD of a key packet: the header bytes cryptod sent || FEKEK id. */
@@ -53,27 +56,56 @@ static size_t packet_ad(uint8_t *out, const uint8_t *ad, uint32_t ad_len,
 	return ad_len + KD_ID_LEN;
 }
 
+/* Wraps fek under every FEKEK of the context into pkt[0..nkeys), bound to
+ * ad; 0, or -EIO (pkt then zeroed by the caller). */
+static int wrap_one(struct kd_ctx *ctx, const uint8_t fek[static KD_FEK_LEN],
+		    const uint8_t *ad_in, uint32_t ad_len, struct kd_packet *pkt)
+{
+	uint8_t ad[KD_AD_MAX + KD_ID_LEN];
+	for (uint32_t i = 0; i < ctx->nkeys; i++) {
+		struct kd_packet *k = &pkt[i];
+		memcpy(k->id, ctx->id[i], KD_ID_LEN);
+		kd_random(k->nonce, sizeof(k->nonce));
+		size_t adl = packet_ad(ad, ad_in, ad_len, k->id);
+		if (mbedtls_gcm_crypt_and_tag(&ctx->gcm[i], MBEDTLS_GCM_ENCRYPT,
+					      KD_FEK_LEN, k->nonce, 12, ad,
+					      adl, fek, k->wrapped, 16, k->tag))
+			return -EIO;
+	}
+	return 0;
+}
+
 static size_t do_wrap(struct kd_ctx *ctx, const struct kd_wrap_req *q,
 		      struct kd_wrap_rep *p)
 {
-	uint8_t ad[KD_AD_MAX + KD_ID_LEN];
 	p->status = 0;
-	for (uint32_t i = 0; i < ctx->nkeys; i++) {
-		struct kd_packet *k = &p->pkt[i];
-		memcpy(k->id, ctx->id[i], KD_ID_LEN);
-		kd_random(k->nonce, sizeof(k->nonce));
-		size_t adl = packet_ad(ad, q->ad, q->ad_len, k->id);
-		if (mbedtls_gcm_crypt_and_tag(&ctx->gcm[i], MBEDTLS_GCM_ENCRYPT,
-					      KD_FEK_LEN, k->nonce, 12, ad,
-					      adl, q->fek, k->wrapped, 16,
-					      k->tag)) {
+	if (wrap_one(ctx, q->fek, q->ad, q->ad_len, p->pkt) < 0) {
+		memset(p->pkt, 0, sizeof(p->pkt));
+		p->status = -EIO;
+		p->count = 0;
+		return sizeof(*p);
+	}
+	p->count = ctx->nkeys;
+	return sizeof(*p);
+}
+
+/* KD_WRAP_BATCH: the caller checked count and ad_len. */
+static size_t do_wrap_batch(struct kd_ctx *ctx,
+			    const struct kd_wrap_batch_req *q,
+			    struct kd_wrap_batch_rep *p)
+{
+	p->status = 0;
+	for (uint32_t e = 0; e < q->count; e++) {
+		if (wrap_one(ctx, q->fek[e], q->ad[e], q->ad_len, p->pkt[e]) <
+		    0) {
 			memset(p->pkt, 0, sizeof(p->pkt));
 			p->status = -EIO;
-			p->count = 0;
+			p->count = p->npkts = 0;
 			return sizeof(*p);
 		}
 	}
-	p->count = ctx->nkeys;
+	p->count = q->count;
+	p->npkts = ctx->nkeys;
 	return sizeof(*p);
 }
 
@@ -163,6 +195,14 @@ int kd_serve(int fd, struct kd_ctx *ctx)
 				fatalx("KD_UNWRAP: ad_len %u",
 				       q->unwrap.ad_len);
 			len = do_unwrap(ctx, &q->unwrap, &p->unwrap);
+			break;
+		case KD_WRAP_BATCH:
+			if (q->batch.count < 1 ||
+			    q->batch.count > KD_BATCH_MAX ||
+			    q->batch.ad_len > KD_BATCH_AD_MAX)
+				fatalx("KD_WRAP_BATCH: count %u ad_len %u",
+				       q->batch.count, q->batch.ad_len);
+			len = do_wrap_batch(ctx, &q->batch, &p->batch);
 			break;
 		case KD_NAMES_KEY:
 			p->names.status = 0;

@@ -14,12 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KD_PROTO_VERSION 1u
+/* Version 2 added KD_WRAP_BATCH (appended; every version-1 message is
+ * unchanged). Both sides are built together and refuse any other version
+ * at KD_HELLO. */
+#define KD_PROTO_VERSION 2u
 #define KD_MAX_KEYS 8u        /* FEKEKs in one mount context */
 #define KD_ID_LEN 8u          /* FEKEK id */
 #define KD_FEK_LEN 32u
 #define KD_NAMES_KEY_LEN 64u  /* AES-SIV-256: MAC key + CTR key */
 #define KD_AD_MAX 256u
+#define KD_BATCH_MAX 16u     /* FEKs in one KD_WRAP_BATCH */
+#define KD_BATCH_AD_MAX 128u /* AD bytes per FEK in a batch */
 
 enum kd_type {
 	KD_INVALID = 0,
@@ -28,6 +33,7 @@ enum kd_type {
 	KD_UNWRAP,       /* unwrap one key packet */
 	KD_NAMES_KEY,    /* get the volume's names key */
 	KD_LIST,         /* list FEKEK ids of the context */
+	KD_WRAP_BATCH,   /* version 2: KD_WRAP for up to KD_BATCH_MAX FEKs */
 	KD__MAX
 };
 
@@ -102,5 +108,34 @@ struct kd_list_rep {
 	uint32_t count;
 	uint8_t id[KD_MAX_KEYS][KD_ID_LEN];
 };
+
+/* Wraps count fresh FEKs at once (cryptod keeps a pool of ready new-file
+ * headers, so a create needs no keyd round trip). Entry i is fek[i] bound
+ * to ad[i][0..ad_len) exactly as KD_WRAP would bind it; entries past count
+ * are ignored (zero). count 1..KD_BATCH_MAX and ad_len <= KD_BATCH_AD_MAX,
+ * else the message is malformed (fatal). */
+struct kd_wrap_batch_req {
+	struct kd_hdr h;
+	uint32_t count;
+	uint32_t ad_len;
+	uint8_t fek[KD_BATCH_MAX][KD_FEK_LEN];
+	uint8_t ad[KD_BATCH_MAX][KD_BATCH_AD_MAX];
+};
+_Static_assert(sizeof(struct kd_wrap_batch_req) == 16 + 16 * 32 + 16 * 128,
+	       "kd_wrap_batch_req size");
+
+/* status 0: entries 0..count-1 each hold npkts packets (one per FEKEK of
+ * the context, as KD_WRAP); otherwise count = npkts = 0 and every packet
+ * is zero. */
+struct kd_wrap_batch_rep {
+	struct kd_hdr h;
+	int32_t status;
+	uint32_t count;
+	uint32_t npkts;
+	uint32_t pad;
+	struct kd_packet pkt[KD_BATCH_MAX][KD_MAX_KEYS];
+};
+_Static_assert(sizeof(struct kd_wrap_batch_rep) == 24 + 16 * 8 * 68,
+	       "kd_wrap_batch_rep size");
 
 #endif

@@ -368,6 +368,60 @@ static void test_messages(void)
 
 /* Mount contexts: files wrapped to two FEKEKs open with a context holding
  * only the second; a context holding neither gets -ENOKEY. */
+/* KD_WRAP_BATCH: every entry unwraps (KD_UNWRAP) to its own FEK under its
+ * own AD and under no other entry's AD; count 1 and KD_BATCH_MAX. */
+static void test_wrap_batch(void)
+{
+	const char *both[] = { pf1, pf2 };
+	char err[512];
+	int fd;
+	pid_t pid;
+	uint8_t got[32];
+	static struct kd_wrap_batch_req q;
+	static struct kd_wrap_batch_rep p;
+	CU_ASSERT_EQUAL_FATAL(start(vol1, both, 2, &fd, &pid, err,
+				    sizeof(err)), 0);
+	hello(fd);
+	uint32_t counts[] = { 1, KD_BATCH_MAX };
+	for (size_t c = 0; c < 2; c++) {
+		memset(&q, 0, sizeof(q));
+		q.h.type = KD_WRAP_BATCH;
+		q.h.seq = 21;
+		q.count = counts[c];
+		q.ad_len = KD_BATCH_AD_MAX;
+		for (uint32_t e = 0; e < q.count; e++) {
+			memset(q.fek[e], (int)(0x10 + e), 32);
+			memset(q.ad[e], (int)(0x80 + e), KD_BATCH_AD_MAX);
+		}
+		CU_ASSERT_EQUAL_FATAL(rpc(fd, &q, sizeof(q), &p, sizeof(p)),
+				      0);
+		CU_ASSERT_EQUAL(p.h.type, KD_WRAP_BATCH);
+		CU_ASSERT_EQUAL(p.h.seq, 21);
+		CU_ASSERT_EQUAL(p.status, 0);
+		CU_ASSERT_EQUAL_FATAL(p.count, q.count);
+		CU_ASSERT_EQUAL_FATAL(p.npkts, 2);
+		for (uint32_t e = 0; e < q.count; e++) {
+			for (unsigned k = 0; k < 2; k++) {
+				CU_ASSERT_EQUAL(unwrap(fd, &p.pkt[e][k],
+						       q.ad[e],
+						       KD_BATCH_AD_MAX, got),
+						0);
+				CU_ASSERT_EQUAL(memcmp(got, q.fek[e], 32), 0);
+			}
+			if (e > 0)
+				CU_ASSERT_EQUAL(unwrap(fd, &p.pkt[e][0],
+						       q.ad[0],
+						       KD_BATCH_AD_MAX, got),
+						-EBADMSG);
+		}
+		/* Entries past count stay zero. */
+		for (uint32_t e = q.count; e < KD_BATCH_MAX; e++)
+			for (size_t b = 0; b < sizeof(p.pkt[e]); b++)
+				CU_ASSERT_EQUAL(((uint8_t *)p.pkt[e])[b], 0);
+	}
+	CU_ASSERT_EQUAL(finish(fd, pid), 0);
+}
+
 static void test_contexts(void)
 {
 	const char *both[] = { pf1, pf2 }, *second[] = { pf2 },
@@ -439,13 +493,14 @@ static void malformed(const void *msg, size_t len, int with_hello)
 
 static void test_malformed(void)
 {
-	static uint8_t m[sizeof(struct kd_unwrap_req) + 16];
+	static uint8_t m[sizeof(struct kd_wrap_batch_req) + 16];
 	static const size_t sizes[KD__MAX] = {
 		[KD_HELLO] = sizeof(struct kd_hello),
 		[KD_WRAP] = sizeof(struct kd_wrap_req),
 		[KD_UNWRAP] = sizeof(struct kd_unwrap_req),
 		[KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
 		[KD_LIST] = sizeof(struct kd_list_req),
+		[KD_WRAP_BATCH] = sizeof(struct kd_wrap_batch_req),
 	};
 	struct kd_hdr *h = (struct kd_hdr *)m;
 	/* Every type one byte short and one byte long. */
@@ -489,6 +544,18 @@ static void test_malformed(void)
 	uq->h.type = KD_UNWRAP;
 	uq->ad_len = UINT32_MAX;
 	malformed(m, sizeof(*uq), 1);
+	/* Batch: count 0 and KD_BATCH_MAX + 1, ad_len one past its maximum. */
+	struct kd_wrap_batch_req *bq = (struct kd_wrap_batch_req *)m;
+	uint32_t bc[][2] = { { 0, 8 },
+			     { KD_BATCH_MAX + 1, 8 },
+			     { 1, KD_BATCH_AD_MAX + 1 } };
+	for (size_t i = 0; i < 3; i++) {
+		memset(m, 0, sizeof(m));
+		bq->h.type = KD_WRAP_BATCH;
+		bq->count = bc[i][0];
+		bq->ad_len = bc[i][1];
+		malformed(m, sizeof(*bq), 1);
+	}
 }
 
 static void test_unlock_errors(void)
@@ -1029,6 +1096,7 @@ int cs_register_suites(void)
 {
 	static const struct cs_test t[] = {
 		{ "every message type", test_messages },
+		{ "batch wrap", test_wrap_batch },
 		{ "mount contexts", test_contexts },
 		{ "SIGTERM", test_sigterm },
 		{ "malformed messages are fatal", test_malformed },

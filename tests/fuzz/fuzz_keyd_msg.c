@@ -15,7 +15,8 @@
  * malloc-backed secmem_* so memory kd_serve held at that point is freed.
  * Every reply keyd sent before must be well formed: exact size for its
  * type, seq echoed, unwrap status 0/-ENOKEY/-EBADMSG with an all-zero FEK
- * unless 0, wrap status 0 with one packet per FEKEK. Violations abort().
+ * unless 0, wrap status 0 with one packet per FEKEK (batch: per entry,
+ * count echoed). Violations abort().
  *
  * Built with -DCS_FUZZ=ON (clang) as fuzz-keyd-msg; every other build
  * replays tests/fuzz/corpus/keyd_msg as a unit test (fuzz_keyd_msg_replay).
@@ -137,6 +138,7 @@ static const size_t req_size[KD__MAX] = {
     [KD_UNWRAP] = sizeof(struct kd_unwrap_req),
     [KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
     [KD_LIST] = sizeof(struct kd_list_req),
+    [KD_WRAP_BATCH] = sizeof(struct kd_wrap_batch_req),
 };
 static const size_t rep_size[KD__MAX] = {
     [KD_HELLO] = sizeof(struct kd_hello),
@@ -144,6 +146,7 @@ static const size_t rep_size[KD__MAX] = {
     [KD_UNWRAP] = sizeof(struct kd_unwrap_rep),
     [KD_NAMES_KEY] = sizeof(struct kd_names_key_rep),
     [KD_LIST] = sizeof(struct kd_list_rep),
+    [KD_WRAP_BATCH] = sizeof(struct kd_wrap_batch_rep),
 };
 
 static struct kd_ctx *ctx;
@@ -188,6 +191,12 @@ static void check_reply(const uint8_t *b, size_t n, const uint32_t *seqs,
 		memcpy(&r, b, sizeof(r));
 		if (r.status != 0 || r.count != ctx->nkeys)
 			abort();
+	} else if (h.type == KD_WRAP_BATCH) {
+		static struct kd_wrap_batch_rep r;
+		memcpy(&r, b, sizeof(r));
+		if (r.status != 0 || r.count < 1 || r.count > KD_BATCH_MAX ||
+		    r.npkts != ctx->nkeys)
+			abort();
 	} else if (h.type == KD_LIST) {
 		struct kd_list_rep r;
 		memcpy(&r, b, sizeof(r));
@@ -198,8 +207,8 @@ static void check_reply(const uint8_t *b, size_t n, const uint32_t *seqs,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t msg[2048];
-	static uint8_t rep[4096];
+	static uint8_t msg[4096];
+	static uint8_t rep[16384];
 	uint32_t seqs[40];
 	unsigned nreq = 0;
 	int sv[2];
@@ -227,7 +236,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = (size_t)data[0] | (size_t)data[1] << 8;
 		data += 2;
 		size -= 2;
-		len %= 1200;
+		len %= 3000;
 		size_t take = len < size ? len : size;
 		memset(msg, 0, len ? len : 1);
 		memcpy(msg, data, take);
@@ -254,6 +263,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!(mode & 4))
 					al %= KD_AD_MAX + 1;
 				memcpy(msg + o, &al, 4);
+			}
+			if (type == KD_WRAP_BATCH && !(mode & 4)) {
+				/* count and ad_len mostly in range */
+				size_t oc = offsetof(struct kd_wrap_batch_req,
+						     count),
+				       oa = offsetof(struct kd_wrap_batch_req,
+						     ad_len);
+				uint32_t c, al;
+				memcpy(&c, msg + oc, 4);
+				memcpy(&al, msg + oa, 4);
+				c = c % KD_BATCH_MAX + 1;
+				al %= KD_BATCH_AD_MAX + 1;
+				memcpy(msg + oc, &c, 4);
+				memcpy(msg + oa, &al, 4);
 			}
 		}
 		if (send(sv[0], msg, len, MSG_DONTWAIT) != (ssize_t)len)
