@@ -192,10 +192,9 @@ struct tput {
 
 static struct tput tput_of(uint64_t n, double sec)
 {
-	return (struct tput){n / sec / 1e6, last_cost.cpu_ns / (double)n,
-			     1000.0 * (double)(last_cost.vcsw +
-					       last_cost.ivcsw) /
-				 (double)n};
+	return (struct tput){
+	    n / sec / 1e6, last_cost.cpu_ns / (double)n,
+	    1000.0 * (double)(last_cost.vcsw + last_cost.ivcsw) / (double)n};
 }
 
 /* Keeps the trial with the best rate. */
@@ -632,9 +631,9 @@ static void fd_open(int sock, size_t req_bytes, size_t rep_bytes, int fds[4])
 			exit(1);
 		/* Room for the bytes plus per-write overhead; FORCE as
 		 * root goes past net.core.wmem_max, else capped. */
-		int sz = (int)(2 * (req_bytes > rep_bytes ? req_bytes
-							  : rep_bytes) +
-			       65536);
+		int sz =
+		    (int)(2 * (req_bytes > rep_bytes ? req_bytes : rep_bytes) +
+			  65536);
 		for (int i = 0; i < 2; i++) {
 			if (setsockopt(a[i], SOL_SOCKET, SO_SNDBUFFORCE, &sz,
 				       sizeof(sz)) < 0)
@@ -667,9 +666,9 @@ static void fd_close(int fds[4])
 
 /* Client over pipes or a socketpair: batches of b requests of msg bytes,
  * at most window in flight; returns messages per second. */
-static struct tput bench_fd_tput(int sock, uint64_t n, unsigned b,
-				 size_t msg, unsigned window, enum mode m,
-				 enum place pl, int touch)
+static struct tput bench_fd_tput(int sock, uint64_t n, unsigned b, size_t msg,
+				 unsigned window, enum mode m, enum place pl,
+				 int touch)
 {
 	int fds[4];
 	fd_open(sock, window * msg, window * MSG_CQE, fds);
@@ -753,8 +752,8 @@ static void print_tput(const char *test, unsigned window, const char *mode,
 	printf("ringbench test=%s batch=%d window=%u wait=%s cpus=%s "
 	       "mdesc_per_s=%.2f ns_per_desc=%.1f cpu_ns_per_desc=%.1f "
 	       "csw_per_1000=%.2f\n",
-	       test, BATCH, window, mode, place_name[pl], t.mps, 1e3 / t.mps, t.cpu_ns,
-	       t.csw);
+	       test, BATCH, window, mode, place_name[pl], t.mps, 1e3 / t.mps,
+	       t.cpu_ns, t.csw);
 }
 
 static void row(const char *what, struct tput ring, const char *yname,
@@ -903,12 +902,12 @@ int main(int argc, char **argv)
 							   M_BUSY, P_SPLIT));
 			keep_best(&t_kick1,
 				  bench_ring_tput(fd_n, 1, W, M_SLEEP, P_ANY));
-			keep_best(&t_pipe, bench_fd_tput(0, fd_n, BATCH,
-							 MSG_SQE, W, M_SLEEP,
-							 P_ANY, 0));
-			keep_best(&t_sock, bench_fd_tput(1, fd_n, BATCH,
-							 MSG_SQE, W, M_SLEEP,
-							 P_ANY, 0));
+			keep_best(&t_pipe,
+				  bench_fd_tput(0, fd_n, BATCH, MSG_SQE, W,
+						M_SLEEP, P_ANY, 0));
+			keep_best(&t_sock,
+				  bench_fd_tput(1, fd_n, BATCH, MSG_SQE, W,
+						M_SLEEP, P_ANY, 0));
 			keep_best(&t_sock_auto,
 				  bench_fd_tput(1, fd_n, BATCH, MSG_SQE, W,
 						M_AUTO, P_ANY, 0));
@@ -949,10 +948,9 @@ int main(int argc, char **argv)
 					  bench_ring_tput(tput_n, BATCH, W,
 							  M_AUTO, pl));
 				if (pl == P_SPLIT)
-					keep_best(&x->busy,
-						  bench_ring_tput(tput_n, BATCH,
-								  W, M_BUSY,
-								  pl));
+					keep_best(&x->busy, bench_ring_tput(
+								tput_n, BATCH,
+								W, M_BUSY, pl));
 				keep_best(&x->sock,
 					  bench_fd_tput(1, fd_n, BATCH, MSG_SQE,
 							W, M_SLEEP, pl, 0));
@@ -986,12 +984,11 @@ int main(int argc, char **argv)
 			uint64_t fn = fd_n > 100ull * w ? fd_n : 100ull * w;
 			for (int t = 0; t < opt_trials; t++) {
 				keep_best(&w_ring[k],
-					  bench_ring_tput(rn, BATCH, w,
-							  M_SLEEP, P_SAME));
+					  bench_ring_tput(rn, BATCH, w, M_SLEEP,
+							  P_SAME));
 				keep_best(&w_sock[k],
 					  bench_fd_tput(1, fn, BATCH, MSG_SQE,
-							w, M_SLEEP, P_SAME,
-							0));
+							w, M_SLEEP, P_SAME, 0));
 				keep_best(&w_sock_auto[k],
 					  bench_fd_tput(1, fn, BATCH, MSG_SQE,
 							w, M_AUTO, P_SAME, 0));
@@ -1011,14 +1008,14 @@ int main(int argc, char **argv)
 			double g = bench_ring_slots(slot_n);
 			if (g > gbps_ring)
 				gbps_ring = g;
-			struct tput s = bench_fd_tput(1, slot_n / 2, 1,
-						      CS_MAX_IO, 4, M_SLEEP,
-						      P_ANY, 1);
+			struct tput s = bench_fd_tput(
+			    1, slot_n / 2, 1, CS_MAX_IO, 4, M_SLEEP, P_ANY, 1);
 			g = s.mps * 1e6 * CS_MAX_IO / 1e9;
 			if (g > gbps_sock)
 				gbps_sock = g;
 		}
-		printf("ringbench test=slots_1mib_touch gbps=%.2f\n", gbps_ring);
+		printf("ringbench test=slots_1mib_touch gbps=%.2f\n",
+		       gbps_ring);
 		printf("ringbench test=socketpair_1mib_copy gbps=%.2f\n",
 		       gbps_sock);
 	}
@@ -1046,8 +1043,7 @@ int main(int argc, char **argv)
 		printf("| rings' own cost: sqe+cqe push+pop, one thread "
 		       "(ns/desc) | %.1f | socketpair %.1f ns/desc | %.1fx "
 		       "|\n",
-		       inproc, 1e3 / t_sock.mps,
-		       (1e3 / t_sock.mps) / inproc);
+		       inproc, 1e3 / t_sock.mps, (1e3 / t_sock.mps) / inproc);
 	if (want("slots"))
 		printf("| 1 MiB slots, 4 KiB touch (GB/s) | %.2f | socketpair "
 		       "copy %.2f | %.1fx |\n",
@@ -1062,8 +1058,8 @@ int main(int argc, char **argv)
 	       "|---|---:|---:|---:|---:|---:|\n",
 	       BATCH, opt_auto);
 	char what[128];
-	struct tput best_sock = t_sock.mps > t_sock_auto.mps ? t_sock
-							     : t_sock_auto;
+	struct tput best_sock =
+	    t_sock.mps > t_sock_auto.mps ? t_sock : t_sock_auto;
 	if (want("tput")) {
 		snprintf(what, sizeof(what), "window %u, unpinned, sleeping",
 			 W);
@@ -1075,8 +1071,7 @@ int main(int argc, char **argv)
 		snprintf(what, sizeof(what),
 			 "window %u, unpinned, fixed spin %u ns", W, opt_spin);
 		row(what, t_spin, "best socketpair", best_sock);
-		snprintf(what, sizeof(what), "window %u, both busy, 2 CPUs",
-			 W);
+		snprintf(what, sizeof(what), "window %u, both busy, 2 CPUs", W);
 		row(what, t_busy, "best socketpair", best_sock);
 		snprintf(what, sizeof(what), "window %u, unpinned, sleeping",
 			 W);
@@ -1086,8 +1081,7 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 2; k++) {
 			enum place pl = places[k];
 			struct placed *x = &pc[pl];
-			const char *where =
-			    pl == P_SAME ? "one CPU" : "2 CPUs";
+			const char *where = pl == P_SAME ? "one CPU" : "2 CPUs";
 			snprintf(what, sizeof(what), "window %u, %s, sleeping",
 				 W, where);
 			row(what, x->sleep, "socketpair", x->sock);
@@ -1128,9 +1122,10 @@ int main(int argc, char **argv)
 		       "M/s = <= %.1fx the best socketpair (%.2f M/s)\n",
 		       W, floor_ns, x->futex_us, W, inproc, 1e3 / floor_ns,
 		       (1e3 / floor_ns) / best, best);
-		printf("ringbench test=bound_one_cpu window=%u ns_per_desc=%.1f "
-		       "max_ratio=%.2f\n",
-		       W, floor_ns, (1e3 / floor_ns) / best);
+		printf(
+		    "ringbench test=bound_one_cpu window=%u ns_per_desc=%.1f "
+		    "max_ratio=%.2f\n",
+		    W, floor_ns, (1e3 / floor_ns) / best);
 		x = &pc[P_SPLIT];
 		best = x->sock.mps > x->sock_auto.mps ? x->sock.mps
 						      : x->sock_auto.mps;

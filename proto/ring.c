@@ -80,7 +80,7 @@ struct ring_region {
 	int own_fd;
 	uint32_t mask;
 	uint64_t slab_off;
-	uint32_t spin_ns; /* busy-poll before a futex sleep */
+	uint32_t spin_ns;	/* busy-poll before a futex sleep */
 	uint32_t spin_auto_max; /* adaptive spin cap, 0: fixed spin_ns */
 	struct ring_params p;
 	struct ring_priv *rings;
@@ -775,8 +775,8 @@ int ring_cq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_ring(r, q, &q->ctl->cq, &q->ctl->sq, q->cq_head,
-			 timeout_ms, &q->cq_spin);
+	return wait_ring(r, q, &q->ctl->cq, &q->ctl->sq, q->cq_head, timeout_ms,
+			 &q->cq_spin);
 }
 
 int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
@@ -784,8 +784,8 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
-	return wait_ring(r, q, &q->ctl->sq, &q->ctl->cq, q->sq_head,
-			 timeout_ms, &q->sq_spin);
+	return wait_ring(r, q, &q->ctl->sq, &q->ctl->cq, q->sq_head, timeout_ms,
+			 &q->sq_spin);
 }
 
 int ring_sq_spin(struct ring_region *r, unsigned ring)

@@ -831,12 +831,12 @@ static int lost_wait(struct ring_region *r, int sq, uint64_t *slow)
 static void lost_jitter(struct ring_region *r, uint32_t i, int jitter)
 {
 	if (jitter)
-		ring_set_spin(r, (i * 7919u + (unsigned)jitter * 1237u) % 4000u);
+		ring_set_spin(r,
+			      (i * 7919u + (unsigned)jitter * 1237u) % 4000u);
 }
 
 /* Child: cryptod-like echo, one descriptor at a time. */
-static int lost_child(int memfd, uint32_t rounds, uint32_t auto_ns,
-		      int jitter)
+static int lost_child(int memfd, uint32_t rounds, uint32_t auto_ns, int jitter)
 {
 	struct ring_region *r = NULL;
 	uint64_t slow = 0;
@@ -907,7 +907,10 @@ static void lost_wakeup_run(uint32_t rounds, uint32_t auto_ns, int jitter)
 	fprintf(stderr,
 		"  %u of %u round trips (%s) in %.2f s: %lu lost wake-ups "
 		"here, %s in the child\n",
-		i, rounds, jitter ? "spin jitter" : auto_ns ? "adaptive spin" : "sleep",
+		i, rounds,
+		jitter	  ? "spin jitter"
+		: auto_ns ? "adaptive spin"
+			  : "sleep",
 		(now_ns() - t0) / 1e9, (unsigned long)slow,
 		WIFEXITED(st) && WEXITSTATUS(st) == 14 ? "some" : "none");
 	ring_region_destroy(r);
