@@ -788,26 +788,29 @@ int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
 			 &q->sq_spin);
 }
 
-int ring_sq_spin(struct ring_region *r, unsigned ring)
+/* ring_sq_spin()/ring_cq_spin(): the policy spin on one direction. */
+static int spin_dir(struct ring_region *r, unsigned ring, bool sq)
 {
 	struct ring_priv *q = get_ring(r, ring);
 	if (!q)
 		return -EINVAL;
 	if (q->broken)
 		return -EPROTO;
-	return policy_spin(r, &q->ctl->sq, &q->ctl->cq, q->sq_head, UINT32_MAX,
-			   &q->sq_spin);
+	if (sq)
+		return policy_spin(r, &q->ctl->sq, &q->ctl->cq, q->sq_head,
+				   UINT32_MAX, &q->sq_spin);
+	return policy_spin(r, &q->ctl->cq, &q->ctl->sq, q->cq_head, UINT32_MAX,
+			   &q->cq_spin);
+}
+
+int ring_sq_spin(struct ring_region *r, unsigned ring)
+{
+	return spin_dir(r, ring, true);
 }
 
 int ring_cq_spin(struct ring_region *r, unsigned ring)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
-		return -EINVAL;
-	if (q->broken)
-		return -EPROTO;
-	return policy_spin(r, &q->ctl->cq, &q->ctl->sq, q->cq_head, UINT32_MAX,
-			   &q->cq_spin);
+	return spin_dir(r, ring, false);
 }
 
 int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,

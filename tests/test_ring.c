@@ -648,26 +648,36 @@ static void *cq_waiter(void *arg)
 	return NULL;
 }
 
-static void test_wait_kick_threads(void)
+/* rounds times: a thread waits for ring 0's completions while this one
+ * pushes one and kicks, every other round only after sleep_us (past any
+ * spin: the waiter really sleeps). The waiter must wake with the work
+ * there, never time out. */
+static void wait_kick_rounds(struct ring_region *r, int rounds,
+			     unsigned sleep_us)
 {
-	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-	for (int k = 0; k < 20; k++) {
+	for (int k = 0; k < rounds; k++) {
 		struct waiter w = {.r = r};
-		pthread_t t;
-		CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, cq_waiter, &w),
+		pthread_t th;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cq_waiter, &w),
 				      0);
 		if (k % 2)
-			usleep(2000);
+			usleep(sleep_us);
 		struct cs_cqe c = good_cqe(k, 0), o;
 		CU_ASSERT_EQUAL(ring_cq_push(r, 0, &c, 1), 1);
 		ring_cq_kick(r, 0);
-		pthread_join(t, NULL);
+		pthread_join(th, NULL);
 		CU_ASSERT_EQUAL(w.rc, 0);
 		CU_ASSERT(w.ns < 4000000000ull); /* woken, not timed out */
 		CU_ASSERT_EQUAL(ring_cq_pop(r, 0, &o, 1), 1);
 		CU_ASSERT_EQUAL(o.id, (uint64_t)k);
 	}
+}
+
+static void test_wait_kick_threads(void)
+{
+	struct ring_region *r = mk(1, 8, 4, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	wait_kick_rounds(r, 20, 2000);
 	ring_region_destroy(r);
 }
 
@@ -682,21 +692,7 @@ static void test_spin(void)
 	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 20), -ETIMEDOUT);
 	uint64_t ms = (now_ns() - t) / 1000000u;
 	CU_ASSERT(ms >= 19 && ms < 2000);
-	for (int k = 0; k < 10; k++) {
-		struct waiter w = {.r = r};
-		pthread_t th;
-		CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cq_waiter, &w),
-				      0);
-		if (k % 2)
-			usleep(1000); /* past the spin: a real sleep */
-		struct cs_cqe c = good_cqe(k, 0), o;
-		CU_ASSERT_EQUAL(ring_cq_push(r, 0, &c, 1), 1);
-		ring_cq_kick(r, 0);
-		pthread_join(th, NULL);
-		CU_ASSERT_EQUAL(w.rc, 0);
-		CU_ASSERT_EQUAL(ring_cq_pop(r, 0, &o, 1), 1);
-		CU_ASSERT_EQUAL(o.id, (uint64_t)k);
-	}
+	wait_kick_rounds(r, 10, 1000); /* 1 ms: past the spin */
 	ring_set_spin(r, 0);
 	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 1), -ETIMEDOUT);
 	ring_region_destroy(r);
@@ -745,22 +741,7 @@ static void test_spin_auto(void)
 	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 0), -ETIMEDOUT);
 
 	ring_set_spin_auto(r, 100000); /* 100 us */
-	for (int k = 0; k < 10; k++) {
-		struct waiter w = {.r = r};
-		pthread_t th;
-		CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cq_waiter, &w),
-				      0);
-		if (k % 2)
-			usleep(1000); /* past the spin: a real sleep */
-		struct cs_cqe c = good_cqe(k, 0), o;
-		CU_ASSERT_EQUAL(ring_cq_push(r, 0, &c, 1), 1);
-		ring_cq_kick(r, 0);
-		pthread_join(th, NULL);
-		CU_ASSERT_EQUAL(w.rc, 0);
-		CU_ASSERT(w.ns < 4000000000ull); /* woken, not timed out */
-		CU_ASSERT_EQUAL(ring_cq_pop(r, 0, &o, 1), 1);
-		CU_ASSERT_EQUAL(o.id, (uint64_t)k);
-	}
+	wait_kick_rounds(r, 10, 1000); /* 1 ms: past the spin */
 	/* Back to fixed spinning (0): plain sleeps. */
 	ring_set_spin(r, 0);
 	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 1), -ETIMEDOUT);
