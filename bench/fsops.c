@@ -3,6 +3,10 @@
  * Small-file storm for bench/fsbench: creates N files of 100 bytes in DIR,
  * stats each, unlinks each. Prints one machine-readable line:
  *   fsops n=N create_s=.. stat_s=.. unlink_s=..
+ * fsops --rtt DIR N: one request round trip to the filesystem daemon,
+ * N times (getxattr of a missing user.* attribute of DIR: no kernel cache
+ * answers it), then prints
+ *   fsops rtt n=N us=<mean microseconds per round trip>
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,14 +14,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "util.h"
 
+/* --rtt: round trips of a request every FUSE daemon answers itself. */
+static int rtt(const char *dir, long n)
+{
+	char v[8];
+	uint64_t t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		if (getxattr(dir, "user.fsops-rtt", v, sizeof(v)) >= 0 ||
+		    (errno != ENODATA && errno != ENOTSUP)) {
+			perror("getxattr");
+			return 1;
+		}
+	}
+	uint64_t t1 = now_ns();
+	printf("fsops rtt n=%ld us=%.2f\n", n, (t1 - t0) / 1e3 / (double)n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "--rtt")) {
+		long n = strtol(argv[3], NULL, 10);
+		if (n <= 0 || n > 100000000) {
+			fprintf(stderr, "fsops: bad N\n");
+			return 2;
+		}
+		return rtt(argv[2], n);
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: fsops DIR N\n");
+		fprintf(stderr, "usage: fsops DIR N | fsops --rtt DIR N\n");
 		return 2;
 	}
 	const char *dir = argv[1];
