@@ -744,8 +744,6 @@ int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag)
 {
 	struct fmt_header h;
 	struct cipher_key *key = NULL;
-	struct kd_packet pkts[KD_MAX_KEYS];
-	uint8_t ad[FMT_FIXED_LEN];
 	uint64_t o;
 	uint32_t l;
 	int rc = cd_worker_scratch(w);
@@ -753,24 +751,14 @@ int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag)
 		return rc;
 	uint8_t *fek = w->secret;
 
-	rc = fmt_header_new(&h, cd.cipher_alg);
+	/* Header, random FEK and its packets from the pre-wrapped pool
+	 * (keys.c): no keyd round trip per create. */
+	memset(&h, 0, sizeof(h));
+	rc = cd_fresh_header(&h, FMT_RF_NEW, fek);
 	if (rc < 0)
-		return rc;
-	h.req_flags = FMT_RF_NEW;
+		goto out;
 	if (tag)
 		memcpy(h.bind_tag, tag, FMT_BIND_LEN);
-	rc = fmt_header_ad(&h, ad, sizeof(ad));
-	if (rc < 0)
-		goto out;
-	rc = cipher_random(fek, KD_FEK_LEN);
-	if (rc < 0)
-		goto out;
-	rc = cd_keyd_wrap(fek, ad, FMT_FIXED_LEN, pkts, KD_MAX_KEYS);
-	if (rc < 0)
-		goto out;
-	rc = fmt_header_set_packets(&h, pkts, (unsigned)rc);
-	if (rc < 0)
-		goto out;
 	rc = fmt_file_key_new(&h, fek, cipher_thread_backend(w->cipher), &key);
 	if (rc < 0)
 		goto out;
