@@ -791,8 +791,8 @@ struct bind_side {
 	uint8_t old[FMT_BIND_LEN], tag[FMT_BIND_LEN];
 };
 
-/* Opens the regular file at lname in dir (if it is one: else b->f stays
- * NULL) and sets b->old to the tag of that name. 0 or -errno (e.g.
+/* Sets b->old to the tag of lname in dir and opens the regular file there
+ * (if it is one: else b->f stays NULL). 0 or -errno (e.g.
  * -EACCES: no key of this mount opens it, so it cannot be rebound). */
 static int bind_open(struct cd_req *r, struct cd_inode *dir,
 		     const char *lname, struct bind_side *b)
@@ -801,10 +801,10 @@ static int bind_open(struct cd_req *r, struct cd_inode *dir,
 	memset(b, 0, sizeof(*b));
 	if (fstatat(dir->fd, lname, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return 0;
+	/* the tag of this name also when it is not a file: a file that a
+	 * RENAME_EXCHANGE moves here is bound to it */
 	int rc = cd_bind_tag(dir, lname, b->old);
-	if (rc < 0)
+	if (rc < 0 || !S_ISREG(st.st_mode))
 		return rc;
 	b->nlink = st.st_nlink;
 	b->n = cd_inode_find(st.st_dev, st.st_ino);

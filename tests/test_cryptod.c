@@ -757,14 +757,26 @@ static void test_seal_bind(void)
 	memcpy(a + 4096, b2, 4096);
 	/* renamed through cryptod: readable under the new name, also after a
 	 * restart (fresh lookups) */
-	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "f2", ROOT, "f3", 0), 0);
-	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "f2", ROOT, "f3x", 0), 0);
+	/* exchanged with a directory: the file takes the directory's name */
 	struct cs_entry e;
+	CU_ASSERT_EQUAL(cdh_mkdir(&H, 0, ROOT, "f3", 0755, &e), 0);
+	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "f3", ROOT, "f3x",
+				   RENAME_EXCHANGE),
+			0);
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f3", &e), 0);
 	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), 0);
 	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 0, r, 5000), 5000);
 	CU_ASSERT_EQUAL(memcmp(r, c, sizeof(c)), 0);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	/* and bound to it: both size slots carry a (non-zero) name tag */
+	CU_ASSERT_EQUAL_FATAL(lower_of("f3", p2, sizeof(p2)), 0);
+	int lfd = open(p2, O_RDONLY);
+	uint8_t slots[128], zero[12] = {0};
+	CU_ASSERT_EQUAL(pread(lfd, slots, sizeof(slots), 64), 128);
+	close(lfd);
+	CU_ASSERT(memcmp(slots + 52, zero, 12) && memcmp(slots + 116, zero, 12));
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f1", &e), 0);
 	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), 0);
 	CU_ASSERT(read_all_eq(0, e.nodeid, fh, a, sizeof(a)));
