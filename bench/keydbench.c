@@ -3,8 +3,10 @@
  * keydbench: keyd's cost as cryptod sees it. Creates a temporary volume with
  * the cryptstack CLI (default Argon2id parameters unless --quick), measures
  * the unlock (exec + KDF) time, then KD_WRAP / KD_UNWRAP round trips per
- * second over the service socket (one per file create / open). Prints
- * machine-readable "keydbench ..." lines.
+ * second over the service socket (one per file create / open), and the
+ * cost per FEK of KD_WRAP_BATCH (cryptod's pool of new-file headers: one
+ * exchange per KD_BATCH_MAX creates). Prints machine-readable
+ * "keydbench ..." lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -104,8 +106,25 @@ int main(int argc, char **argv)
 	double uw = now() - t0;
 	if (up.status != 0)
 		return 1;
+	static struct kd_wrap_batch_req bq;
+	static struct kd_wrap_batch_rep bp;
+	bq.h.type = KD_WRAP_BATCH;
+	bq.count = KD_BATCH_MAX;
+	bq.ad_len = 64;
+	memset(bq.fek, 7, sizeof(bq.fek));
+	unsigned biters = iters / KD_BATCH_MAX;
+	t0 = now();
+	for (unsigned i = 0; i < biters; i++)
+		call(fd, &bq, sizeof(bq), &bp, sizeof(bp));
+	double bw = now() - t0;
+	if (bp.status != 0 || bp.count != KD_BATCH_MAX)
+		return 1;
 	printf("keydbench op=wrap ops_per_sec=%.0f usec_per_op=%.1f\n",
 	       iters / w, 1e6 * w / iters);
+	printf("keydbench op=wrap_batch feks_per_sec=%.0f usec_per_fek=%.1f "
+	       "batch=%u\n",
+	       biters * KD_BATCH_MAX / bw, 1e6 * bw / (biters * KD_BATCH_MAX),
+	       KD_BATCH_MAX);
 	printf("keydbench op=unwrap ops_per_sec=%.0f usec_per_op=%.1f\n",
 	       iters / uw, 1e6 * uw / iters);
 	close(fd);
