@@ -63,14 +63,20 @@ static void sqe_fh(struct cs_sqe *s, const struct fuse_file_info *fi)
 	}
 }
 
-/* The ring pair with the fewest requests in flight, lowest index first:
- * ring 0 while the application waits for each answer (its worker is the
- * one still polling), the others as requests overlap. With entries >=
- * 4 x slots per ring (docs/RINGS.md) the least busy ring always has room
- * for one more slot-holding request. Caller holds fe.mu. */
+/* Ring 0 while it has fewer than FE_RING_WARM requests in flight, else
+ * the ring pair with the fewest, lowest index first. An application that
+ * waits for each answer then keeps one cryptod worker busy, still polling
+ * when the next request comes (a queued asynchronous RELEASE or FORGET is
+ * cheaper to wait behind than waking an idle worker); overlapping requests
+ * spread. With entries >= 4 x slots per ring (docs/RINGS.md) the least
+ * busy ring always has room for one more slot-holding request. Caller
+ * holds fe.mu. */
+#define FE_RING_WARM 2u
 static struct fe_ring *pick_ring(void)
 {
 	struct fe_ring *best = &fe.rings[0];
+	if (best->inflight < FE_RING_WARM)
+		return best;
 	for (unsigned i = 1; i < fe.nrings && best->inflight; i++)
 		if (fe.rings[i].inflight < best->inflight)
 			best = &fe.rings[i];
