@@ -182,3 +182,21 @@ int set_cloexec(int fd, int on)
 		return -errno;
 	return 0;
 }
+
+int env_uint(const char *name, unsigned max, unsigned *out)
+{
+	const char *e = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return 0;
+	if (*e < '0' || *e > '9') /* strtoul would take " 1", "+1", "-1" */
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(e, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 1;
+}

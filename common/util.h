@@ -23,6 +23,10 @@ int send_fds(int sock, const void *buf, size_t len, const int *fds, int nfds);
 int recv_fds(int sock, void *buf, size_t len, int *fds, int maxfds);
 /* Parses a decimal unsigned number with optional K/M/G suffix; 0 or -EINVAL. */
 int parse_size(const char *s, uint64_t *out);
+/* Reads environment variable name as a decimal number <= max into *out:
+ * 1 if set and valid, 0 if unset or empty (*out untouched), -EINVAL if
+ * malformed or too large (*out untouched). */
+int env_uint(const char *name, unsigned max, unsigned *out);
 /* Returns a monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 /* Sets or clears FD_CLOEXEC; 0 or -errno. */

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "ring.h"
 #include "ring_uring.h"
+#include "util.h"
 
 #define URING_ENTRIES 256u
 #define POP_BATCH     32u
@@ -115,18 +116,10 @@ static int setup_one(struct cd_worker *w)
 /* Sets the workers' adaptive poll window (before the sandbox). */
 static void spin_setup(void)
 {
-	const char *e = getenv("CS_CRYPTOD_SPIN_US");
-	unsigned long us = SPIN_US_DEFAULT;
-	if (e && *e) {
-		char *end;
-		errno = 0;
-		us = strtoul(e, &end, 10);
-		if (errno || *end || us > 10000) {
-			log_warnx("CS_CRYPTOD_SPIN_US=%s ignored", e);
-			us = SPIN_US_DEFAULT;
-		}
-	}
-	ring_set_spin_auto(cd.region, (uint32_t)us * 1000u);
+	unsigned us = SPIN_US_DEFAULT;
+	if (env_uint("CS_CRYPTOD_SPIN_US", 10000, &us) < 0)
+		log_warnx("CS_CRYPTOD_SPIN_US ignored (0..10000)");
+	ring_set_spin_auto(cd.region, us * 1000u);
 }
 
 int cd_workers_setup(void)

@@ -202,18 +202,10 @@ static int rings_init(unsigned nrings, uint32_t nslots)
  * environment (0 turns polling off; for measurements), else the default. */
 static uint32_t spin_window(void)
 {
-	const char *e = getenv("CS_FRONTEND_SPIN_US");
-	unsigned long us = FE_SPIN_US_DEFAULT;
-	if (e && *e) {
-		char *end;
-		errno = 0;
-		us = strtoul(e, &end, 10);
-		if (errno || *end || us > 10000) {
-			log_warnx("CS_FRONTEND_SPIN_US=%s ignored", e);
-			us = FE_SPIN_US_DEFAULT;
-		}
-	}
-	return (uint32_t)us * 1000u;
+	unsigned us = FE_SPIN_US_DEFAULT;
+	if (env_uint("CS_FRONTEND_SPIN_US", 10000, &us) < 0)
+		log_warnx("CS_FRONTEND_SPIN_US ignored (0..10000)");
+	return us * 1000u;
 }
 
 /* Raises the mount's readahead window (bdi) to 1 MiB when we may.

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,6 +30,31 @@ static void test_parse_size(void)
 	CU_ASSERT_EQUAL(parse_size("-1", &v), -EINVAL);
 	CU_ASSERT_EQUAL(parse_size("12x", &v), -EINVAL);
 	CU_ASSERT_EQUAL(parse_size("k", &v), -EINVAL);
+}
+
+static void test_env_uint(void)
+{
+	static const char *const bad[] = { "-1", "11", "1x", " 1", "99999999999999999999" };
+	unsigned v = 7;
+	unsetenv("CS_TEST_ENV_UINT");
+	CU_ASSERT_EQUAL(env_uint("CS_TEST_ENV_UINT", 10, &v), 0);
+	CU_ASSERT_EQUAL(v, 7);
+	setenv("CS_TEST_ENV_UINT", "", 1);
+	CU_ASSERT_EQUAL(env_uint("CS_TEST_ENV_UINT", 10, &v), 0);
+	CU_ASSERT_EQUAL(v, 7);
+	setenv("CS_TEST_ENV_UINT", "0", 1);
+	CU_ASSERT_EQUAL(env_uint("CS_TEST_ENV_UINT", 10, &v), 1);
+	CU_ASSERT_EQUAL(v, 0);
+	setenv("CS_TEST_ENV_UINT", "10", 1);
+	CU_ASSERT_EQUAL(env_uint("CS_TEST_ENV_UINT", 10, &v), 1);
+	CU_ASSERT_EQUAL(v, 10);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		setenv("CS_TEST_ENV_UINT", bad[i], 1);
+		CU_ASSERT_EQUAL(env_uint("CS_TEST_ENV_UINT", 10, &v), -EINVAL);
+		CU_ASSERT_EQUAL(v, 7);
+	}
+	unsetenv("CS_TEST_ENV_UINT");
 }
 
 static void test_secmem(void)
@@ -103,6 +129,7 @@ int cs_register_suites(void)
 {
 	static const struct cs_test tests[] = {
 		{ "parse_size", test_parse_size },
+		{ "env_uint", test_env_uint },
 		{ "secmem", test_secmem },
 		{ "full_io", test_full_io },
 		{ "fd_passing", test_fd_passing },
