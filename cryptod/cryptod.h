@@ -312,14 +312,6 @@ int cd_xval_dec(const char *uname, size_t ulen, const uint8_t *v, size_t len,
 int cd_open_meta(int dirfd, const char *name);
 /* Plaintext limit of names (statfs namemax). */
 uint64_t cd_name_max(void);
-/* Size of one directory record (cs_dirent, name padded to 8, cs_entry for
- * READDIRPLUS). */
-uint32_t cd_dirent_len(uint32_t namelen, bool plus);
-/* Writes one record at b (the caller checked cd_dirent_len fits): de, name
- * (de->namelen bytes), and *ent when non-NULL (its attr.ino defaults to
- * de->ino when it carries no node). Returns the record's length. */
-uint32_t cd_dirent_put(uint8_t *b, const struct cs_dirent *de,
-		       const char *name, struct cs_entry *ent);
 /* Replies to STATFS from the lower filesystem, with namemax and extra
  * ST_* flags; 0 or -errno. */
 int cd_statfs_reply(struct cd_req *r, uint64_t namemax, uint64_t flags);
@@ -383,16 +375,85 @@ struct cd_op {
 	cd_op_fn fn;
 	const char *name;
 };
+/* Serves one validated request; fills r->cqe. */
+void cd_dispatch(struct cd_req *r);
+/* Ops the encrypted view serves as the normal ops do (ops.c); they show
+ * lower names and attributes as they are when cd.encrypted_view is set. */
+int cd_op_lookup(struct cd_req *r);
+int cd_op_getattr(struct cd_req *r);
+int cd_op_open(struct cd_req *r);
+int cd_op_listxattr(struct cd_req *r);
+/* Opens lower entry name beneath dirfd (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, O_CLOEXEC added); fd or
+ * -errno. */
+int cd_open_beneath(int dirfd, const char *name, uint64_t flags);
+/* Looks up lower entry lname in directory p: one more lookup on its node,
+ * e filled (plaintext sizes, unless cd.encrypted_view); 0 or -errno. */
+int cd_lookup_entry(struct cd_req *r, struct cd_inode *p, const char *lname,
+		    struct cs_entry *e);
+/* Finishes GETXATTR/LISTXATTR whose value (len bytes) is at the reply
+ * start: the size alone for a size query (sqe.len 0), else the value;
+ * 0 or -ERANGE. */
+int cd_xattr_reply(struct cd_req *r, uint64_t len);
+
+/* --- handles and directory snapshots (handles.c) ----------------------- */
+/* One entry of a directory snapshot. */
+struct cd_dent {
+	uint64_t ino;
+	uint32_t type;
+	uint32_t namelen;
+	char *name;  /* as listed: plaintext (lower name: encrypted view) */
+	char *lname; /* lower name ("" for . and ..) */
+};
+/* An open file or directory (FUSE fh); holds an open ref on n. */
+struct cd_handle {
+	uint64_t fh;
+	struct cd_inode *n;
+	struct cd_file *f;   /* regular file (normal ops) or NULL */
+	int fd;		     /* regular file (encrypted view): lower fd; -1 */
+	pthread_mutex_t dmu; /* directory snapshot */
+	struct cd_dent *ents;
+	size_t nents;
+	struct cd_handle *next;
+};
+/* A new handle on n (fd -1, no file), in the table; NULL on ENOMEM. */
+struct cd_handle *cd_handle_new(struct cd_inode *n);
+/* The handle fh of node ino, or NULL (absent or another node's). */
+struct cd_handle *cd_handle_find(uint64_t fh, uint64_t ino);
+/* Takes handle fh of node ino out of the table; it or NULL. */
+struct cd_handle *cd_handle_remove(uint64_t fh, uint64_t ino);
+/* Frees a handle that is in no table: puts its file (w's resources),
+ * closes its fd, frees its snapshot, drops its open ref. */
+void cd_handle_free(struct cd_worker *w, struct cd_handle *h);
 /* At exit, with the workers stopped: releases every handle still open
  * (clean close of the files) using worker w's resources. */
 void cd_handles_close_all(struct cd_worker *w);
-/* Serves one validated request; fills r->cqe. */
-void cd_dispatch(struct cd_req *r);
+/* RELEASE/RELEASEDIR; FLUSH (the handle exists: 0, else -EBADF);
+ * READDIR/READDIRPLUS from the handle's snapshot. */
+int cd_op_release(struct cd_req *r);
+int cd_op_flush(struct cd_req *r);
+int cd_op_readdir(struct cd_req *r);
+/* Size of one directory record (cs_dirent, name padded to 8, cs_entry for
+ * READDIRPLUS). */
+uint32_t cd_dirent_len(uint32_t namelen, bool plus);
+/* Writes one record at b (the caller checked cd_dirent_len fits): de, name
+ * (de->namelen bytes), and *ent when non-NULL (its attr.ino defaults to
+ * de->ino when it carries no node). Returns the record's length. */
+uint32_t cd_dirent_put(uint8_t *b, const struct cs_dirent *de,
+		       const char *name, struct cs_entry *ent);
 
 /* --encrypted-view (rawview.c): the op table serving the lower tree raw
- * and read-only, and the release of its handles at exit. */
+ * and read-only. */
 extern const struct cd_op cd_rawview_ops[CS_OP__MAX];
-void cd_rawview_close_all(void);
+/* A name from a request is the lower name itself: checks it (1..255
+ * bytes, no '/', no NUL, not . or ..) into out; 0 or -errno. */
+int cd_rawview_name(const char *name, size_t len, struct cd_lname *out);
+/* OPEN/OPENDIR of h: EROFS for any access but reading; a regular file
+ * gets a read-only lower fd. 0 or -errno. */
+int cd_rawview_open(struct cd_handle *h, uint32_t flags);
+/* A lower xattr name as listed (user.* only, others skipped: -ENODATA);
+ * the signature of cd_xname_dec(). */
+int cd_rawview_xname(const char *lname, size_t len, char *out, size_t cap);
 
 /* Reply helpers: reserve len bytes of reply space in the slot (after the
  * argument block is consumed, replies start at offset 0); pointer or NULL

@@ -42,106 +42,6 @@
 #define SA_MTIME_NOW (1u << 8)
 #define SA_CTIME     (1u << 10)
 
-/* --- handles ------------------------------------------------------------ */
-
-struct dsnap_ent {
-	uint64_t ino;
-	uint32_t type;
-	uint32_t namelen;
-	char *name;  /* plaintext */
-	char *lname; /* lower name ("" for . and ..) */
-};
-
-struct cd_handle {
-	uint64_t fh;
-	struct cd_inode *n;
-	struct cd_file *f;   /* regular files */
-	pthread_mutex_t dmu; /* directory snapshot */
-	struct dsnap_ent *ents;
-	size_t nents;
-	struct cd_handle *next;
-};
-
-#define HBUCKETS 4096u
-static pthread_mutex_t htab_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct cd_handle *htab[HBUCKETS];
-static uint64_t next_fh = 1;
-
-static struct cd_handle *handle_new(struct cd_inode *n)
-{
-	struct cd_handle *h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	h->n = n;
-	pthread_mutex_init(&h->dmu, NULL);
-	pthread_mutex_lock(&htab_mu);
-	h->fh = next_fh++;
-	h->next = htab[h->fh % HBUCKETS];
-	htab[h->fh % HBUCKETS] = h;
-	pthread_mutex_unlock(&htab_mu);
-	cd_inode_open_ref(n, 1);
-	return h;
-}
-
-/* Finds the handle fh of node ino; NULL if absent or of another node. The
- * frontend does not release a handle while requests on it are in flight
- * (the kernel sends RELEASE after the last use). */
-static struct cd_handle *handle_find(uint64_t fh, uint64_t ino)
-{
-	pthread_mutex_lock(&htab_mu);
-	struct cd_handle *h = htab[fh % HBUCKETS];
-	while (h && h->fh != fh)
-		h = h->next;
-	pthread_mutex_unlock(&htab_mu);
-	if (h && h->n->nodeid != ino)
-		return NULL;
-	return h;
-}
-
-static void snap_free(struct cd_handle *h)
-{
-	for (size_t i = 0; i < h->nents; i++) {
-		free(h->ents[i].name);
-		free(h->ents[i].lname);
-	}
-	free(h->ents);
-	h->ents = NULL;
-	h->nents = 0;
-}
-
-static struct cd_handle *handle_remove(uint64_t fh, uint64_t ino)
-{
-	pthread_mutex_lock(&htab_mu);
-	struct cd_handle **p = &htab[fh % HBUCKETS];
-	while (*p && (*p)->fh != fh)
-		p = &(*p)->next;
-	struct cd_handle *h = *p;
-	if (h && h->n->nodeid == ino)
-		*p = h->next;
-	else
-		h = NULL;
-	pthread_mutex_unlock(&htab_mu);
-	return h;
-}
-
-void cd_handles_close_all(struct cd_worker *w)
-{
-	if (cd.encrypted_view)
-		cd_rawview_close_all();
-	for (unsigned b = 0; b < HBUCKETS; b++) {
-		while (htab[b]) {
-			struct cd_handle *h = htab[b];
-			htab[b] = h->next;
-			if (h->f)
-				cd_file_put(w, h->n, h->f);
-			snap_free(h);
-			pthread_mutex_destroy(&h->dmu);
-			cd_inode_open_ref(h->n, -1);
-			free(h);
-		}
-	}
-}
-
 /* --- helpers ------------------------------------------------------------ */
 
 void *cd_reply_buf(struct cd_req *r, uint32_t len)
@@ -164,7 +64,7 @@ static int arg_take(struct cd_req *r, uint32_t *pos, uint32_t len,
 	return 0;
 }
 
-static int open_beneath(int dirfd, const char *name, uint64_t flags)
+int cd_open_beneath(int dirfd, const char *name, uint64_t flags)
 {
 	struct open_how how = {
 	    .flags = flags | O_CLOEXEC,
@@ -187,7 +87,8 @@ static void proc_path(char *p, size_t cap, int fd)
 	snprintf(p, cap, "/proc/self/fd/%d", fd);
 }
 
-/* Fills attributes from a lower stat; sizes become plaintext sizes. */
+/* Fills attributes from a lower stat; sizes become plaintext sizes,
+ * except in the encrypted view (lower sizes, as on disk). */
 static void fill_attr(struct cd_req *r, struct cd_inode *n,
 		      const struct stat *st, struct cs_attr *a)
 {
@@ -207,13 +108,15 @@ static void fill_attr(struct cd_req *r, struct cd_inode *n,
 	a->gid = st->st_gid;
 	a->rdev = (uint32_t)st->st_rdev;
 	a->blksize = 4096;
-	if (S_ISREG(st->st_mode) && n) {
+	if (cd.encrypted_view || !n)
+		return;
+	if (S_ISREG(st->st_mode)) {
 		uint64_t sz = 0;
 		if (cd_file_size(r->w, n, st, &sz) == 0)
 			a->size = sz;
 		else
 			a->size = 0;
-	} else if (S_ISLNK(st->st_mode) && n) {
+	} else if (S_ISLNK(st->st_mode)) {
 		char enc[PATH_MAX], dec[PATH_MAX];
 		ssize_t l = readlinkat(n->fd, "", enc, sizeof(enc));
 		if (l > 0) {
@@ -224,26 +127,36 @@ static void fill_attr(struct cd_req *r, struct cd_inode *n,
 	}
 }
 
-/* Looks up lower entry lname in directory p; on success returns the node
- * with one more lookup and fills e. */
-static int do_lookup(struct cd_req *r, struct cd_inode *p, const char *lname,
-		     struct cs_entry *e)
+/* The node of lower entry lname in directory p, with one more lookup and
+ * a use reference (cd_inode_put()), and its lower stat; NULL with
+ * errno-style *err. */
+static struct cd_inode *lookup_node(struct cd_inode *p, const char *lname,
+				    struct stat *st, int *err)
+{
+	int fd = cd_open_beneath(p->fd, lname, O_PATH | O_NOFOLLOW);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+		*err = -errno;
+		close(fd);
+		return NULL;
+	}
+	return cd_inode_lookup_fd(fd, st, err);
+}
+
+int cd_lookup_entry(struct cd_req *r, struct cd_inode *p, const char *lname,
+		    struct cs_entry *e)
 {
 	struct stat st;
-	int fd = open_beneath(p->fd, lname, O_PATH | O_NOFOLLOW);
-	if (fd < 0)
-		return fd;
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-		int e0 = -errno;
-		close(fd);
-		return e0;
-	}
 	int err = 0;
-	struct cd_inode *n = cd_inode_lookup_fd(fd, &st, &err);
+	struct cd_inode *n = lookup_node(p, lname, &st, &err);
 	if (!n)
 		return err;
 	uint8_t tag[FMT_BIND_LEN];
-	if (S_ISREG(st.st_mode) && cd_bind_tag(p, lname, tag) == 0)
+	if (S_ISREG(st.st_mode) && !cd.encrypted_view &&
+	    cd_bind_tag(p, lname, tag) == 0)
 		cd_inode_bind(n, tag); /* the name its header must carry */
 	memset(e, 0, sizeof(*e));
 	e->nodeid = n->nodeid;
@@ -252,7 +165,8 @@ static int do_lookup(struct cd_req *r, struct cd_inode *p, const char *lname,
 	return 0;
 }
 
-/* Parses "name" spanning the whole rest of the argument block. */
+/* Parses "name" at [pos, pos + len) of the argument block into its lower
+ * form in dir (in the encrypted view: the lower name itself). */
 static int arg_name(struct cd_req *r, uint32_t pos, uint32_t len,
 		    struct cd_inode *dir, struct cd_lname *ln)
 {
@@ -260,6 +174,8 @@ static int arg_name(struct cd_req *r, uint32_t pos, uint32_t len,
 	int rc = arg_take(r, &pos, len, &name);
 	if (rc < 0)
 		return rc;
+	if (cd.encrypted_view)
+		return cd_rawview_name(name, len, ln);
 	return cd_name_to_lower(dir, name, len, ln);
 }
 
@@ -277,7 +193,7 @@ static void chown_new(struct cd_req *r, int dirfd, const char *lname)
 
 /* --- ops ------------------------------------------------------------------ */
 
-static int op_lookup(struct cd_req *r)
+int cd_op_lookup(struct cd_req *r)
 {
 	struct cd_inode *p = cd_inode_get(r->sqe.ino);
 	struct cd_lname ln;
@@ -292,7 +208,7 @@ static int op_lookup(struct cd_req *r)
 	rc = arg_name(r, 0, r->arg_len, p, &ln);
 	if (rc < 0)
 		goto out;
-	rc = do_lookup(r, p, ln.name, &e);
+	rc = cd_lookup_entry(r, p, ln.name, &e);
 	if (rc < 0)
 		goto out;
 	void *b = cd_reply_buf(r, sizeof(e));
@@ -302,7 +218,7 @@ out:
 	return rc;
 }
 
-static int op_getattr(struct cd_req *r)
+int cd_op_getattr(struct cd_req *r)
 {
 	struct cd_inode *n = cd_inode_get(r->sqe.ino);
 	struct stat st;
@@ -460,7 +376,7 @@ static int reply_entry(struct cd_req *r, struct cd_inode *p,
 		       const struct cd_lname *ln, uint32_t extra)
 {
 	struct cs_entry e;
-	int rc = do_lookup(r, p, ln->name, &e);
+	int rc = cd_lookup_entry(r, p, ln->name, &e);
 	if (rc < 0)
 		return rc;
 	void *b = cd_reply_buf(r, sizeof(e) + extra);
@@ -574,7 +490,7 @@ static int op_mknod_mkdir(struct cd_req *r)
 			rc = -errno;
 			goto out;
 		}
-		int dfd = open_beneath(p->fd, ln.name,
+		int dfd = cd_open_beneath(p->fd, ln.name,
 				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		rc = dfd < 0 ? dfd : cd_dirid_create(dfd);
 		if (rc == 0 && fchmod(dfd, mode) < 0)
@@ -651,7 +567,7 @@ static int op_unlink_rmdir(struct cd_req *r)
 		goto out;
 	if (r->sqe.op == CS_OP_RMDIR) {
 		uint8_t saved[CD_DIRID_LEN];
-		dfd = open_beneath(p->fd, ln.name,
+		dfd = cd_open_beneath(p->fd, ln.name,
 				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (dfd < 0) {
 			rc = dfd;
@@ -764,7 +680,7 @@ static int rename_over_dir(struct cd_inode *p, const struct cd_lname *ln,
 	    fstatat(p->fd, ln->name, &sst, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(sst.st_mode))
 		return err;
-	int tfd = open_beneath(np->fd, nln->name,
+	int tfd = cd_open_beneath(np->fd, nln->name,
 			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	if (tfd < 0)
 		return err;
@@ -809,7 +725,7 @@ static int bind_open(struct cd_req *r, struct cd_inode *dir,
 	b->nlink = st.st_nlink;
 	b->n = cd_inode_find(st.st_dev, st.st_ino);
 	if (!b->n) {
-		int fd = open_beneath(dir->fd, lname, O_PATH | O_NOFOLLOW);
+		int fd = cd_open_beneath(dir->fd, lname, O_PATH | O_NOFOLLOW);
 		if (fd < 0)
 			return fd;
 		b->n = cd_inode_lookup_fd(fd, &st, &rc);
@@ -1028,6 +944,32 @@ out:
 	return rc;
 }
 
+/* Gives handle h of a regular file its open state, with the records seal
+ * verified, and truncates the file for O_TRUNC with write access; 0 or
+ * -errno. */
+static int open_file(struct cd_req *r, struct cd_handle *h, uint32_t flags)
+{
+	int rc = cd_file_get(r->w, h->n, &h->f);
+	if (rc == 0)
+		rc = cd_file_verify(r->w, h->f);
+	if (rc == 0 && (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)
+		rc = cd_file_truncate(r->w, h->f, 0);
+	return rc;
+}
+
+/* The reply to an open of h. Every change goes through this mount, so the
+ * kernel's cache of the plaintext stays valid across opens (the frontend
+ * drops the flag when the lower directory is shared); not so for the
+ * encrypted view (no cd_file): the lower tree may change under a backup
+ * view (another mount of the volume). */
+static struct cs_open_reply open_reply(const struct cd_handle *h)
+{
+	return (struct cs_open_reply){
+	    .fh = h->fh,
+	    .open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
+	};
+}
+
 static int op_create(struct cd_req *r)
 {
 	struct cd_inode *p = cd_inode_get(r->sqe.ino), *n = NULL;
@@ -1045,21 +987,11 @@ static int op_create(struct cd_req *r)
 			    (ca.flags & O_EXCL) != 0);
 	if (rc < 0)
 		goto out;
-	/* As do_lookup(), but the file is opened before its attributes are
-	 * filled: the size then comes from the open file (no second header
-	 * load). */
+	/* As cd_lookup_entry(), but the file is opened before its attributes
+	 * are filled: the size then comes from the open file (no second
+	 * header load). */
 	struct stat st;
-	int fd = open_beneath(p->fd, ln.name, O_PATH | O_NOFOLLOW);
-	if (fd < 0) {
-		rc = fd;
-		goto out;
-	}
-	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-		rc = -errno;
-		close(fd);
-		goto out;
-	}
-	n = cd_inode_lookup_fd(fd, &st, &rc);
+	n = lookup_node(p, ln.name, &st, &rc);
 	if (!n)
 		goto out;
 	memset(&e, 0, sizeof(e));
@@ -1073,14 +1005,12 @@ static int op_create(struct cd_req *r)
 	if (rc < 0)
 		goto undo;
 	cd_inode_bind(n, tag);
-	h = handle_new(n);
+	h = cd_handle_new(n);
 	if (!h) {
 		rc = -ENOMEM;
 		goto undo;
 	}
-	rc = cd_file_get(r->w, n, &h->f);
-	if (rc == 0)
-		rc = cd_file_verify(r->w, h->f);
+	rc = open_file(r, h, 0);
 	if (rc < 0)
 		goto undo;
 	fill_attr(r, n, &st, &e.attr);
@@ -1091,13 +1021,7 @@ static int op_create(struct cd_req *r)
 		e.attr.size = 0;
 	}
 	uint8_t *b = cd_reply_buf(r, sizeof(e) + sizeof(struct cs_open_reply));
-	/* Every change goes through this mount, so the kernel's cache of
-	 * the plaintext stays valid across opens (the frontend drops the
-	 * flag when the lower directory is shared). */
-	struct cs_open_reply orep = {
-	    .fh = h->fh,
-	    .open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
-	};
+	struct cs_open_reply orep = open_reply(h);
 	memcpy(b, &e, sizeof(e));
 	memcpy(b + sizeof(e), &orep, sizeof(orep));
 	h = NULL;
@@ -1107,19 +1031,15 @@ undo:
 	cd_inode_forget(e.nodeid, 1);
 out:
 	if (h) {
-		handle_remove(h->fh, h->n->nodeid);
-		if (h->f)
-			cd_file_put(r->w, h->n, h->f);
-		cd_inode_open_ref(h->n, -1);
-		pthread_mutex_destroy(&h->dmu);
-		free(h);
+		cd_handle_remove(h->fh, h->n->nodeid);
+		cd_handle_free(r->w, h);
 	}
 	cd_inode_put(n);
 	cd_inode_put(p);
 	return rc;
 }
 
-static int op_open(struct cd_req *r)
+int cd_op_open(struct cd_req *r)
 {
 	struct cd_inode *n = cd_inode_get(r->sqe.ino);
 	struct cs_open_arg oa;
@@ -1141,63 +1061,32 @@ static int op_open(struct cd_req *r)
 		rc = -ENXIO;
 		goto out;
 	}
-	h = handle_new(n);
+	h = cd_handle_new(n);
 	if (!h) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	if (!dir) {
-		rc = cd_file_get(r->w, n, &h->f);
-		if (rc == 0)
-			rc = cd_file_verify(r->w, h->f);
-		if (rc < 0)
-			goto out;
-		if ((oa.flags & O_TRUNC) &&
-		    (oa.flags & O_ACCMODE) != O_RDONLY) {
-			rc = cd_file_truncate(r->w, h->f, 0);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	/* Every change goes through this mount, so the kernel's cache of
-	 * the plaintext stays valid across opens (the frontend drops the
-	 * flag when the lower directory is shared). */
-	struct cs_open_reply orep = {
-	    .fh = h->fh,
-	    .open_flags = h->f ? CS_OPEN_KEEP_CACHE : 0,
-	};
+	if (cd.encrypted_view)
+		rc = cd_rawview_open(h, oa.flags);
+	else if (!dir)
+		rc = open_file(r, h, oa.flags);
+	if (rc < 0)
+		goto out;
+	struct cs_open_reply orep = open_reply(h);
 	memcpy(cd_reply_buf(r, sizeof(orep)), &orep, sizeof(orep));
 	h = NULL;
 out:
 	if (h) {
-		handle_remove(h->fh, h->n->nodeid);
-		if (h->f)
-			cd_file_put(r->w, h->n, h->f);
-		cd_inode_open_ref(h->n, -1);
-		pthread_mutex_destroy(&h->dmu);
-		free(h);
+		cd_handle_remove(h->fh, h->n->nodeid);
+		cd_handle_free(r->w, h);
 	}
 	cd_inode_put(n);
 	return rc;
 }
 
-static int op_release(struct cd_req *r)
-{
-	struct cd_handle *h = handle_remove(r->sqe.fh, r->sqe.ino);
-	if (!h)
-		return -EBADF;
-	if (h->f)
-		cd_file_put(r->w, h->n, h->f);
-	snap_free(h);
-	pthread_mutex_destroy(&h->dmu);
-	cd_inode_open_ref(h->n, -1);
-	free(h);
-	return 0;
-}
-
 static struct cd_handle *file_handle(struct cd_req *r)
 {
-	struct cd_handle *h = handle_find(r->sqe.fh, r->sqe.ino);
+	struct cd_handle *h = cd_handle_find(r->sqe.fh, r->sqe.ino);
 	return h && h->f ? h : NULL;
 }
 
@@ -1240,14 +1129,9 @@ static int op_write(struct cd_req *r)
 	return (int)n;
 }
 
-static int op_flush(struct cd_req *r)
-{
-	return handle_find(r->sqe.fh, r->sqe.ino) ? 0 : -EBADF;
-}
-
 static int op_fsync(struct cd_req *r)
 {
-	struct cd_handle *h = handle_find(r->sqe.fh, r->sqe.ino);
+	struct cd_handle *h = cd_handle_find(r->sqe.fh, r->sqe.ino);
 	bool ds = r->sqe.flags & CS_F_DATASYNC;
 	if (!h)
 		return -EBADF;
@@ -1259,98 +1143,6 @@ static int op_fsync(struct cd_req *r)
 	int rc = cd_io_fsync(r->w, fd, ds);
 	close(fd);
 	return rc;
-}
-
-/* Builds the directory snapshot of handle h: every visible entry with its
- * decrypted name; cookies are indices + 1. */
-static int snap_build(struct cd_handle *h)
-{
-	struct cd_inode *n = h->n;
-	int fd = cd_inode_reopen(n, O_RDONLY);
-	if (fd < 0)
-		return fd;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	snap_free(h);
-	size_t cap = 0;
-	int rc = 0;
-	struct dirent *de;
-	char name[CS_NAME_MAX + 1];
-	while ((errno = 0, de = readdir(d))) {
-		int len;
-		bool dot =
-		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
-		if (dot) {
-			len = (int)strlen(de->d_name);
-			memcpy(name, de->d_name, (size_t)len + 1);
-		} else {
-			if (cd_name_hidden(de->d_name))
-				continue;
-			len = cd_name_from_lower(n, dirfd(d), de->d_name, name,
-						 sizeof(name));
-			if (len < 0) {
-				log_debug(
-				    "readdir: skipping undecodable entry");
-				continue;
-			}
-		}
-		if (h->nents == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct dsnap_ent *ne =
-			    realloc(h->ents, nc * sizeof(*ne));
-			if (!ne) {
-				rc = -ENOMEM;
-				break;
-			}
-			h->ents = ne;
-			cap = nc;
-		}
-		struct dsnap_ent *e = &h->ents[h->nents];
-		e->ino = de->d_ino;
-		e->type = de->d_type;
-		e->namelen = (uint32_t)len;
-		e->name = malloc((size_t)len + 1);
-		e->lname = strdup(dot ? "" : de->d_name);
-		if (!e->name || !e->lname) {
-			free(e->name);
-			free(e->lname);
-			rc = -ENOMEM;
-			break;
-		}
-		memcpy(e->name, name, (size_t)len);
-		e->name[len] = 0;
-		h->nents++;
-	}
-	if (!rc && errno)
-		rc = -errno;
-	closedir(d);
-	return rc;
-}
-
-uint32_t cd_dirent_len(uint32_t namelen, bool plus)
-{
-	uint32_t nl = (namelen + 7u) & ~7u;
-	return (uint32_t)sizeof(struct cs_dirent) + nl +
-	       (plus ? (uint32_t)sizeof(struct cs_entry) : 0);
-}
-
-uint32_t cd_dirent_put(uint8_t *b, const struct cs_dirent *de,
-		       const char *name, struct cs_entry *ent)
-{
-	uint32_t nl = (de->namelen + 7u) & ~7u;
-	memcpy(b, de, sizeof(*de));
-	memcpy(b + sizeof(*de), name, de->namelen);
-	memset(b + sizeof(*de) + de->namelen, 0, nl - de->namelen);
-	if (ent) {
-		if (!ent->nodeid)
-			ent->attr.ino = de->ino;
-		memcpy(b + sizeof(*de) + nl, ent, sizeof(*ent));
-	}
-	return cd_dirent_len(de->namelen, ent != NULL);
 }
 
 int cd_statfs_reply(struct cd_req *r, uint64_t namemax, uint64_t flags)
@@ -1373,45 +1165,6 @@ int cd_statfs_reply(struct cd_req *r, uint64_t namemax, uint64_t flags)
 	};
 	memcpy(cd_reply_buf(r, sizeof(o)), &o, sizeof(o));
 	return 0;
-}
-
-static int op_readdir(struct cd_req *r)
-{
-	struct cd_handle *h = handle_find(r->sqe.fh, r->sqe.ino);
-	bool plus = r->sqe.op == CS_OP_READDIRPLUS;
-	int rc = 0;
-	if (!h || h->f)
-		return -EBADF;
-	pthread_mutex_lock(&h->dmu);
-	if (r->sqe.off == 0 || !h->ents) {
-		rc = snap_build(h);
-		if (rc < 0)
-			goto out;
-	}
-	uint32_t cap = r->sqe.len < r->slot_size ? r->sqe.len : r->slot_size;
-	uint8_t *b = cd_reply_buf(r, cap);
-	uint32_t used = 0;
-	for (uint64_t i = r->sqe.off; i < h->nents; i++) {
-		struct dsnap_ent *e = &h->ents[i];
-		if (cd_dirent_len(e->namelen, plus) > cap - used)
-			break;
-		struct cs_dirent de = {.ino = e->ino,
-				       .off = i + 1,
-				       .type = e->type,
-				       .namelen = e->namelen};
-		struct cs_entry ent;
-		memset(&ent, 0, sizeof(ent));
-		if (plus && e->lname[0]) {
-			if (do_lookup(r, h->n, e->lname, &ent) < 0)
-				memset(&ent, 0, sizeof(ent));
-		}
-		used += cd_dirent_put(b + used, &de, e->name,
-				      plus ? &ent : NULL);
-	}
-	r->cqe.data_len = used;
-out:
-	pthread_mutex_unlock(&h->dmu);
-	return rc;
 }
 
 static int op_statfs(struct cd_req *r)
@@ -1513,14 +1266,7 @@ static int op_getxattr(struct cd_req *r)
 		rc = -EIO;
 		goto out;
 	}
-	r->cqe.val = (uint64_t)d;
-	if (r->sqe.len == 0) {
-		r->cqe.data_len = 0;
-	} else if ((uint32_t)d > r->sqe.len) {
-		rc = -ERANGE;
-	} else {
-		r->cqe.data_len = (uint32_t)d;
-	}
+	rc = cd_xattr_reply(r, (uint64_t)d);
 out:
 	if (rc < 0)
 		r->cqe.data_len = 0;
@@ -1529,16 +1275,37 @@ out:
 	return rc;
 }
 
-static int op_listxattr(struct cd_req *r)
+int cd_xattr_reply(struct cd_req *r, uint64_t len)
 {
+	r->cqe.val = len;
+	if (r->sqe.len == 0)
+		r->cqe.data_len = 0;
+	else if (len > r->sqe.len)
+		return -ERANGE;
+	else
+		r->cqe.data_len = (uint32_t)len;
+	return 0;
+}
+
+/* LISTXATTR: the user.* names (decrypted; in the encrypted view the lower
+ * names as they are). Only regular files and directories have any. */
+int cd_op_listxattr(struct cd_req *r)
+{
+	int (*name)(const char *, size_t, char *, size_t) =
+	    cd.encrypted_view ? cd_rawview_xname : cd_xname_dec;
 	struct cd_inode *n = cd_inode_get(r->sqe.ino);
 	char pp[64];
 	char *list = NULL;
 	int rc = 0;
 	if (!n)
 		return -ESTALE;
+	/* the kernel's limit (XATTR_LIST_MAX) and the frontend's */
+	uint32_t cap =
+	    r->slot_size < CS_XATTR_SIZE_MAX ? r->slot_size : CS_XATTR_SIZE_MAX;
+	uint8_t *b = cd_reply_buf(r, cap);
+	uint32_t used = 0;
 	if (n->type != S_IFREG && n->type != S_IFDIR)
-		goto empty;
+		goto done;
 	proc_path(pp, sizeof(pp), n->fd);
 	ssize_t l = listxattr(pp, NULL, 0);
 	if (l < 0) {
@@ -1552,17 +1319,14 @@ static int op_listxattr(struct cd_req *r)
 	}
 	l = listxattr(pp, list, (size_t)l);
 	if (l < 0) {
-		rc = -errno == -ERANGE ? -EAGAIN : -errno;
+		rc = errno == ERANGE ? -EAGAIN : -errno;
 		goto out;
 	}
-	uint8_t *b = cd_reply_buf(r, r->slot_size < (1u << 20) ? r->slot_size
-							       : (1u << 20));
-	uint32_t cap = r->cqe.data_len, used = 0;
-	for (ssize_t i = 0; i < l;) {
-		size_t nl = strnlen(list + i, (size_t)(l - i));
+	for (size_t i = 0; i < (size_t)l;) {
+		size_t nl = strnlen(list + i, (size_t)l - i);
 		char dec[CS_XATTR_NAME_MAX + 1];
-		int d = cd_xname_dec(list + i, nl, dec, sizeof(dec));
-		i += (ssize_t)nl + 1;
+		int d = name(list + i, nl, dec, sizeof(dec));
+		i += nl + 1;
 		if (d < 0)
 			continue;
 		if ((uint32_t)d + 1 > cap - used) {
@@ -1573,17 +1337,8 @@ static int op_listxattr(struct cd_req *r)
 		b[used + (uint32_t)d] = 0;
 		used += (uint32_t)d + 1;
 	}
-	r->cqe.val = used;
-	if (r->sqe.len == 0)
-		r->cqe.data_len = 0;
-	else if (used > r->sqe.len)
-		rc = -ERANGE;
-	else
-		r->cqe.data_len = used;
-	goto out;
-empty:
-	cd_reply_buf(r, 0);
-	r->cqe.val = 0;
+done:
+	rc = cd_xattr_reply(r, used);
 out:
 	if (rc < 0)
 		r->cqe.data_len = 0;
@@ -1647,8 +1402,8 @@ static int op_fsyncdir(struct cd_req *r)
 }
 
 static const struct cd_op ops[CS_OP__MAX] = {
-    [CS_OP_LOOKUP] = {op_lookup, "LOOKUP"},
-    [CS_OP_GETATTR] = {op_getattr, "GETATTR"},
+    [CS_OP_LOOKUP] = {cd_op_lookup, "LOOKUP"},
+    [CS_OP_GETATTR] = {cd_op_getattr, "GETATTR"},
     [CS_OP_SETATTR] = {op_setattr, "SETATTR"},
     [CS_OP_READLINK] = {op_readlink, "READLINK"},
     [CS_OP_MKNOD] = {op_mknod_mkdir, "MKNOD"},
@@ -1658,21 +1413,21 @@ static const struct cd_op ops[CS_OP__MAX] = {
     [CS_OP_SYMLINK] = {op_symlink, "SYMLINK"},
     [CS_OP_RENAME] = {op_rename, "RENAME"},
     [CS_OP_LINK] = {op_link, "LINK"},
-    [CS_OP_OPEN] = {op_open, "OPEN"},
+    [CS_OP_OPEN] = {cd_op_open, "OPEN"},
     [CS_OP_READ] = {op_read, "READ"},
     [CS_OP_WRITE] = {op_write, "WRITE"},
-    [CS_OP_FLUSH] = {op_flush, "FLUSH"},
-    [CS_OP_RELEASE] = {op_release, "RELEASE"},
+    [CS_OP_FLUSH] = {cd_op_flush, "FLUSH"},
+    [CS_OP_RELEASE] = {cd_op_release, "RELEASE"},
     [CS_OP_FSYNC] = {op_fsync, "FSYNC"},
-    [CS_OP_OPENDIR] = {op_open, "OPENDIR"},
-    [CS_OP_READDIR] = {op_readdir, "READDIR"},
-    [CS_OP_READDIRPLUS] = {op_readdir, "READDIRPLUS"},
-    [CS_OP_RELEASEDIR] = {op_release, "RELEASEDIR"},
+    [CS_OP_OPENDIR] = {cd_op_open, "OPENDIR"},
+    [CS_OP_READDIR] = {cd_op_readdir, "READDIR"},
+    [CS_OP_READDIRPLUS] = {cd_op_readdir, "READDIRPLUS"},
+    [CS_OP_RELEASEDIR] = {cd_op_release, "RELEASEDIR"},
     [CS_OP_FSYNCDIR] = {op_fsyncdir, "FSYNCDIR"},
     [CS_OP_STATFS] = {op_statfs, "STATFS"},
     [CS_OP_SETXATTR] = {op_setxattr, "SETXATTR"},
     [CS_OP_GETXATTR] = {op_getxattr, "GETXATTR"},
-    [CS_OP_LISTXATTR] = {op_listxattr, "LISTXATTR"},
+    [CS_OP_LISTXATTR] = {cd_op_listxattr, "LISTXATTR"},
     [CS_OP_REMOVEXATTR] = {op_removexattr, "REMOVEXATTR"},
     [CS_OP_CREATE] = {op_create, "CREATE"},
     [CS_OP_FALLOCATE] = {op_fallocate, "FALLOCATE"},
