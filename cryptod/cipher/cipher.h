@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cscipher: AEAD backends behind one small interface (Intel ipsec-mb and
- * mbedTLS), AES-SIV for names, HKDF-SHA256, random bytes.
+ * mbedTLS), AES-SIV for names, HKDF-SHA256, batch SHA-256, random bytes.
  *
  * Every AEAD here uses a 96-bit nonce and a 128-bit tag. No primitive or mode
  * is implemented here: AES-GCM and ChaCha20-Poly1305 come from ipsec-mb or
@@ -150,6 +150,16 @@ int cipher_siv_decrypt(const uint8_t *key, size_t keylen,
 int cipher_hkdf(const uint8_t *salt, size_t saltlen, const uint8_t *ikm,
 		size_t ikmlen, const uint8_t *info, size_t infolen,
 		uint8_t *out, size_t outlen);
+
+/* SHA-256 (FIPS 180-4) of n independent messages: out[i] = SHA-256 of
+ * msgs[i][0..lens[i]) (msgs[i] may be NULL when lens[i] is 0). backend:
+ * CIPHER_BACKEND_IPSECMB (ipsec-mb's multi-buffer job API, several
+ * messages at once, through a manager kept per thread), _MBEDTLS, or 0 for
+ * the fastest available here; all give the same bytes. For public data
+ * only: the manager is not wiped. 0, -EINVAL (bad arguments; out zeroed)
+ * or -ENOTSUP (ipsec-mb asked for and unavailable). */
+int cipher_sha256_batch(int backend, const uint8_t *const *msgs,
+			const size_t *lens, unsigned n, uint8_t (*out)[32]);
 
 /* Fills buf with len bytes from getrandom(2); 0 or -errno. */
 int cipher_random(void *buf, size_t len);
