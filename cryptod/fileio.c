@@ -321,6 +321,21 @@ static void file_free(struct cd_file *f)
 _Static_assert(sizeof(((struct cd_inode *)0)->bind_tag) == FMT_BIND_LEN,
 	       "binding tag");
 
+/* The older-slot rule of the name binding (fmt_size_bind_check() == 1)
+ * stands for a rename interrupted between its first slot write and the
+ * lower rename: that write made the current slot from the older one, so
+ * their seqs are adjacent. A slot of the file's earlier name spliced in
+ * from a backup of its header is older than that and is refused (else the
+ * file's present content answers to any name it once had). */
+static bool older_slot_adjacent(const struct fmt_header *h)
+{
+	const uint8_t *s = h->size_slot[h->size_cur ^ 1u];
+	uint64_t seq = 0;
+	for (unsigned i = 0; i < 8; i++)
+		seq |= (uint64_t)s[i] << (8 * i);
+	return h->size_seq > 0 && seq == h->size_seq - 1;
+}
+
 /* Reads the header, unwraps the FEK and derives the extent key; checks the
  * name binding against n's (n->lock held). */
 static int file_load(struct cd_worker *w, struct cd_file *f,
@@ -404,7 +419,8 @@ static int file_load(struct cd_worker *w, struct cd_file *f,
 		goto out;
 	}
 	if (node->bind_known &&
-	    fmt_size_bind_check(f->hdr, node->bind_tag) < 0) {
+	    (rc = fmt_size_bind_check(f->hdr, node->bind_tag)) != 0 &&
+	    (rc < 0 || !older_slot_adjacent(f->hdr))) {
 		log_warnx("lower file ino %llu: bound to another name: renamed "
 			  "or swapped in the lower directory",
 			  (unsigned long long)f->ino);
