@@ -6,12 +6,15 @@
  * side files, symlinks, xattrs, and the committed golden files.
  */
 #include <errno.h>
+#include <mbedtls/sha256.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cunit_main.h"
 #include "fmt_model.h"
+#include "util.h"
 
 static const uint8_t FEKEK[32] = "golden FEKEK: not a secret key!";
 static const uint8_t KID[KD_ID_LEN] = { 'g', 'o', 'l', 'd', 'k', 'e', 'y', '1' };
@@ -944,6 +947,114 @@ static void test_recs_seal(void)
 }
 
 /* Name binding (FMT_RF_NAME_BIND): the rename protocol's three states. */
+static bool bytes_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static void le64_put(uint8_t b[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static int lf_read_fail(void *arg, uint8_t *buf, size_t len, uint64_t off)
+{
+	(void)arg;
+	(void)buf;
+	(void)len;
+	(void)off;
+	return -EIO;
+}
+
+/* The digest's definition (FORMAT.md "Records seal"), computed here from
+ * the records one by one with plain mbedTLS SHA-256: label || le64(n) ||
+ * per non-zero group le64(g) || SHA-256(its 256 records). */
+static void digest_ref(const struct lower *lf, uint64_t n, uint8_t d[32])
+{
+	static const char label[] = "cryptstack records v2";
+	static uint8_t grp[FMT_GROUP_RECS_LEN];
+	mbedtls_sha256_context c;
+	uint8_t le[8], h[32];
+
+	mbedtls_sha256_init(&c);
+	mbedtls_sha256_starts_ret(&c, 0);
+	mbedtls_sha256_update_ret(&c, (const uint8_t *)label,
+				  sizeof(label) - 1);
+	le64_put(le, n);
+	mbedtls_sha256_update_ret(&c, le, 8);
+	for (uint64_t g = 0; g * FMT_GROUP_EXTENTS < n; g++) {
+		memset(grp, 0, sizeof(grp));
+		for (uint64_t i = 0; i < FMT_GROUP_EXTENTS; i++)
+			if (g * FMT_GROUP_EXTENTS + i < n)
+				lower_read(lf,
+					   fmt_rec_off(g * FMT_GROUP_EXTENTS +
+						       i),
+					   grp + i * FMT_REC_LEN, FMT_REC_LEN);
+		if (bytes_zero(grp, sizeof(grp)))
+			continue;
+		mbedtls_sha256_ret(grp, sizeof(grp), h, 0);
+		le64_put(le, g);
+		mbedtls_sha256_update_ret(&c, le, 8);
+		mbedtls_sha256_update_ret(&c, h, 32);
+	}
+	mbedtls_sha256_finish_ret(&c, d);
+	mbedtls_sha256_free(&c);
+}
+
+/* fmt_recs_digest() == the definition, for files of 0, 1, 2 and 20
+ * groups with non-zero groups in runs shorter and longer than the batch
+ * (8), holes between them, records past n, with and without SEEK_DATA. */
+static void test_recs_digest_def(void)
+{
+	static const uint64_t ns[] = {0, 1, 52, 256, 257, 511, 20 * 256 - 3};
+	static const uint64_t ext[] = {0,    51,   52,   255,  256,	 300,
+				       600,  900,  1200, 1500, 1800, 2100,
+				       2400, 2500, 3100, 4864, 5116, 5117};
+	uint8_t *buf = malloc(FMT_GROUP_RECS_LEN), rec[64], d1[32], d2[32];
+	struct lower lf = {0};
+	struct fmt_recs_io io = {.read = lf_read_cnt, .arg = &lf};
+
+	CU_ASSERT_FATAL(buf != NULL);
+	lower_write(&lf, fmt_lower_size((uint64_t)20 * 256 * 4096) - 1,
+		    "", 1);
+	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
+		memset(rec, (int)(i + 1), sizeof(rec));
+		lower_write(&lf, fmt_rec_off(ext[i]), rec, sizeof(rec));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(ns); i++) {
+		digest_ref(&lf, ns[i], d1);
+		io.seek_data = NULL;
+		memset(d2, 0, 32);
+		CU_ASSERT_EQUAL(fmt_recs_digest(&io, ns[i], buf, d2), 0);
+		CU_ASSERT_EQUAL(memcmp(d1, d2, 32), 0);
+		io.seek_data = lf_seek_data;
+		memset(d2, 0, 32);
+		CU_ASSERT_EQUAL(fmt_recs_digest(&io, ns[i], buf, d2), 0);
+		CU_ASSERT_EQUAL(memcmp(d1, d2, 32), 0);
+	}
+	/* one record changed in any group of a batch changes the digest */
+	digest_ref(&lf, ns[6], d1);
+	for (size_t i = 0; i < ARRAY_SIZE(ext) - 1; i++) {
+		lf.b[fmt_rec_off(ext[i]) + 17] ^= 0x80;
+		CU_ASSERT_EQUAL(fmt_recs_digest(&io, ns[6], buf, d2), 0);
+		CU_ASSERT(memcmp(d1, d2, 32) != 0);
+		lf.b[fmt_rec_off(ext[i]) + 17] ^= 0x80;
+	}
+	CU_ASSERT_EQUAL(fmt_recs_digest(&io, ns[6], buf, d2), 0);
+	CU_ASSERT_EQUAL(memcmp(d1, d2, 32), 0);
+	/* a read error is returned, the digest zeroed */
+	io.read = lf_read_fail;
+	memset(d2, 0xaa, 32);
+	CU_ASSERT_EQUAL(fmt_recs_digest(&io, ns[6], buf, d2), -EIO);
+	CU_ASSERT(bytes_zero(d2, 32));
+	lower_free(&lf);
+	free(buf);
+}
+
 static int open_bound(const struct lower *lf, const char *name)
 {
 	struct tfile t = { 0 };
@@ -1329,6 +1440,7 @@ int cs_register_suites(void)
 		{ "replay", test_replay },
 		{ "crash_states", test_crash_states },
 		{ "recs_seal", test_recs_seal },
+		{ "recs_digest_def", test_recs_digest_def },
 		{ "name_bind", test_name_bind },
 		{ "b64", test_b64 },
 		{ "names", test_names },

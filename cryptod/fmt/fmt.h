@@ -242,11 +242,13 @@ struct fmt_recs_io {
  * slot is clean (not FMT_SZ_DIRTY, not recovering): then its records must
  * match the seal (fmt_recs_verify) before content is trusted. */
 bool fmt_recs_check_needed(const struct fmt_header *h);
-/* The records digest of a file of n extents: SHA-256 over a label, le64(n)
- * and, per 256-extent group holding a non-zero record, le64(group) and the
- * group's 16 KiB of records (records of extents >= n count as zero).
- * buf: FMT_GROUP_RECS_LEN bytes of scratch. 0, -EINVAL, -EFBIG or the
- * error of io->read. */
+/* The records digest of a file of n extents (FORMAT.md "Records seal"):
+ * SHA-256 over a label, le64(n) and, per 256-extent group holding a
+ * non-zero record, le64(group) || SHA-256(the group's 16 KiB of records)
+ * (records of extents >= n count as zero); group hashes several at a time
+ * (cipher_sha256_batch). buf: FMT_GROUP_RECS_LEN bytes of scratch (a file
+ * of several groups also takes up to 112 KiB from the heap for the call).
+ * 0, -EINVAL, -EFBIG or the error of io->read. */
 int fmt_recs_digest(const struct fmt_recs_io *io, uint64_t n, uint8_t *buf,
 		    uint8_t d[static FMT_DIGEST_LEN]);
 /* Seals digest d (of fmt_extent_count(size) extents) into h->recs_seal for
