@@ -11,6 +11,7 @@
  * then gets EIO, none hangs.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -478,7 +479,11 @@ void fe_spin_wait(void)
 		}
 		if (seen || now_ns() >= end)
 			break;
-		cpu_relax();
+		/* Between looks, give the CPU to a runnable thread (the
+		 * cryptod worker may have been woken onto this CPU). */
+		for (int i = 0; i < 32; i++)
+			cpu_relax();
+		sched_yield();
 	}
 	pthread_mutex_lock(&fe.mu);
 	rg->polling--;
