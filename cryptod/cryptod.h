@@ -381,8 +381,10 @@ void cd_dispatch(struct cd_req *r);
  * lower names and attributes as they are when cd.encrypted_view is set. */
 int cd_op_lookup(struct cd_req *r);
 int cd_op_getattr(struct cd_req *r);
+int cd_op_readlink(struct cd_req *r);
 int cd_op_open(struct cd_req *r);
 int cd_op_listxattr(struct cd_req *r);
+int cd_op_lseek(struct cd_req *r);
 /* Opens lower entry name beneath dirfd (openat2 RESOLVE_BENEATH |
  * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, O_CLOEXEC added); fd or
  * -errno. */

@@ -326,7 +326,8 @@ out:
 	return rc;
 }
 
-static int op_readlink(struct cd_req *r)
+/* READLINK: the decrypted target (encrypted view: the lower one). */
+int cd_op_readlink(struct cd_req *r)
 {
 	struct cd_inode *n = cd_inode_get(r->sqe.ino);
 	char enc[PATH_MAX];
@@ -343,12 +344,23 @@ static int op_readlink(struct cd_req *r)
 		goto out;
 	}
 	char *b = cd_reply_buf(r, CS_SYMLINK_MAX);
-	rc = cd_target_dec(enc, (size_t)l, b, CS_SYMLINK_MAX);
-	if (rc < 0) {
-		log_warnx("undecryptable symlink target (lower ino %llu)",
-			  (unsigned long long)n->ino);
-		rc = -EIO;
-		goto out;
+	if (cd.encrypted_view) {
+		/* the lower (encrypted) target as it is */
+		if ((size_t)l > CS_SYMLINK_MAX) {
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(b, enc, (size_t)l);
+		rc = (int)l;
+	} else {
+		rc = cd_target_dec(enc, (size_t)l, b, CS_SYMLINK_MAX);
+		if (rc < 0) {
+			log_warnx("undecryptable symlink target (lower ino "
+				  "%llu)",
+				  (unsigned long long)n->ino);
+			rc = -EIO;
+			goto out;
+		}
 	}
 	r->cqe.data_len = (uint32_t)rc;
 	rc = 0;
@@ -1268,8 +1280,6 @@ static int op_getxattr(struct cd_req *r)
 	}
 	rc = cd_xattr_reply(r, (uint64_t)d);
 out:
-	if (rc < 0)
-		r->cqe.data_len = 0;
 	free(val);
 	cd_inode_put(n);
 	return rc;
@@ -1340,8 +1350,6 @@ int cd_op_listxattr(struct cd_req *r)
 done:
 	rc = cd_xattr_reply(r, used);
 out:
-	if (rc < 0)
-		r->cqe.data_len = 0;
 	free(list);
 	cd_inode_put(n);
 	return rc;
@@ -1378,18 +1386,26 @@ static int op_fallocate(struct cd_req *r)
 	return cd_file_fallocate(r->w, h->f, fa.mode, fa.offset, fa.length);
 }
 
-static int op_lseek(struct cd_req *r)
+/* LSEEK (SEEK_DATA/SEEK_HOLE) in a file, or in the lower file as it is
+ * for a handle of the encrypted view. */
+int cd_op_lseek(struct cd_req *r)
 {
 	struct cs_lseek_arg la;
-	struct cd_handle *h = file_handle(r);
-	if (!h)
+	struct cd_handle *h = cd_handle_find(r->sqe.fh, r->sqe.ino);
+	if (!h || (!h->f && h->fd < 0))
 		return -EBADF;
 	if (r->arg_len != sizeof(la))
 		return -EINVAL;
 	memcpy(&la, r->arg, sizeof(la));
 	if (la.whence != SEEK_DATA && la.whence != SEEK_HOLE)
 		return -EINVAL;
-	int64_t o = cd_file_lseek(r->w, h->f, r->sqe.off, (int)la.whence);
+	int64_t o;
+	if (h->f)
+		o = cd_file_lseek(r->w, h->f, r->sqe.off, (int)la.whence);
+	else if (r->sqe.off > (uint64_t)INT64_MAX)
+		o = -ENXIO;
+	else if ((o = lseek(h->fd, (off_t)r->sqe.off, (int)la.whence)) < 0)
+		o = -errno;
 	if (o < 0)
 		return (int)o;
 	r->cqe.val = (uint64_t)o;
@@ -1405,7 +1421,7 @@ static const struct cd_op ops[CS_OP__MAX] = {
     [CS_OP_LOOKUP] = {cd_op_lookup, "LOOKUP"},
     [CS_OP_GETATTR] = {cd_op_getattr, "GETATTR"},
     [CS_OP_SETATTR] = {op_setattr, "SETATTR"},
-    [CS_OP_READLINK] = {op_readlink, "READLINK"},
+    [CS_OP_READLINK] = {cd_op_readlink, "READLINK"},
     [CS_OP_MKNOD] = {op_mknod_mkdir, "MKNOD"},
     [CS_OP_MKDIR] = {op_mknod_mkdir, "MKDIR"},
     [CS_OP_UNLINK] = {op_unlink_rmdir, "UNLINK"},
@@ -1431,7 +1447,7 @@ static const struct cd_op ops[CS_OP__MAX] = {
     [CS_OP_REMOVEXATTR] = {op_removexattr, "REMOVEXATTR"},
     [CS_OP_CREATE] = {op_create, "CREATE"},
     [CS_OP_FALLOCATE] = {op_fallocate, "FALLOCATE"},
-    [CS_OP_LSEEK] = {op_lseek, "LSEEK"},
+    [CS_OP_LSEEK] = {cd_op_lseek, "LSEEK"},
 };
 
 void cd_dispatch(struct cd_req *r)

@@ -93,37 +93,6 @@ static int rv_rofs(struct cd_req *r)
 	return -EROFS;
 }
 
-static int rv_readlink(struct cd_req *r)
-{
-	struct cd_inode *n = cd_inode_get(r->sqe.ino);
-	char t[PATH_MAX];
-	int rc = 0;
-	if (!n)
-		return -ESTALE;
-	if (n->type != S_IFLNK) {
-		rc = -EINVAL;
-		goto out;
-	}
-	ssize_t l = readlinkat(n->fd, "", t, sizeof(t));
-	if (l < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if ((size_t)l > CS_SYMLINK_MAX) {
-		rc = -ENAMETOOLONG;
-		goto out;
-	}
-	char *b = cd_reply_buf(r, (uint32_t)l);
-	if (!b) {
-		rc = -EOVERFLOW;
-		goto out;
-	}
-	memcpy(b, t, (size_t)l);
-out:
-	cd_inode_put(n);
-	return rc;
-}
-
 static int rv_read(struct cd_req *r)
 {
 	struct cd_handle *h = cd_handle_find(r->sqe.fh, r->sqe.ino);
@@ -174,37 +143,15 @@ static int rv_getxattr(struct cd_req *r)
 	}
 	rc = cd_xattr_reply(r, (uint64_t)l);
 out:
-	if (rc < 0)
-		r->cqe.data_len = 0;
 	cd_inode_put(n);
 	return rc;
-}
-
-static int rv_lseek(struct cd_req *r)
-{
-	struct cs_lseek_arg la;
-	struct cd_handle *h = cd_handle_find(r->sqe.fh, r->sqe.ino);
-	if (!h || h->fd < 0)
-		return -EBADF;
-	if (r->arg_len != sizeof(la))
-		return -EINVAL;
-	memcpy(&la, r->arg, sizeof(la));
-	if (la.whence != SEEK_DATA && la.whence != SEEK_HOLE)
-		return -EINVAL;
-	if (r->sqe.off > (uint64_t)INT64_MAX)
-		return -ENXIO;
-	off_t o = lseek(h->fd, (off_t)r->sqe.off, (int)la.whence);
-	if (o < 0)
-		return -errno;
-	r->cqe.val = (uint64_t)o;
-	return 0;
 }
 
 const struct cd_op cd_rawview_ops[CS_OP__MAX] = {
     [CS_OP_LOOKUP] = {cd_op_lookup, "LOOKUP(raw)"},
     [CS_OP_GETATTR] = {cd_op_getattr, "GETATTR(raw)"},
     [CS_OP_SETATTR] = {rv_rofs, "SETATTR(raw)"},
-    [CS_OP_READLINK] = {rv_readlink, "READLINK(raw)"},
+    [CS_OP_READLINK] = {cd_op_readlink, "READLINK(raw)"},
     [CS_OP_MKNOD] = {rv_rofs, "MKNOD(raw)"},
     [CS_OP_MKDIR] = {rv_rofs, "MKDIR(raw)"},
     [CS_OP_UNLINK] = {rv_rofs, "UNLINK(raw)"},
@@ -230,5 +177,5 @@ const struct cd_op cd_rawview_ops[CS_OP__MAX] = {
     [CS_OP_REMOVEXATTR] = {rv_rofs, "REMOVEXATTR(raw)"},
     [CS_OP_CREATE] = {rv_rofs, "CREATE(raw)"},
     [CS_OP_FALLOCATE] = {rv_rofs, "FALLOCATE(raw)"},
-    [CS_OP_LSEEK] = {rv_lseek, "LSEEK(raw)"},
+    [CS_OP_LSEEK] = {cd_op_lseek, "LSEEK(raw)"},
 };
