@@ -91,6 +91,20 @@ static void check_listing(int dirfd, const struct cdh_dirent *ents, int n)
 	CU_ASSERT_EQUAL(count, n);
 }
 
+/* LSEEK through the view's handle at off answers as lseek(2) on the
+ * lower file lfd does. */
+static void check_lseek(uint64_t ino, uint64_t fh, int lfd, uint64_t off,
+			int whence)
+{
+	uint64_t got = 0;
+	off_t want = lseek(lfd, (off_t)off, whence);
+	int werr = want < 0 ? -errno : 0;
+	int r = cdh_lseek(&H, 0, ino, fh, off, (uint32_t)whence, &got);
+	CU_ASSERT_EQUAL(r, werr);
+	if (want >= 0)
+		CU_ASSERT_EQUAL(got, (uint64_t)want);
+}
+
 /* Every raw entry of directory node dir against lower dirfd: attributes
  * are the lower ones, file bytes and symlink targets too; recurses. */
 static void check_tree(uint64_t dir, int dirfd, int depth)
@@ -134,6 +148,23 @@ static void check_tree(uint64_t dir, int dirfd, int depth)
 			CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh,
 						 (uint64_t)w + 10, got, 100),
 					0);
+			/* SEEK_DATA/SEEK_HOLE as on the lower file: 0, inside,
+			 * at and past EOF; other whence values EINVAL */
+			int lfd = openat(dirfd, ents[i].name,
+					 O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			CU_ASSERT_FATAL(lfd >= 0);
+			uint64_t offs[] = {0, 1, (uint64_t)w, (uint64_t)w + 1};
+			for (size_t k = 0; k < 4; k++) {
+				check_lseek(e.nodeid, fh, lfd, offs[k],
+					    SEEK_DATA);
+				check_lseek(e.nodeid, fh, lfd, offs[k],
+					    SEEK_HOLE);
+			}
+			close(lfd);
+			uint64_t so;
+			CU_ASSERT_EQUAL(
+			    cdh_lseek(&H, 0, e.nodeid, fh, 0, SEEK_END, &so),
+			    -EINVAL);
 			/* changes through a read handle */
 			CU_ASSERT_EQUAL(
 			    cdh_write(&H, 0, e.nodeid, fh, 0, "x", 1), -EROFS);
