@@ -600,6 +600,68 @@ void cd_size_rekey(const struct stat *before, const struct stat *after)
 	pthread_mutex_unlock(&gsz_mu);
 }
 
+/* The names this thread's last cd_file_rebind() calls bound files to (a
+ * rename rebinds up to two files, then tells their nodes with
+ * cd_inode_bind()). */
+static __thread struct {
+	ino_t ino;
+	bool set;
+	uint8_t tag[FMT_BIND_LEN];
+} rebound[2];
+
+static void rebound_note(ino_t ino, const uint8_t *tag)
+{
+	unsigned i = rebound[0].set && rebound[0].ino != ino;
+	if (i && rebound[1].set && rebound[1].ino != ino)
+		rebound[0] = rebound[1];
+	rebound[i].ino = ino;
+	rebound[i].set = true;
+	memcpy(rebound[i].tag, tag, FMT_BIND_LEN);
+}
+
+static bool rebound_take(ino_t ino, const uint8_t *tag)
+{
+	for (unsigned i = 0; i < 2; i++)
+		if (rebound[i].set && rebound[i].ino == ino &&
+		    !memcmp(rebound[i].tag, tag, FMT_BIND_LEN)) {
+			rebound[i].set = false;
+			return true;
+		}
+	return false;
+}
+
+/* A node stands for a lower inode, and FUSE opens a node, not a name: a
+ * node looked up under two names answers only while its file is unbound
+ * (hard links are). Its tag then matches no bound header. */
+static const uint8_t bind_alias[FMT_BIND_LEN] = {
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+void cd_inode_bind(struct cd_inode *n, const uint8_t *tag)
+{
+	pthread_mutex_lock(&n->lock);
+	if (rebound_take(n->ino, tag) || !n->bind_known ||
+	    !memcmp(n->bind_tag, tag, FMT_BIND_LEN))
+		memcpy(n->bind_tag, tag, FMT_BIND_LEN); /* renamed here */
+	else
+		memcpy(n->bind_tag, bind_alias, FMT_BIND_LEN);
+	n->bind_known = true;
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* An open file serves a new open of its node only under the name it is
+ * bound to (or unbound); n->lock held. */
+static bool bind_serves(struct cd_inode *n, struct cd_file *f)
+{
+	static const uint8_t zero[FMT_BIND_LEN];
+	if (!n->bind_known || f->plain)
+		return true;
+	pthread_mutex_lock(&f->lock);
+	bool ok = !memcmp(f->hdr->bind_tag, zero, FMT_BIND_LEN) ||
+		  !memcmp(f->hdr->bind_tag, n->bind_tag, FMT_BIND_LEN);
+	pthread_mutex_unlock(&f->lock);
+	return ok;
+}
+
 int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 {
 	struct cd_file *f = NULL;
@@ -608,6 +670,13 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 		return rc;
 	pthread_mutex_lock(&n->lock);
 	if (n->file) {
+		if (!bind_serves(n, n->file)) {
+			log_warnx("lower file ino %llu: bound to another name: "
+				  "hard-linked in the lower directory",
+				  (unsigned long long)n->ino);
+			rc = -EIO;
+			goto out;
+		}
 		n->file->refs++;
 		*out = n->file;
 		goto out;
@@ -720,8 +789,10 @@ int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag)
 	int rc = 0, wfd = f->fd_buf;
 	struct stat st;
 	bool chm = false;
-	if (f->plain || !(f->hdr->req_flags & FMT_RF_NAME_BIND))
+	if (f->plain || !(f->hdr->req_flags & FMT_RF_NAME_BIND)) {
+		rebound_note(f->ino, tag);
 		return 0;
+	}
 	if (!f->writable) {
 		/* A read-only file (mode 0444, e.g. git objects) of a mount
 		 * without CAP_DAC_OVERRIDE: its owner may still rename it,
@@ -747,6 +818,8 @@ int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag)
 	if (rc == 0)
 		rc = hdr_write_fd(w, f, wfd, area, o, l);
 	pthread_mutex_unlock(&f->lock);
+	if (rc == 0)
+		rebound_note(f->ino, tag);
 out:
 	if (wfd >= 0 && wfd != f->fd_buf)
 		close(wfd);

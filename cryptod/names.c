@@ -75,14 +75,6 @@ int cd_bind_tag(struct cd_inode *dir, const char *lname, uint8_t *tag)
 	return rc;
 }
 
-void cd_inode_bind(struct cd_inode *n, const uint8_t *tag)
-{
-	pthread_mutex_lock(&n->lock);
-	memcpy(n->bind_tag, tag, FMT_BIND_LEN);
-	n->bind_known = true;
-	pthread_mutex_unlock(&n->lock);
-}
-
 int cd_inode_dirid(struct cd_inode *n, uint8_t out[static CD_DIRID_LEN])
 {
 	int rc = 0;

@@ -894,6 +894,57 @@ static void test_bind_splice(void)
 	H = save;
 }
 
+/* A lower hard link made offline of a bound file, in place of another
+ * file's name: cryptod's node stands for the lower inode, so whichever name
+ * the kernel looked up last is the tag it remembers. With the file open
+ * (or looked up last) under its own name, the alias must still not serve
+ * its content. */
+static void test_bind_alias(void)
+{
+	struct cdh V;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
+	struct cdh save = H;
+	H = V;
+	uint8_t a[6000], c[3000], r[6000];
+	fill(a, sizeof(a), 91);
+	fill(c, sizeof(c), 92);
+	uint64_t fh, fh2;
+	uint64_t ino = make_file("a", a, sizeof(a), &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	ino = make_file("c", c, sizeof(c), &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	char pa[PATH_MAX + 300], pc[PATH_MAX + 300];
+	CU_ASSERT_EQUAL_FATAL(lower_of("a", pa, sizeof(pa)), 0);
+	CU_ASSERT_EQUAL_FATAL(lower_of("c", pc, sizeof(pc)), 0);
+	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
+	CU_ASSERT_EQUAL(unlink(pc), 0);
+	CU_ASSERT_EQUAL(link(pa, pc), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	struct cs_entry ea, ec;
+	/* open under its own name, then the alias looked up and opened */
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "a", &ea), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_open(&H, 0, ea.nodeid, O_RDONLY, &fh), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "c", &ec), 0);
+	int o = cdh_open(&H, 0, ec.nodeid, O_RDONLY, &fh2);
+	int n = o == 0 ? cdh_read(&H, 0, ec.nodeid, fh2, 0, r, sizeof(r)) : o;
+	CU_ASSERT(n < 0);
+	if (o == 0)
+		cdh_release(&H, 0, ec.nodeid, fh2);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ea.nodeid, fh), 0);
+	/* closed; the alias looked up first, its own name last, then the
+	 * alias's node opened (the kernel opens by node, not by name) */
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "c", &ec), 0);
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "a", &ea), 0);
+	o = cdh_open(&H, 0, ec.nodeid, O_RDONLY, &fh2);
+	n = o == 0 ? cdh_read(&H, 0, ec.nodeid, fh2, 0, r, sizeof(r)) : o;
+	CU_ASSERT(n < 0);
+	if (o == 0)
+		cdh_release(&H, 0, ec.nodeid, fh2);
+	cdh_stop(&H);
+	H = save;
+}
+
 /* --passthrough: a lower file that is not ours reads as a plain file. */
 static void test_passthrough(void)
 {
@@ -1299,6 +1350,7 @@ int cs_register_suites(void)
 	    {"tamper", test_tamper},
 	    {"seal_bind", test_seal_bind},
 	    {"bind_splice", test_bind_splice},
+	    {"bind_alias", test_bind_alias},
 	    {"passthrough", test_passthrough},
 	    {"hostile_lower", test_hostile_lower},
 	    {"plain_names", test_plain_names},
