@@ -212,8 +212,8 @@ uint32_t cd_dirent_len(uint32_t namelen, bool plus)
 	       (plus ? (uint32_t)sizeof(struct cs_entry) : 0);
 }
 
-uint32_t cd_dirent_put(uint8_t *b, const struct cs_dirent *de,
-		       const char *name, struct cs_entry *ent)
+uint32_t cd_dirent_put(uint8_t *b, const struct cs_dirent *de, const char *name,
+		       struct cs_entry *ent)
 {
 	uint32_t nl = (de->namelen + 7u) & ~7u;
 	memcpy(b, de, sizeof(*de));
@@ -257,8 +257,8 @@ int cd_op_readdir(struct cd_req *r)
 		if (plus && e->lname[0] &&
 		    cd_lookup_entry(r, h->n, e->lname, &ent) < 0)
 			memset(&ent, 0, sizeof(ent));
-		used += cd_dirent_put(b + used, &de, e->name,
-				      plus ? &ent : NULL);
+		used +=
+		    cd_dirent_put(b + used, &de, e->name, plus ? &ent : NULL);
 	}
 	r->cqe.data_len = used;
 out:

@@ -503,7 +503,7 @@ static int op_mknod_mkdir(struct cd_req *r)
 			goto out;
 		}
 		int dfd = cd_open_beneath(p->fd, ln.name,
-				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		rc = dfd < 0 ? dfd : cd_dirid_create(dfd);
 		if (rc == 0 && fchmod(dfd, mode) < 0)
 			rc = -errno;
@@ -580,7 +580,7 @@ static int op_unlink_rmdir(struct cd_req *r)
 	if (r->sqe.op == CS_OP_RMDIR) {
 		uint8_t saved[CD_DIRID_LEN];
 		dfd = cd_open_beneath(p->fd, ln.name,
-				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (dfd < 0) {
 			rc = dfd;
 			goto out;
@@ -693,7 +693,7 @@ static int rename_over_dir(struct cd_inode *p, const struct cd_lname *ln,
 	    !S_ISDIR(sst.st_mode))
 		return err;
 	int tfd = cd_open_beneath(np->fd, nln->name,
-			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	if (tfd < 0)
 		return err;
 	int rc = dir_visible_empty(tfd);
@@ -714,7 +714,7 @@ static int rename_over_dir(struct cd_inode *p, const struct cd_lname *ln,
 struct bind_side {
 	struct cd_inode *n; /* use reference */
 	struct cd_file *f;
-	bool forget;	/* we added the lookup that made n */
+	bool forget; /* we added the lookup that made n */
 	nlink_t nlink;
 	uint8_t old[FMT_BIND_LEN], tag[FMT_BIND_LEN];
 };
@@ -722,8 +722,8 @@ struct bind_side {
 /* Sets b->old to the tag of lname in dir and opens the regular file there
  * (if it is one: else b->f stays NULL). 0 or -errno (e.g.
  * -EACCES: no key of this mount opens it, so it cannot be rebound). */
-static int bind_open(struct cd_req *r, struct cd_inode *dir,
-		     const char *lname, struct bind_side *b)
+static int bind_open(struct cd_req *r, struct cd_inode *dir, const char *lname,
+		     struct bind_side *b)
 {
 	struct stat st;
 	memset(b, 0, sizeof(*b));
@@ -763,8 +763,7 @@ static void bind_close(struct cd_req *r, struct bind_side *b)
 }
 
 /* Rebinds b's file to tag (or leaves it if it is not a regular file). */
-static int bind_write(struct cd_req *r, struct bind_side *b,
-		      const uint8_t *tag)
+static int bind_write(struct cd_req *r, struct bind_side *b, const uint8_t *tag)
 {
 	return b->f ? cd_file_rebind(r->w, b->f, tag) : 0;
 }
@@ -1129,8 +1128,8 @@ static int op_write(struct cd_req *r)
 	/* Writeback cache: the kernel sends the times it wants in SETATTR,
 	 * possibly before this write-back; keep the lower mtime as it was. */
 	struct stat st;
-	bool keep = (r->sqe.flags & CS_F_KEEP_MTIME) &&
-		    fstat(h->f->fd_buf, &st) == 0;
+	bool keep =
+	    (r->sqe.flags & CS_F_KEEP_MTIME) && fstat(h->f->fd_buf, &st) == 0;
 	ssize_t n = cd_file_write(r->w, h->f, r->slot + r->sqe.arg_off,
 				  r->sqe.len, r->sqe.off);
 	if (keep && n > 0) {
