@@ -1005,9 +1005,35 @@ static void digest_ref(const struct lower *lf, uint64_t n, uint8_t d[32])
 	mbedtls_sha256_free(&c);
 }
 
+/* Prefetch hints seen: per group, how often; a read of a group's meta
+ * region that was not hinted first counts as unhinted. */
+static unsigned hint_count[32], unhinted_reads;
+static bool hint_bad;
+
+static void lf_prefetch(void *arg, uint64_t off, size_t len)
+{
+	(void)arg;
+	uint64_t g = (off / FMT_BLOCK - 1) / 260;
+	if (g == 0 || g >= 32 || off != fmt_rec_off(g * FMT_GROUP_EXTENTS) ||
+	    len != FMT_GROUP_RECS_LEN)
+		hint_bad = true;
+	else
+		hint_count[g]++;
+}
+
+static int lf_read_hinted(void *arg, uint8_t *buf, size_t len, uint64_t off)
+{
+	uint64_t g = (off / FMT_BLOCK - 1) / 260;
+	if (g > 0 && g < 32 && off == fmt_rec_off(g * FMT_GROUP_EXTENTS) &&
+	    !hint_count[g])
+		unhinted_reads++;
+	return lf_read_cnt(arg, buf, len, off);
+}
+
 /* fmt_recs_digest() == the definition, for files of 0, 1, 2 and 20
  * groups with non-zero groups in runs shorter and longer than the batch
- * (8), holes between them, records past n, with and without SEEK_DATA. */
+ * (8), holes between them, records past n, with and without SEEK_DATA and
+ * prefetch hints. */
 static void test_recs_digest_def(void)
 {
 	static const uint64_t ns[] = {0, 1, 52, 256, 257, 511, 20 * 256 - 3};
@@ -1036,6 +1062,26 @@ static void test_recs_digest_def(void)
 		CU_ASSERT_EQUAL(fmt_recs_digest(&io, ns[i], buf, d2), 0);
 		CU_ASSERT_EQUAL(memcmp(d1, d2, 32), 0);
 	}
+	/* with prefetch hints: each group after 0 hinted once, before it
+	 * is read; the same digest */
+	digest_ref(&lf, ns[6], d1);
+	for (int sd = 0; sd < 2; sd++) {
+		io.read = lf_read_hinted;
+		io.prefetch = lf_prefetch;
+		io.seek_data = sd ? lf_seek_data : NULL;
+		memset(hint_count, 0, sizeof(hint_count));
+		unhinted_reads = 0;
+		hint_bad = false;
+		CU_ASSERT_EQUAL(fmt_recs_digest(&io, ns[6], buf, d2), 0);
+		CU_ASSERT_EQUAL(memcmp(d1, d2, 32), 0);
+		CU_ASSERT(!hint_bad);
+		CU_ASSERT_EQUAL(unhinted_reads, 0);
+		for (unsigned g = 1; g < 20; g++)
+			CU_ASSERT(sd ? hint_count[g] <= 1 : hint_count[g] == 1);
+		CU_ASSERT_EQUAL(hint_count[0] + hint_count[20], 0);
+	}
+	io.read = lf_read_cnt;
+	io.prefetch = NULL;
 	/* one record changed in any group of a batch changes the digest */
 	digest_ref(&lf, ns[6], d1);
 	for (size_t i = 0; i < ARRAY_SIZE(ext) - 1; i++) {

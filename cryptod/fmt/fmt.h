@@ -237,6 +237,11 @@ struct fmt_recs_io {
 	 * -errno (then the group is read). Lets sparse files skip holes. */
 	int64_t (*seek_data)(void *arg, uint64_t off);
 	void *arg;
+	/* Optional (NULL: none): a hint that [off, off + len) will be read
+	 * soon (e.g. posix_fadvise WILLNEED), given for up to 16 groups
+	 * ahead so a cold lower file is read with many requests in flight
+	 * instead of one 16 KiB read at a time. Errors are the caller's. */
+	void (*prefetch)(void *arg, uint64_t off, size_t len);
 };
 /* True when h is a sealed file (FMT_RF_ROLLBACK_MAC) whose current size
  * slot is clean (not FMT_SZ_DIRTY, not recovering): then its records must

@@ -94,13 +94,31 @@ static int batch_flush(mbedtls_sha256_context *c, struct dig_batch *b)
 	return r < 0 ? -EINVAL : 0;
 }
 
+/* Before group g is read: hints the record ranges of the groups up to
+ * two batches ahead, a batch at a time (*hinted: first group not hinted).
+ * Group 0 is not hinted: its first records are in the header block. */
+static void prefetch_ahead(const struct fmt_recs_io *io, uint64_t g,
+			   uint64_t groups, uint64_t *hinted)
+{
+	uint64_t h = *hinted > g ? *hinted : g;
+	uint64_t end = g + 2 * DIGEST_BATCH < groups ? g + 2 * DIGEST_BATCH
+						     : groups;
+
+	if (!io->prefetch || *hinted > g + DIGEST_BATCH)
+		return;
+	for (h = h > 0 ? h : 1; h < end; h++)
+		io->prefetch(io->arg, fmt_rec_off(h * FMT_GROUP_EXTENTS),
+			     FMT_GROUP_RECS_LEN);
+	*hinted = end > *hinted ? end : *hinted;
+}
+
 int fmt_recs_digest(const struct fmt_recs_io *io, uint64_t n, uint8_t *buf,
 		    uint8_t d[static FMT_DIGEST_LEN])
 {
 	mbedtls_sha256_context c;
 	struct dig_batch b = {.cap = 1};
 	uint8_t le[8], *extra = NULL;
-	uint64_t groups, g = 0;
+	uint64_t groups, g = 0, hinted = 0;
 	int r = 0;
 
 	if (!io || !io->read || !buf || !d)
@@ -143,6 +161,7 @@ int fmt_recs_digest(const struct fmt_recs_io *io, uint64_t n, uint8_t *buf,
 				continue;
 			}
 		}
+		prefetch_ahead(io, g, groups, &hinted);
 		r = group_read(io, g, n, b.buf[b.n]);
 		if (r < 0)
 			goto out;

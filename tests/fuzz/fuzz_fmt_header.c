@@ -76,7 +76,8 @@ static void seal_and_bind(struct fmt_header *h, struct cipher_thread *th,
 {
 	static uint8_t buf[FMT_GROUP_RECS_LEN];
 	struct input in = {data, size};
-	struct fmt_recs_io io = {in_read, in_seek_data, &in};
+	struct fmt_recs_io io = {
+	    .read = in_read, .seek_data = in_seek_data, .arg = &in};
 	uint8_t d[FMT_DIGEST_LEN], tag[FMT_BIND_LEN];
 	if (fmt_recs_check_needed(h) &&
 	    fmt_check_lower_size(h, size) == 0 &&
