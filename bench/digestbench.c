@@ -10,7 +10,8 @@
  *   build/bench-digest [--quick] [--seconds=S] [--trials=N]
  *
  * Lines: "digest path=fmt|v1-mbedtls extents=262144 gbps=X" (GB/s of
- * records hashed, per core; ms per 1 GiB file = 16.8 / gbps) and
+ * records hashed, per core; ms per 1 GiB file = 16.8 / gbps), "digest
+ * ratio fmt/v1=R" (same run) and
  * "sha256 backend=ipsecmb|mbedtls len=16384 batch=8 gbps=X"; then a table.
  */
 #include <errno.h>
@@ -103,8 +104,15 @@ int main(int argc, char **argv)
 	struct dig_state s;
 	static const int backends[] = {CIPHER_BACKEND_IPSECMB,
 				       CIPHER_BACKEND_MBEDTLS};
+	static const struct {
+		const char *name, *row;
+		bench_fn fn;
+	} paths[] = {
+	    {"v1-mbedtls", "digest v1 (mbedTLS stream)", run_v1},
+	    {"fmt", "digest fmt_recs_digest", run_fmt},
+	};
 	char row[64];
-	double g;
+	double g, gd[2];
 
 	if (bench_cfg_parse(&cfg, argc, argv) != 0) {
 		fprintf(stderr, "usage: bench-digest [--quick] [--seconds=S] "
@@ -118,18 +126,16 @@ int main(int argc, char **argv)
 	if (!s.pool || !s.buf || cipher_random(s.pool, POOL) != 0)
 		return 1;
 
-	g = bench_gbps(&cfg, run_v1, &s, POOL);
-	bench_line(g, "digest path=v1-mbedtls extents=%llu",
-		   (unsigned long long)NEXT);
-	bench_table_add(&tab, "digest v1 (mbedTLS stream)", "GB/s", g);
-	bench_table_add(&tab, "digest v1 (mbedTLS stream)", "ms / 1 GiB file",
-			g > 0 ? POOL / g / 1e6 : -1);
-	g = bench_gbps(&cfg, run_fmt, &s, POOL);
-	bench_line(g, "digest path=fmt extents=%llu",
-		   (unsigned long long)NEXT);
-	bench_table_add(&tab, "digest fmt_recs_digest", "GB/s", g);
-	bench_table_add(&tab, "digest fmt_recs_digest", "ms / 1 GiB file",
-			g > 0 ? POOL / g / 1e6 : -1);
+	for (unsigned i = 0; i < 2; i++) {
+		g = bench_gbps(&cfg, paths[i].fn, &s, POOL);
+		bench_line(g, "digest path=%s extents=%llu", paths[i].name,
+			   (unsigned long long)NEXT);
+		bench_table_add(&tab, paths[i].row, "GB/s", g);
+		bench_table_add(&tab, paths[i].row, "ms / 1 GiB file",
+				g > 0 ? POOL / g / 1e6 : -1);
+		gd[i] = g;
+	}
+	printf("digest ratio fmt/v1=%.2f\n", gd[0] > 0 ? gd[1] / gd[0] : -1);
 	for (unsigned i = 0; i < sizeof(backends) / sizeof(*backends); i++) {
 		const char *bn = cipher_backend_name(backends[i]);
 		s.backend = backends[i];
