@@ -46,7 +46,8 @@ static int group_read(const struct fmt_recs_io *io, uint64_t g, uint64_t n,
 	uint64_t done = 0;
 	int r = 0;
 
-	memset(buf, 0, FMT_GROUP_RECS_LEN);
+	memset(buf + valid * FMT_REC_LEN, 0,
+	       (size_t)(FMT_GROUP_EXTENTS - valid) * FMT_REC_LEN);
 	while (done < valid && r == 0) {
 		uint64_t e = first + done, cnt = valid - done;
 		if (e < FMT_HDR_RECS && cnt > FMT_HDR_RECS - e)
@@ -165,7 +166,10 @@ int fmt_recs_digest(const struct fmt_recs_io *io, uint64_t n, uint8_t *buf,
 		r = group_read(io, g, n, b.buf[b.n]);
 		if (r < 0)
 			goto out;
-		if (!fmt_all_zero(b.buf[b.n], FMT_GROUP_RECS_LEN)) {
+		/* the first record decides for most written groups */
+		if (!fmt_all_zero(b.buf[b.n], FMT_REC_LEN) ||
+		    !fmt_all_zero(b.buf[b.n] + FMT_REC_LEN,
+				  FMT_GROUP_RECS_LEN - FMT_REC_LEN)) {
 			b.g[b.n++] = g;
 			if (b.n == b.cap && (r = batch_flush(&c, &b)) < 0)
 				goto out;
