@@ -51,6 +51,10 @@ enum { EXIT_CLEAN = 0, EXIT_CORRUPT = 1, EXIT_OPERR = 2, EXIT_REPAIRED = 3 };
 struct ino_seen {
 	dev_t dev;
 	ino_t ino;
+	/* the name binding tag of its current size slot, as checked (or
+	 * repaired) under the first name: every other name must match it
+	 * unless it is zero (unbound) */
+	uint8_t tag[FMT_BIND_LEN];
 };
 
 static struct {
@@ -461,6 +465,33 @@ __attribute__((format(printf, 2, 3))) static void corrupt(const char *path,
 	fflush(stdout);
 }
 
+static const char alias_msg[] =
+    "content belongs to another name: the file has several lower names "
+    "(hard-linked in the lower directory)";
+
+/* True if name (in a directory with id dirid) is not the name the file
+ * seen under another name is bound to. */
+static bool alias_name(const struct ino_seen *s, const uint8_t *dirid,
+		       const char *name)
+{
+	static const uint8_t zero[FMT_BIND_LEN];
+	uint8_t t[FMT_BIND_LEN];
+	if (!memcmp(s->tag, zero, FMT_BIND_LEN) || (!dirid && !fs.plain_names))
+		return false;
+	fmt_name_bind_tag(dirid, name, strlen(name), t);
+	return memcmp(s->tag, t, FMT_BIND_LEN) != 0;
+}
+
+/* True if h's older size slot has the seq just below the current one. */
+static bool older_slot_adjacent(const struct fmt_header *h)
+{
+	const uint8_t *s = h->size_slot[h->size_cur ^ 1u];
+	uint64_t seq = 0;
+	for (unsigned i = 0; i < 8; i++)
+		seq |= (uint64_t)s[i] << (8 * i);
+	return h->size_seq > 0 && seq == h->size_seq - 1;
+}
+
 /* Checks one lower regular file (dirfd/name) of a directory with id dirid
  * (NULL: unknown or plaintext names), shown as path. */
 static void check_file(int dirfd, const char *name, const uint8_t *dirid,
@@ -471,16 +502,30 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 	struct cipher_key *key = NULL;
 	uint8_t *fek = NULL;
 	struct lost lost = {0};
+	struct ino_seen *seen = NULL;
 	int fd = -1, r;
 	bool problem = false, fixed_all = true;
 
 	fs.files++;
 	if (st->st_nlink > 1) {
-		for (size_t i = 0; i < fs.nseen; i++)
-			if (fs.seen[i].dev == st->st_dev &&
-			    fs.seen[i].ino == st->st_ino)
+		for (size_t i = 0; i < fs.nseen; i++) {
+			if (fs.seen[i].dev != st->st_dev ||
+			    fs.seen[i].ino != st->st_ino)
+				continue;
+			if (!alias_name(&fs.seen[i], dirid, name))
 				return;
-		if (fs.nseen == fs.capseen) {
+			/* a lower hard link made in place of another name:
+			 * --repair unbinds the file (a full check below) */
+			if (!fs.repair) {
+				corrupt(path, "%s", alias_msg);
+				return;
+			}
+			seen = &fs.seen[i];
+			break;
+		}
+		if (seen) {
+			/* checked again to be unbound */
+		} else if (fs.nseen == fs.capseen) {
 			size_t nc = fs.capseen ? 2 * fs.capseen : 64;
 			void *p = realloc(fs.seen, nc * sizeof(*fs.seen));
 			if (p) {
@@ -488,9 +533,11 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 				fs.capseen = nc;
 			}
 		}
-		if (fs.nseen < fs.capseen)
-			fs.seen[fs.nseen++] =
-			    (struct ino_seen){st->st_dev, st->st_ino};
+		if (!seen && fs.nseen < fs.capseen) {
+			seen = &fs.seen[fs.nseen++];
+			*seen = (struct ino_seen){.dev = st->st_dev,
+						  .ino = st->st_ino};
+		}
 	}
 	fd = openat(dirfd, name,
 		    (fs.repair ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC |
@@ -592,14 +639,27 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 		       "older extent versions accepted until settled");
 	}
 	/* Name binding: the file must be bound to this name (or unbound; a
-	 * file with several names is unbound, FORMAT.md). */
+	 * file with several names is unbound, FORMAT.md: a bound file with
+	 * several lower names was hard-linked in the lower directory, and
+	 * cryptod refuses it under the other names). */
 	bool rebind = false;
 	uint8_t tag[FMT_BIND_LEN];
-	if ((h->req_flags & FMT_RF_NAME_BIND) && st->st_nlink == 1 &&
-	    (dirid || fs.plain_names)) {
+	if ((h->req_flags & FMT_RF_NAME_BIND) && (dirid || fs.plain_names)) {
 		fmt_name_bind_tag(dirid, name, strlen(name), tag);
 		int b = fmt_size_bind_check(h, tag);
-		if (b < 0) {
+		/* The older slot stands for an interrupted rename only if it
+		 * verified (not past a failed slot) and is the one that
+		 * rename's first write was made from (seq - 1): an older slot
+		 * of an earlier name spliced in from a backup is not. */
+		if (b == 1 && (size_fallback || !older_slot_adjacent(h)))
+			b = -EBADMSG;
+		if (st->st_nlink > 1 &&
+		    (b != 0 || (seen && alias_name(seen, dirid, name)))) {
+			/* --repair unbinds it: every name keeps it */
+			problem = rebind = true;
+			memset(tag, 0, sizeof(tag));
+			corrupt(path, "%s", alias_msg);
+		} else if (b < 0) {
 			problem = rebind = true;
 			corrupt(path, "%s",
 				"content belongs to another name: the lower "
@@ -720,8 +780,11 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 		}
 		if (fixed_all && fdatasync(fd) == 0) {
 			fs.repaired++;
-			report("REPAIRED", path, "%s%s%s%s%s",
-			       rebind ? "rebound to this name; " : "",
+			const char *bound =
+			    !rebind	       ? ""
+			    : st->st_nlink > 1 ? "unbound (several names); "
+					       : "rebound to this name; ";
+			report("REPAIRED", path, "%s%s%s%s%s", bound,
 			       nbad ? "bad extents are holes now; " : "",
 			       fs.tail_bad != tails
 				   ? "last extent's tail zeroed; "
@@ -735,6 +798,11 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 		}
 	}
 out:
+	/* the tag its other names are checked against: the current slot's
+	 * (slot bytes 52..63), as found or repaired */
+	if (seen && h && h->size_ok && (h->req_flags & FMT_RF_NAME_BIND))
+		memcpy(seen->tag, h->size_slot[h->size_cur] + 52,
+		       FMT_BIND_LEN);
 	cipher_key_free(key);
 	secmem_free(fek, KD_FEK_LEN);
 	if (h) {

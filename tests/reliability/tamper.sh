@@ -366,6 +366,62 @@ read_all "$LONG"
 [ "$EIO_SEEN" = 1 ] || bad "another file under the long name reads"
 expect_fsck 1 "content belongs to another name"
 
+new_case older_slot_spliced
+# c is renamed through the mount and a new file takes its name; the
+# attacker puts c's size slot from before the rename (bound to "c") into
+# the moved file's older slot and the moved file over the new c. The
+# older-slot rule (an interrupted rename) must not accept it.
+cp "$V/$LC" "$T/c.before"
+cs_mount "$V" "$M"
+mv "$M/c" "$M/c.moved"
+head -c 3000 /dev/urandom >"$T/cnew"
+cp "$T/cnew" "$M/c"
+lpv() { (cd "$V" && find . -inum "$(stat -c %i "$M/$1")" | head -n1 | sed 's|^\./||'); }
+LCM=$(lpv c.moved); LCN=$(lpv c)
+cs_umount "$M"
+[ -n "$LCM" ] && [ -n "$LCN" ] || bad "lower paths of c.moved/c not found"
+python3 - "$T/c.before" "$V/$LCM" <<'PY' || bad "slot splice failed"
+import struct, sys
+def slots(p):
+    b = open(p, 'rb').read(192)
+    return [b[64:128], b[128:192]]
+old = max(slots(sys.argv[1]), key=lambda x: struct.unpack('<Q', x[:8])[0])
+cur = slots(sys.argv[2])
+seqs = [struct.unpack('<Q', x[:8])[0] for x in cur]
+older = 0 if seqs[0] < seqs[1] else 1
+with open(sys.argv[2], 'r+b') as f:
+    f.seek(64 + 64 * older)
+    f.write(old)
+PY
+mv -f "$V/$LCM" "$V/$LCN"
+cs_mount "$V" "$M"
+if cmp -s "$M/c" "$REF/c"; then
+	bad "the moved file's content answers to its earlier name"
+elif cat "$M/c" >/dev/null 2>&1; then
+	bad "c readable with other content"
+else
+	echo "   c: EIO"
+fi
+cs_umount "$M"
+expect_fsck 1 "content belongs to another name"
+
+new_case hardlink_alias
+# b's lower file hard-linked over c's name (offline): cryptod's node is the
+# lower inode, whichever name the kernel looked it up by; the alias must
+# not serve b's content, also while b is open or looked up last.
+ln -f "$V/$LB" "$V/$LC"
+cs_mount "$V" "$M"
+exec 3<"$M/b"
+if cmp -s "$M/c" "$REF/b"; then bad "c serves b's content while b is open"; fi
+exec 3<&-
+ls -l "$M" >/dev/null
+if cmp -s "$M/c" "$REF/b"; then bad "c serves b's content"; fi
+cmp -s "$M/b" "$REF/b" || echo "   b: EIO while the alias is known"
+cs_umount "$M"
+expect_fsck 1 "several lower names"
+expect_fsck 3 "REPAIRED.*unbound" --repair
+expect_fsck 0 "0 corrupt"
+
 new_case hardlink_then_swap
 # A file with two names cannot be bound to one (FORMAT.md): made through
 # the mount, its content can then be swapped with another unbound file's.
