@@ -53,6 +53,26 @@ void *cd_reply_buf(struct cd_req *r, uint32_t len)
 	return r->slot;
 }
 
+/* Copies the fixed head (len bytes) of the argument block into head;
+ * 0 or -EINVAL (the block is shorter). */
+static int arg_head(const struct cd_req *r, void *head, uint32_t len)
+{
+	if (r->arg_len < len)
+		return -EINVAL;
+	memcpy(head, r->arg, len);
+	return 0;
+}
+
+/* 0 if the pieces after a head of hlen bytes (arg_head() checked it is
+ * there), a then b bytes (b = 0 for one piece), fill the rest of the
+ * argument block exactly; else -EINVAL. */
+static int arg_rest(const struct cd_req *r, uint32_t hlen, uint32_t a,
+		    uint32_t b)
+{
+	uint32_t rest = r->arg_len - hlen;
+	return a <= rest && b == rest - a ? 0 : -EINVAL;
+}
+
 /* Takes a [len32][bytes] free-form piece from the argument block. */
 static int arg_take(struct cd_req *r, uint32_t *pos, uint32_t len,
 		    const void **out)
@@ -375,11 +395,11 @@ out:
 static int create_args(struct cd_req *r, struct cd_inode *p,
 		       struct cs_create_arg *ca, struct cd_lname *ln)
 {
-	if (r->arg_len < sizeof(*ca))
-		return -EINVAL;
-	memcpy(ca, r->arg, sizeof(*ca));
-	if (ca->namelen != r->arg_len - sizeof(*ca))
-		return -EINVAL;
+	int rc = arg_head(r, ca, sizeof(*ca));
+	if (rc == 0)
+		rc = arg_rest(r, sizeof(*ca), ca->namelen, 0);
+	if (rc < 0)
+		return rc;
 	return arg_name(r, sizeof(*ca), ca->namelen, p, ln);
 }
 
@@ -635,18 +655,14 @@ static int op_symlink(struct cd_req *r)
 	int rc;
 	if (!p)
 		return -ESTALE;
-	if (r->arg_len < sizeof(sa)) {
+	rc = arg_head(r, &sa, sizeof(sa));
+	if (rc == 0)
+		rc = arg_rest(r, sizeof(sa), sa.namelen, sa.targetlen);
+	if (rc == 0 && (!sa.targetlen || sa.targetlen > CS_SYMLINK_MAX))
 		rc = -EINVAL;
+	if (rc < 0)
 		goto out;
-	}
-	memcpy(&sa, r->arg, sizeof(sa));
 	uint32_t pos = sizeof(sa);
-	if (sa.namelen > r->arg_len - pos ||
-	    sa.targetlen != r->arg_len - pos - sa.namelen || !sa.targetlen ||
-	    sa.targetlen > CS_SYMLINK_MAX) {
-		rc = -EINVAL;
-		goto out;
-	}
 	rc = arg_name(r, pos, sa.namelen, p, &ln);
 	if (rc < 0)
 		goto out;
@@ -778,21 +794,14 @@ static int op_rename(struct cd_req *r)
 	int rc;
 	if (!p)
 		return -ESTALE;
-	if (r->arg_len < sizeof(ra)) {
+	rc = arg_head(r, &ra, sizeof(ra));
+	if (rc == 0)
+		rc = arg_rest(r, sizeof(ra), ra.namelen, ra.newnamelen);
+	if (rc == 0 && (ra.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		rc = -EINVAL;
+	if (rc < 0)
 		goto out;
-	}
-	memcpy(&ra, r->arg, sizeof(ra));
 	uint32_t pos = sizeof(ra);
-	if (ra.namelen > r->arg_len - pos ||
-	    ra.newnamelen != r->arg_len - pos - ra.namelen) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if (ra.flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
-		rc = -EINVAL;
-		goto out;
-	}
 	np = cd_inode_get(ra.newparent);
 	if (!np) {
 		rc = -ESTALE;
@@ -895,15 +904,11 @@ static int op_link(struct cd_req *r)
 	int rc;
 	if (!n)
 		return -ESTALE;
-	if (r->arg_len < sizeof(la)) {
-		rc = -EINVAL;
+	rc = arg_head(r, &la, sizeof(la));
+	if (rc == 0)
+		rc = arg_rest(r, sizeof(la), la.namelen, 0);
+	if (rc < 0)
 		goto out;
-	}
-	memcpy(&la, r->arg, sizeof(la));
-	if (la.namelen != r->arg_len - sizeof(la)) {
-		rc = -EINVAL;
-		goto out;
-	}
 	if (n->type == S_IFDIR) {
 		rc = -EPERM;
 		goto out;
@@ -1209,14 +1214,14 @@ static int op_setxattr(struct cd_req *r)
 	char pp[64], lname[XLNAME_MAX];
 	uint8_t *val = NULL;
 	int rc;
-	if (r->arg_len < sizeof(xa))
-		return -EINVAL;
-	memcpy(&xa, r->arg, sizeof(xa));
+	rc = arg_head(r, &xa, sizeof(xa));
+	if (rc == 0)
+		rc = arg_rest(r, sizeof(xa), xa.namelen, xa.valuelen);
+	if (rc == 0 && xa.valuelen > CS_XATTR_SIZE_MAX)
+		rc = -EINVAL;
+	if (rc < 0)
+		return rc;
 	uint32_t pos = sizeof(xa);
-	if (xa.namelen > r->arg_len - pos ||
-	    xa.valuelen != r->arg_len - pos - xa.namelen ||
-	    xa.valuelen > CS_XATTR_SIZE_MAX)
-		return -EINVAL;
 	rc = cd_xname_enc((const char *)r->arg + pos, xa.namelen, lname,
 			  sizeof(lname));
 	if (rc < 0)
@@ -1244,20 +1249,30 @@ out:
 	return rc;
 }
 
+/* The node (use reference) and lower name of the user.* name that is the
+ * whole argument block of GETXATTR/REMOVEXATTR; another namespace or a
+ * node without xattrs: -ENODATA. 0 or -errno. */
+static int xattr_named(struct cd_req *r, struct cd_inode **np, char *pp,
+		       char lname[static XLNAME_MAX])
+{
+	int rc =
+	    cd_xname_enc((const char *)r->arg, r->arg_len, lname, XLNAME_MAX);
+	if (rc == -EOPNOTSUPP)
+		return -ENODATA;
+	if (rc < 0)
+		return rc;
+	rc = xattr_node(r, np, pp);
+	return rc == -EPERM ? -ENODATA : rc;
+}
+
 static int op_getxattr(struct cd_req *r)
 {
 	struct cd_inode *n = NULL;
 	char pp[64], lname[XLNAME_MAX];
 	uint8_t *val = NULL;
-	int rc = cd_xname_enc((const char *)r->arg, r->arg_len, lname,
-			      sizeof(lname));
-	if (rc == -EOPNOTSUPP)
-		return -ENODATA;
+	int rc = xattr_named(r, &n, pp, lname);
 	if (rc < 0)
 		return rc;
-	rc = xattr_node(r, &n, pp);
-	if (rc < 0)
-		return rc == -EPERM ? -ENODATA : rc;
 	val = malloc(XVAL_MAX);
 	if (!val) {
 		rc = -ENOMEM;
@@ -1358,15 +1373,9 @@ static int op_removexattr(struct cd_req *r)
 {
 	struct cd_inode *n = NULL;
 	char pp[64], lname[XLNAME_MAX];
-	int rc = cd_xname_enc((const char *)r->arg, r->arg_len, lname,
-			      sizeof(lname));
-	if (rc == -EOPNOTSUPP)
-		return -ENODATA;
+	int rc = xattr_named(r, &n, pp, lname);
 	if (rc < 0)
 		return rc;
-	rc = xattr_node(r, &n, pp);
-	if (rc < 0)
-		return rc == -EPERM ? -ENODATA : rc;
 	if (removexattr(pp, lname) < 0)
 		rc = -errno;
 	cd_inode_put(n);

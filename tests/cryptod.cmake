@@ -20,3 +20,11 @@ if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/test_cryptod_model.c)
   add_dependencies(test_cryptod_model cryptstack-cryptod cryptstack-keyd
     cryptstack)
 endif()
+
+# Argument blocks with a head and variable pieces (cryptod/ops.c).
+cs_unit_test(test_cryptod_args SOURCES test_cryptod_args.c ${CDH_SOURCES}
+  LIBS csproto csfmt Threads::Threads)
+target_compile_definitions(test_cryptod_args PRIVATE ${CDH_DEFS})
+target_include_directories(test_cryptod_args PRIVATE ${CMAKE_SOURCE_DIR}/cli)
+add_dependencies(test_cryptod_args cryptstack-cryptod cryptstack-keyd
+  cryptstack)
