@@ -902,8 +902,8 @@ static void test_sha256_kat(void)
 	static const char b2[] =
 	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	uint8_t *million = malloc(1000000), ref[4][32], out[4][32];
-	const uint8_t *msgs[4] = {(const uint8_t *)"abc",
-				  (const uint8_t *)b2, million, NULL};
+	const uint8_t *msgs[4] = {(const uint8_t *)"abc", (const uint8_t *)b2,
+				  million, NULL};
 	size_t lens[4] = {3, sizeof(b2) - 1, 1000000, 0};
 
 	CU_ASSERT_FATAL(million != NULL);
@@ -936,7 +936,7 @@ static void test_sha256_kat(void)
 #define SHA_N 300
 static void test_sha256_batch(void)
 {
-	static const size_t edge[] = {0,  1,   55,	56,   63,    64,
+	static const size_t edge[] = {0,  1,   55,  56,	  63,	 64,
 				      65, 119, 120, 4096, 16384, 16385};
 	uint8_t *data = malloc(20000), (*ref)[32] = calloc(SHA_N, 32),
 		(*out)[32] = calloc(SHA_N, 32);
@@ -949,9 +949,9 @@ static void test_sha256_batch(void)
 		lens[i] = i < ARRAY_SIZE(edge) ? edge[i] : (i * 7919u) % 17000;
 		msgs[i] = data + (i * 13u) % (20000 - 17000);
 	}
-	CU_ASSERT_EQUAL(cipher_sha256_batch(CIPHER_BACKEND_MBEDTLS, msgs,
-					    lens, SHA_N, ref),
-			0);
+	CU_ASSERT_EQUAL(
+	    cipher_sha256_batch(CIPHER_BACKEND_MBEDTLS, msgs, lens, SHA_N, ref),
+	    0);
 	for (size_t b = 0; b < ARRAY_SIZE(sha_backends); b++) {
 		for (unsigned n = 1; n <= SHA_N; n = n * 3 + 2) {
 			memset(out, 0, (size_t)SHA_N * 32);
@@ -1017,9 +1017,8 @@ static void test_sha256_threads(void)
 		msgs[i] = data[i];
 		lens[i] = sizeof(data[i]) - (size_t)i * 100;
 	}
-	CU_ASSERT_EQUAL(cipher_sha256_batch(CIPHER_BACKEND_MBEDTLS, msgs,
-					    lens, 8, ref),
-			0);
+	CU_ASSERT_EQUAL(
+	    cipher_sha256_batch(CIPHER_BACKEND_MBEDTLS, msgs, lens, 8, ref), 0);
 	for (int i = 0; i < MT_THREADS; i++) {
 		args[i] = (struct sha_mt_arg){msgs, lens,
 					      (const uint8_t(*)[32])ref, 0};

@@ -91,8 +91,7 @@ static int job_done(const IMB_JOB *j, const uint8_t *const *msgs,
 }
 
 static int imb_sha256_batch(IMB_MGR *m, const uint8_t *const *msgs,
-			    const size_t *lens, unsigned n,
-			    uint8_t (*out)[32])
+			    const size_t *lens, unsigned n, uint8_t (*out)[32])
 {
 	static const uint8_t empty[64];
 	IMB_JOB *j;

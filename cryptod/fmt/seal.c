@@ -41,8 +41,8 @@ static int group_read(const struct fmt_recs_io *io, uint64_t g, uint64_t n,
 		      uint8_t *buf)
 {
 	uint64_t first = g * FMT_GROUP_EXTENTS;
-	uint64_t valid = n - first < FMT_GROUP_EXTENTS ? n - first
-						       : FMT_GROUP_EXTENTS;
+	uint64_t valid =
+	    n - first < FMT_GROUP_EXTENTS ? n - first : FMT_GROUP_EXTENTS;
 	uint64_t done = 0;
 	int r = 0;
 
@@ -102,8 +102,8 @@ static void prefetch_ahead(const struct fmt_recs_io *io, uint64_t g,
 			   uint64_t groups, uint64_t *hinted)
 {
 	uint64_t h = *hinted > g ? *hinted : g;
-	uint64_t end = g + 2 * DIGEST_BATCH < groups ? g + 2 * DIGEST_BATCH
-						     : groups;
+	uint64_t end =
+	    g + 2 * DIGEST_BATCH < groups ? g + 2 * DIGEST_BATCH : groups;
 
 	if (!io->prefetch || *hinted > g + DIGEST_BATCH)
 		return;
@@ -131,8 +131,8 @@ int fmt_recs_digest(const struct fmt_recs_io *io, uint64_t n, uint8_t *buf,
 	 * of several groups, and without them (no memory) one at a time. */
 	b.buf[0] = buf;
 	if (groups > 1) {
-		unsigned want = groups < DIGEST_BATCH ? (unsigned)groups
-						      : DIGEST_BATCH;
+		unsigned want =
+		    groups < DIGEST_BATCH ? (unsigned)groups : DIGEST_BATCH;
 		extra = malloc((size_t)(want - 1) * FMT_GROUP_RECS_LEN);
 		for (unsigned i = 1; extra && i < want; i++)
 			b.buf[i] = extra + (size_t)(i - 1) * FMT_GROUP_RECS_LEN;
@@ -153,7 +153,8 @@ int fmt_recs_digest(const struct fmt_recs_io *io, uint64_t n, uint8_t *buf,
 			/* A meta region that is a lower hole holds zero
 			 * records: skip to the group of the next data. */
 			int64_t nd = io->seek_data(io->arg, ro);
-			if (nd >= 0 && (uint64_t)nd >= ro + FMT_GROUP_RECS_LEN) {
+			if (nd >= 0 &&
+			    (uint64_t)nd >= ro + FMT_GROUP_RECS_LEN) {
 				/* first group whose meta region ends past nd:
 				 * it ends at block 5 + 260 g */
 				uint64_t q = (uint64_t)nd / FMT_BLOCK;
@@ -247,8 +248,8 @@ int fmt_recs_verify(const struct fmt_header *h, struct cipher_thread *th,
 	if (h->size_lag > h->size_seq)
 		return -EBADMSG;
 	seal_ad(h, h->size_seq - h->size_lag, h->size, d, ad);
-	return cipher_open(th, key, h->recs_seal, ad, sizeof(ad), none, none,
-			   0, h->recs_seal + CIPHER_NONCE_LEN) == 0
+	return cipher_open(th, key, h->recs_seal, ad, sizeof(ad), none, none, 0,
+			   h->recs_seal + CIPHER_NONCE_LEN) == 0
 		   ? 0
 		   : -EBADMSG;
 }
