@@ -4,11 +4,14 @@
  * pieces (CREATE/MKNOD/MKDIR, SYMLINK, RENAME, LINK, SETXATTR) through the
  * real keyd and cryptod: the pieces must fill the block exactly. Boundary
  * values: a block shorter than its head (0, head - 1), pieces one byte
- * short and one byte long, a length of UINT32_MAX; each malformed block is
- * EINVAL and changes nothing, and the exact block works.
+ * short and one byte long, a first piece one byte past the block or of
+ * UINT32_MAX bytes, an empty name or target, a bad rename flag; each
+ * malformed block is EINVAL and changes nothing, and the exact block
+ * works.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +30,10 @@ static bool started;
 static int suite_init(void)
 {
 	int r = cdh_start(&H, 1, NULL);
-	if (r < 0) {
+	if (r < 0)
 		fprintf(stderr, "harness: %s\n", strerror(-r));
-		return -1;
-	}
-	started = true;
-	return 0;
+	started = r == 0;
+	return started ? 0 : -1;
 }
 
 static int suite_clean(void)
@@ -69,96 +70,80 @@ static bool exists(const char *name)
 	return cdh_lookup(&H, 0, ROOT, name, &e) == 0;
 }
 
-/* The block cut short of its head: 0 and head - 1 bytes. */
-static void short_heads(uint16_t op, uint64_t ino, const uint8_t *blk,
-			uint32_t hlen)
+/* Sends blk (n bytes, a head of hlen bytes whose first piece's length is
+ * at offset off_a) malformed: cut short of the head (0, head - 1 bytes),
+ * one byte short, one byte long, the first piece running one byte past
+ * the block, a first piece of UINT32_MAX: each must be EINVAL. blk is
+ * left as it was. */
+static void malformed(uint16_t op, uint64_t ino, uint8_t *blk, uint32_t hlen,
+		      uint32_t n, size_t off_a)
 {
+	uint32_t a, bad[] = {n - hlen + 1, UINT32_MAX};
+	memcpy(&a, blk + off_a, sizeof(a));
 	CU_ASSERT_EQUAL(send(op, ino, blk, 0), -EINVAL);
 	CU_ASSERT_EQUAL(send(op, ino, blk, hlen - 1), -EINVAL);
+	CU_ASSERT_EQUAL(send(op, ino, blk, n - 1), -EINVAL);
+	blk[n] = 0;
+	CU_ASSERT_EQUAL(send(op, ino, blk, n + 1), -EINVAL);
+	for (size_t k = 0; k < 2; k++) {
+		memcpy(blk + off_a, &bad[k], sizeof(bad[k]));
+		CU_ASSERT_EQUAL(send(op, ino, blk, n), -EINVAL);
+	}
+	memcpy(blk + off_a, &a, sizeof(a));
 }
 
 static void test_mkdir(void)
 {
-	uint8_t blk[256] = {0};
-	struct cs_create_arg ca = {.mode = S_IFDIR | 0755, .namelen = 2};
-	uint32_t n = build(blk, &ca, sizeof(ca), "d1", NULL);
-	short_heads(CS_OP_MKDIR, ROOT, blk, sizeof(ca));
-	/* the name one byte longer and one shorter than the block says */
-	CU_ASSERT_EQUAL(send(CS_OP_MKDIR, ROOT, blk, n - 1), -EINVAL);
-	n = build(blk, &ca, sizeof(ca), "d1x", NULL);
-	CU_ASSERT_EQUAL(send(CS_OP_MKDIR, ROOT, blk, n), -EINVAL);
-	ca.namelen = UINT32_MAX;
-	n = build(blk, &ca, sizeof(ca), "d1", NULL);
-	CU_ASSERT_EQUAL(send(CS_OP_MKDIR, ROOT, blk, n), -EINVAL);
-	ca.namelen = 0;
-	n = build(blk, &ca, sizeof(ca), "", NULL);
-	CU_ASSERT_EQUAL(send(CS_OP_MKDIR, ROOT, blk, n), -EINVAL);
-	CU_ASSERT(!exists("d1"));
+	uint8_t blk[256];
+	struct cs_create_arg ca = {.mode = S_IFDIR | 0755, .namelen = 0};
+	uint32_t n = build(blk, &ca, sizeof(ca), "", NULL);
+	CU_ASSERT_EQUAL(send(CS_OP_MKDIR, ROOT, blk, n), -EINVAL); /* no name */
 	ca.namelen = 2;
 	n = build(blk, &ca, sizeof(ca), "d1", NULL);
+	malformed(CS_OP_MKDIR, ROOT, blk, sizeof(ca), n,
+		  offsetof(struct cs_create_arg, namelen));
+	CU_ASSERT(!exists("d1"));
 	CU_ASSERT_EQUAL(send(CS_OP_MKDIR, ROOT, blk, n), 0);
 	CU_ASSERT(exists("d1"));
 }
 
 static void test_symlink(void)
 {
-	uint8_t blk[256] = {0};
-	struct cs_symlink_arg sa = {.namelen = 2, .targetlen = 3};
-	uint32_t n = build(blk, &sa, sizeof(sa), "s1", "tgt");
-	short_heads(CS_OP_SYMLINK, ROOT, blk, sizeof(sa));
-	/* one byte missing, one byte too many */
-	CU_ASSERT_EQUAL(send(CS_OP_SYMLINK, ROOT, blk, n - 1), -EINVAL);
-	CU_ASSERT_EQUAL(send(CS_OP_SYMLINK, ROOT, blk, n + 1), -EINVAL);
-	/* the name runs past the block */
-	sa.namelen = 6;
-	build(blk, &sa, sizeof(sa), "s1", "tgt");
-	CU_ASSERT_EQUAL(send(CS_OP_SYMLINK, ROOT, blk, n), -EINVAL);
-	sa.namelen = UINT32_MAX;
-	build(blk, &sa, sizeof(sa), "s1", "tgt");
-	CU_ASSERT_EQUAL(send(CS_OP_SYMLINK, ROOT, blk, n), -EINVAL);
-	/* an empty target */
-	sa = (struct cs_symlink_arg){.namelen = 2, .targetlen = 0};
-	uint32_t m = build(blk, &sa, sizeof(sa), "s1", NULL);
-	CU_ASSERT_EQUAL(send(CS_OP_SYMLINK, ROOT, blk, m), -EINVAL);
-	CU_ASSERT(!exists("s1"));
+	uint8_t blk[256];
+	struct cs_symlink_arg sa = {.namelen = 2, .targetlen = 0};
+	uint32_t n = build(blk, &sa, sizeof(sa), "s1", NULL);
+	CU_ASSERT_EQUAL(send(CS_OP_SYMLINK, ROOT, blk, n), -EINVAL); /* "" */
 	sa.targetlen = 3;
 	n = build(blk, &sa, sizeof(sa), "s1", "tgt");
+	malformed(CS_OP_SYMLINK, ROOT, blk, sizeof(sa), n,
+		  offsetof(struct cs_symlink_arg, namelen));
+	CU_ASSERT(!exists("s1"));
 	CU_ASSERT_EQUAL(send(CS_OP_SYMLINK, ROOT, blk, n), 0);
 	CU_ASSERT(exists("s1"));
 }
 
 static void test_rename(void)
 {
-	uint8_t blk[256] = {0};
+	uint8_t blk[256];
 	struct cs_entry e;
 	CU_ASSERT_EQUAL_FATAL(cdh_mkdir(&H, 0, ROOT, "r1", 0755, &e), 0);
-	struct cs_rename_arg ra = {
-	    .newparent = ROOT, .namelen = 2, .newnamelen = 2};
-	uint32_t n = build(blk, &ra, sizeof(ra), "r1", "r2");
-	short_heads(CS_OP_RENAME, ROOT, blk, sizeof(ra));
-	CU_ASSERT_EQUAL(send(CS_OP_RENAME, ROOT, blk, n - 1), -EINVAL);
-	CU_ASSERT_EQUAL(send(CS_OP_RENAME, ROOT, blk, n + 1), -EINVAL);
-	ra.namelen = 5;
-	build(blk, &ra, sizeof(ra), "r1", "r2");
-	CU_ASSERT_EQUAL(send(CS_OP_RENAME, ROOT, blk, n), -EINVAL);
-	ra.namelen = UINT32_MAX;
-	build(blk, &ra, sizeof(ra), "r1", "r2");
-	CU_ASSERT_EQUAL(send(CS_OP_RENAME, ROOT, blk, n), -EINVAL);
 	/* a flag that is neither NOREPLACE nor EXCHANGE */
-	ra = (struct cs_rename_arg){
+	struct cs_rename_arg ra = {
 	    .newparent = ROOT, .flags = 1u << 2, .namelen = 2, .newnamelen = 2};
-	build(blk, &ra, sizeof(ra), "r1", "r2");
+	uint32_t n = build(blk, &ra, sizeof(ra), "r1", "r2");
 	CU_ASSERT_EQUAL(send(CS_OP_RENAME, ROOT, blk, n), -EINVAL);
-	CU_ASSERT(exists("r1") && !exists("r2"));
 	ra.flags = 0;
-	build(blk, &ra, sizeof(ra), "r1", "r2");
+	n = build(blk, &ra, sizeof(ra), "r1", "r2");
+	malformed(CS_OP_RENAME, ROOT, blk, sizeof(ra), n,
+		  offsetof(struct cs_rename_arg, namelen));
+	CU_ASSERT(exists("r1") && !exists("r2"));
 	CU_ASSERT_EQUAL(send(CS_OP_RENAME, ROOT, blk, n), 0);
 	CU_ASSERT(!exists("r1") && exists("r2"));
 }
 
 static void test_link(void)
 {
-	uint8_t blk[256] = {0};
+	uint8_t blk[256];
 	struct cs_entry e;
 	uint64_t fh;
 	CU_ASSERT_EQUAL_FATAL(
@@ -166,38 +151,23 @@ static void test_link(void)
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
 	struct cs_link_arg la = {.newparent = ROOT, .namelen = 2};
 	uint32_t n = build(blk, &la, sizeof(la), "l1", NULL);
-	short_heads(CS_OP_LINK, e.nodeid, blk, sizeof(la));
-	CU_ASSERT_EQUAL(send(CS_OP_LINK, e.nodeid, blk, n - 1), -EINVAL);
-	CU_ASSERT_EQUAL(send(CS_OP_LINK, e.nodeid, blk, n + 1), -EINVAL);
-	la.namelen = UINT32_MAX;
-	build(blk, &la, sizeof(la), "l1", NULL);
-	CU_ASSERT_EQUAL(send(CS_OP_LINK, e.nodeid, blk, n), -EINVAL);
+	malformed(CS_OP_LINK, e.nodeid, blk, sizeof(la), n,
+		  offsetof(struct cs_link_arg, namelen));
 	CU_ASSERT(!exists("l1"));
-	la.namelen = 2;
-	build(blk, &la, sizeof(la), "l1", NULL);
 	CU_ASSERT_EQUAL(send(CS_OP_LINK, e.nodeid, blk, n), 0);
 	CU_ASSERT(exists("l1"));
 }
 
 static void test_setxattr(void)
 {
-	uint8_t blk[256] = {0};
+	uint8_t blk[256];
 	char val[16];
 	struct cs_xattr_arg xa = {.namelen = 6, .valuelen = 3};
 	uint32_t n = build(blk, &xa, sizeof(xa), "user.a", "abc");
-	short_heads(CS_OP_SETXATTR, ROOT, blk, sizeof(xa));
-	CU_ASSERT_EQUAL(send(CS_OP_SETXATTR, ROOT, blk, n - 1), -EINVAL);
-	CU_ASSERT_EQUAL(send(CS_OP_SETXATTR, ROOT, blk, n + 1), -EINVAL);
-	xa.namelen = 10;
-	build(blk, &xa, sizeof(xa), "user.a", "abc");
-	CU_ASSERT_EQUAL(send(CS_OP_SETXATTR, ROOT, blk, n), -EINVAL);
-	xa.namelen = UINT32_MAX;
-	build(blk, &xa, sizeof(xa), "user.a", "abc");
-	CU_ASSERT_EQUAL(send(CS_OP_SETXATTR, ROOT, blk, n), -EINVAL);
+	malformed(CS_OP_SETXATTR, ROOT, blk, sizeof(xa), n,
+		  offsetof(struct cs_xattr_arg, namelen));
 	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, ROOT, "user.a", val, sizeof(val)),
 			-ENODATA);
-	xa.namelen = 6;
-	build(blk, &xa, sizeof(xa), "user.a", "abc");
 	CU_ASSERT_EQUAL(send(CS_OP_SETXATTR, ROOT, blk, n), 0);
 	CU_ASSERT_EQUAL(cdh_getxattr(&H, 0, ROOT, "user.a", val, sizeof(val)),
 			3);
