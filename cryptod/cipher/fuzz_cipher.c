@@ -3,7 +3,9 @@
  * libFuzzer target for the paths that take hostile bytes: AEAD open (extent
  * data, key packets) and AES-SIV decrypt (file names), on both backends.
  * Also differential: the input, taken as plaintext, must seal to the same
- * bytes on ipsec-mb and mbedTLS and open again. Any mismatch aborts.
+ * bytes on ipsec-mb and mbedTLS and open again; every input, cut into
+ * messages, must hash the same through both batch SHA-256 paths. Any
+ * mismatch aborts.
  *
  * Input: byte 0 = mode (bits 0-1: 0 SIV, 1-3 AEAD alg; bit 2: backend;
  * bit 3: in place), then for AEAD: nonce(12) tag(16) adlen(1) ad ct;
@@ -135,6 +137,34 @@ static void fuzz_aead(int alg, int backend, int inplace, const uint8_t *d,
 		abort();
 }
 
+/* Batch SHA-256, differential: the input cut into up to 9 messages (the
+ * first byte of each, times 8, is its length) must hash to the same bytes
+ * through ipsec-mb's jobs and through mbedTLS. */
+static void fuzz_sha(const uint8_t *d, size_t n)
+{
+	const uint8_t *msgs[9];
+	size_t lens[9], off = 0;
+	uint8_t a[9][32], b[9][32];
+	unsigned k = 0;
+	int r;
+
+	for (; k < 9 && off <= n; k++) {
+		size_t l = off < n ? (size_t)d[off] * 8 : 0;
+		if (l > n - off)
+			l = n - off;
+		msgs[k] = d + off;
+		lens[k] = l;
+		off += l ? l : 1;
+	}
+	if (cipher_sha256_batch(CIPHER_BACKEND_MBEDTLS, msgs, lens, k, a) != 0)
+		abort();
+	r = cipher_sha256_batch(CIPHER_BACKEND_IPSECMB, msgs, lens, k, b);
+	if (r == -ENOTSUP)
+		return;
+	if (r != 0 || memcmp(a, b, (size_t)k * 32) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int inited;
@@ -145,6 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
+	fuzz_sha(data, size);
 	int mode = data[0] & 3;
 	int backend = (data[0] & 4) && have_imb ? CIPHER_BACKEND_IPSECMB
 						: CIPHER_BACKEND_MBEDTLS;
