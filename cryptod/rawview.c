@@ -7,14 +7,15 @@
  * backup needs them all. Every modifying op is EROFS. No key is used:
  * nothing is decrypted.
  *
- * Only what differs from the normal ops is here: the op table, the checks
- * of lower names from requests, OPEN's read-only lower fd, READ, READLINK,
- * GETXATTR, the user.* filter of LISTXATTR, LSEEK and STATFS. LOOKUP,
- * GETATTR, OPEN/OPENDIR, READDIR(PLUS), RELEASE and LISTXATTR are ops.c's
- * and handles.c's (they show lower names and attributes as they are when
- * cd.encrypted_view is set), with their handle table, directory snapshot
- * and path safety (single lower components, openat2 RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS, O_PATH|O_NOFOLLOW).
+ * Only what differs from the normal ops is here: the op table (EROFS for
+ * every change, FSYNC a no-op), the check of lower names from requests,
+ * OPEN's read-only check and lower fd, the user.* filter of LISTXATTR,
+ * READ, GETXATTR and STATFS. LOOKUP, GETATTR, READLINK, OPEN/OPENDIR,
+ * READDIR(PLUS), RELEASE, FLUSH, LISTXATTR and LSEEK are ops.c's and
+ * handles.c's (they show lower names, sizes, targets and xattr names as
+ * they are when cd.encrypted_view is set), with their handle table,
+ * directory snapshot and path safety (single lower components, openat2
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, O_PATH|O_NOFOLLOW).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@
 #include "cryptod.h"
 #include "log.h"
 
-/* --- names and handles ---------------------------------------------------- */
+/* --- names, open, xattr names -------------------------------------------- */
 
 int cd_rawview_name(const char *name, size_t len, struct cd_lname *out)
 {
@@ -55,8 +56,11 @@ int cd_rawview_open(struct cd_handle *h, uint32_t flags)
 		return -EROFS;
 	if (h->n->type != S_IFREG)
 		return 0;
-	h->fd = cd_inode_reopen(h->n, O_RDONLY);
-	return h->fd < 0 ? h->fd : 0;
+	int fd = cd_inode_reopen(h->n, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	h->fd = fd;
+	return 0;
 }
 
 int cd_rawview_xname(const char *lname, size_t len, char *out, size_t cap)
