@@ -631,6 +631,19 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 			"this size are lost)",
 			h->size);
 	}
+	/* Only a new file (seq 1) has an empty slot: an erased current slot
+	 * would expose the DIRTY commit before the last clean close (older
+	 * extent versions accepted, no records seal check). cryptod: EIO. */
+	static const uint8_t zslot[FMT_SIZE_SLOT_LEN];
+	bool erased = !size_fallback && h->size_seq != 1 &&
+		      (!memcmp(h->size_slot[0], zslot, FMT_SIZE_SLOT_LEN) ||
+		       !memcmp(h->size_slot[1], zslot, FMT_SIZE_SLOT_LEN));
+	if (erased) {
+		problem = true;
+		corrupt(path, "%s",
+			"a size slot is erased (zeroed): an older state of "
+			"the file is exposed; --repair settles it as is");
+	}
 	if (h->size_flags & FMT_SZ_DIRTY) {
 		problem = true;
 		fs.unsettled++;
@@ -751,7 +764,7 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 	if (problem && fs.repair) {
 		/* A sealed file whose records changed needs a new seal and
 		 * with it a new clean slot. */
-		if (h->recovering || size_fallback ||
+		if (h->recovering || size_fallback || erased ||
 		    (h->size_flags & FMT_SZ_DIRTY) ||
 		    (h->req_flags & FMT_RF_ROLLBACK_MAC)) {
 			r = settle_size(fd, h, key);

@@ -336,6 +336,19 @@ static bool older_slot_adjacent(const struct fmt_header *h)
 	return h->size_seq > 0 && seq == h->size_seq - 1;
 }
 
+/* Only a new file has an empty size slot (the one beside seq 1): every
+ * later update alternates between both. A written file's older slot is the
+ * DIRTY commit before its clean close, so an erased (zeroed) current slot
+ * would make that state current: a clean file turned recovering, with no
+ * records seal check and the older version of every extent accepted. */
+static bool size_slot_erased(const struct fmt_header *h)
+{
+	static const uint8_t zero[FMT_SIZE_SLOT_LEN];
+	return h->size_seq != 1 &&
+	       (!memcmp(h->size_slot[0], zero, FMT_SIZE_SLOT_LEN) ||
+		!memcmp(h->size_slot[1], zero, FMT_SIZE_SLOT_LEN));
+}
+
 /* Reads the header, unwraps the FEK and derives the extent key; checks the
  * name binding against n's (n->lock held). */
 static int file_load(struct cd_worker *w, struct cd_file *f,
@@ -414,6 +427,12 @@ static int file_load(struct cd_worker *w, struct cd_file *f,
 	rc = fmt_size_open(f->hdr, w->cipher, f->key);
 	if (rc < 0) {
 		log_warnx("lower file ino %llu: size fails authentication",
+			  (unsigned long long)f->ino);
+		rc = -EIO;
+		goto out;
+	}
+	if (size_slot_erased(f->hdr)) {
+		log_warnx("lower file ino %llu: a size slot was erased",
 			  (unsigned long long)f->ino);
 		rc = -EIO;
 		goto out;

@@ -293,6 +293,26 @@ cs_mount "$V" "$M"
 cat "$M/c" >/dev/null || bad "c unreadable after repair"
 cs_umount "$M"
 
+new_case size_slot_erased
+# a's current (clean) slot zeroed: its older slot is the DIRTY commit of
+# the session that rewrote extent 2, whose old data is put back. An erased
+# slot must not make the file recovering (older extents accepted, no
+# records seal check).
+python3 - "$V/$LA" <<'PY' || bad "zeroing the slot failed"
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    b = f.read(192)
+    s0, s1 = struct.unpack('<Q', b[64:72])[0], struct.unpack('<Q', b[128:136])[0]
+    f.seek(64 if s0 > s1 else 128)
+    f.write(bytes(64))
+PY
+$R copy "$T/a.lower.old" $($R off data 2) "$V/$LA" $($R off data 2) 4096
+detected_read a
+[ "$OLD_SEEN" = 0 ] || bad "the rolled-back extent of a was returned"
+expect_fsck 1 "size slot is erased"
+expect_fsck 3 "REPAIRED" --repair
+expect_fsck 0 "0 corrupt"
+
 new_case size_slot_both
 $R flip "$V/$LC" $((64 + 40))
 $R flip "$V/$LC" $((128 + 40))
