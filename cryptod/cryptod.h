@@ -385,10 +385,6 @@ int cd_op_readlink(struct cd_req *r);
 int cd_op_open(struct cd_req *r);
 int cd_op_listxattr(struct cd_req *r);
 int cd_op_lseek(struct cd_req *r);
-/* Opens lower entry name beneath dirfd (openat2 RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, O_CLOEXEC added); fd or
- * -errno. */
-int cd_open_beneath(int dirfd, const char *name, uint64_t flags);
 /* Looks up lower entry lname in directory p: one more lookup on its node,
  * e filled (plaintext sizes, unless cd.encrypted_view); 0 or -errno. */
 int cd_lookup_entry(struct cd_req *r, struct cd_inode *p, const char *lname,

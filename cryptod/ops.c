@@ -84,7 +84,7 @@ static int arg_take(struct cd_req *r, uint32_t *pos, uint32_t len,
 	return 0;
 }
 
-int cd_open_beneath(int dirfd, const char *name, uint64_t flags)
+static int open_beneath(int dirfd, const char *name, uint64_t flags)
 {
 	struct open_how how = {
 	    .flags = flags | O_CLOEXEC,
@@ -153,7 +153,7 @@ static void fill_attr(struct cd_req *r, struct cd_inode *n,
 static struct cd_inode *lookup_node(struct cd_inode *p, const char *lname,
 				    struct stat *st, int *err)
 {
-	int fd = cd_open_beneath(p->fd, lname, O_PATH | O_NOFOLLOW);
+	int fd = open_beneath(p->fd, lname, O_PATH | O_NOFOLLOW);
 	if (fd < 0) {
 		*err = fd;
 		return NULL;
@@ -522,8 +522,8 @@ static int op_mknod_mkdir(struct cd_req *r)
 			rc = -errno;
 			goto out;
 		}
-		int dfd = cd_open_beneath(p->fd, ln.name,
-					  O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		int dfd = open_beneath(p->fd, ln.name,
+				       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		rc = dfd < 0 ? dfd : cd_dirid_create(dfd);
 		if (rc == 0 && fchmod(dfd, mode) < 0)
 			rc = -errno;
@@ -599,8 +599,8 @@ static int op_unlink_rmdir(struct cd_req *r)
 		goto out;
 	if (r->sqe.op == CS_OP_RMDIR) {
 		uint8_t saved[CD_DIRID_LEN];
-		dfd = cd_open_beneath(p->fd, ln.name,
-				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		dfd = open_beneath(p->fd, ln.name,
+				   O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (dfd < 0) {
 			rc = dfd;
 			goto out;
@@ -708,8 +708,8 @@ static int rename_over_dir(struct cd_inode *p, const struct cd_lname *ln,
 	    fstatat(p->fd, ln->name, &sst, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(sst.st_mode))
 		return err;
-	int tfd = cd_open_beneath(np->fd, nln->name,
-				  O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+	int tfd = open_beneath(np->fd, nln->name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 	if (tfd < 0)
 		return err;
 	int rc = dir_visible_empty(tfd);
@@ -753,7 +753,7 @@ static int bind_open(struct cd_req *r, struct cd_inode *dir, const char *lname,
 	b->nlink = st.st_nlink;
 	b->n = cd_inode_find(st.st_dev, st.st_ino);
 	if (!b->n) {
-		int fd = cd_open_beneath(dir->fd, lname, O_PATH | O_NOFOLLOW);
+		int fd = open_beneath(dir->fd, lname, O_PATH | O_NOFOLLOW);
 		if (fd < 0)
 			return fd;
 		b->n = cd_inode_lookup_fd(fd, &st, &rc);
