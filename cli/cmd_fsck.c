@@ -793,10 +793,10 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 		}
 		if (fixed_all && fdatasync(fd) == 0) {
 			fs.repaired++;
-			const char *bound =
-			    !rebind	       ? ""
-			    : st->st_nlink > 1 ? "unbound (several names); "
-					       : "rebound to this name; ";
+			const char *bound = !rebind ? ""
+					    : st->st_nlink > 1
+						? "unbound (several names); "
+						: "rebound to this name; ";
 			report("REPAIRED", path, "%s%s%s%s%s", bound,
 			       nbad ? "bad extents are holes now; " : "",
 			       fs.tail_bad != tails
@@ -814,8 +814,7 @@ out:
 	/* the tag its other names are checked against: the current slot's
 	 * (slot bytes 52..63), as found or repaired */
 	if (seen && h && h->size_ok && (h->req_flags & FMT_RF_NAME_BIND))
-		memcpy(seen->tag, h->size_slot[h->size_cur] + 52,
-		       FMT_BIND_LEN);
+		memcpy(seen->tag, h->size_slot[h->size_cur] + 52, FMT_BIND_LEN);
 	cipher_key_free(key);
 	secmem_free(fek, KD_FEK_LEN);
 	if (h) {
