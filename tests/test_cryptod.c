@@ -808,6 +808,17 @@ static void test_seal_bind(void)
 	H = save;
 }
 
+/* Which of the two size slots (header bytes 64..191, in slots) is the
+ * current one: the higher seq (le64 at each slot's start). */
+static unsigned newer_slot(const uint8_t slots[static 128])
+{
+	uint64_t s[2] = {0, 0};
+	for (unsigned k = 0; k < 2; k++)
+		for (unsigned i = 0; i < 8; i++)
+			s[k] |= (uint64_t)slots[64 * k + i] << (8 * i);
+	return s[1] > s[0];
+}
+
 /* Review of the name binding (FORMAT.md "Name binding"): the older-slot
  * rule accepts only the state an interrupted rename leaves (the older slot
  * exactly one seq below the current one). An older slot taken from a
@@ -833,11 +844,8 @@ static void test_bind_splice(void)
 	int fd = open(px, O_RDONLY);
 	CU_ASSERT_EQUAL_FATAL(pread(fd, slots, sizeof(slots), 64), 128);
 	close(fd);
-	uint64_t s0 = 0, s1 = 0;
-	memcpy(&s0, slots, 8);
-	memcpy(&s1, slots + 64, 8);
 	uint8_t old[64]; /* the current one */
-	memcpy(old, s0 > s1 ? slots : slots + 64, 64);
+	memcpy(old, slots + 64 * newer_slot(slots), 64);
 	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "x", ROOT, "y", 0), 0);
 	uint64_t ino2 = make_file("x", g, sizeof(g), &fh);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino2, fh), 0);
@@ -848,9 +856,7 @@ static void test_bind_splice(void)
 	fd = open(py, O_RDWR);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(pread(fd, slots, sizeof(slots), 64), 128);
-	memcpy(&s0, slots, 8);
-	memcpy(&s1, slots + 64, 8);
-	CU_ASSERT_EQUAL(pwrite(fd, old, 64, s0 > s1 ? 128 : 64), 64);
+	CU_ASSERT_EQUAL(pwrite(fd, old, 64, 128 - 64 * newer_slot(slots)), 64);
 	close(fd);
 	CU_ASSERT_EQUAL(rename(py, px), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
@@ -874,9 +880,7 @@ static void test_bind_splice(void)
 	fd = open(px, O_RDONLY);
 	CU_ASSERT_EQUAL_FATAL(pread(fd, slots, sizeof(slots), 64), 128);
 	close(fd);
-	memcpy(&s0, slots, 8);
-	memcpy(&s1, slots + 64, 8);
-	unsigned cur = s0 > s1 ? 0 : 1;
+	unsigned cur = newer_slot(slots);
 	memcpy(old, slots + 64 * cur, 64);
 	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "z", ROOT, "w", 0), 0);
 	CU_ASSERT_EQUAL_FATAL(lower_of("w", py, sizeof(py)), 0);
@@ -975,10 +979,7 @@ static void test_seal_erased_slot(void)
 	int fd = open(pe, O_RDWR);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(pread(fd, slots, sizeof(slots), 64), 128);
-	uint64_t s0 = 0, s1 = 0;
-	memcpy(&s0, slots, 8);
-	memcpy(&s1, slots + 64, 8);
-	CU_ASSERT_EQUAL(pwrite(fd, zero, 64, s0 > s1 ? 64 : 128), 64);
+	CU_ASSERT_EQUAL(pwrite(fd, zero, 64, 64 + 64 * newer_slot(slots)), 64);
 	close(fd);
 	copy_range(old, pe, 2 * 4096, 4096); /* extent 1's old data */
 	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
