@@ -190,14 +190,24 @@ static int64_t dig_seek_data(void *arg, uint64_t off)
 	return (int64_t)r;
 }
 
+static void dig_prefetch(void *arg, uint64_t off, size_t len)
+{
+	/* Only a hint (a cold file is read with many requests in flight
+	 * instead of one group at a time): a failure costs speed only. */
+	struct dig_io *d = arg;
+	(void)posix_fadvise(d->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
+}
+
 /* Digest of the records of a file of plaintext size `size` (the worker's
  * record buffer is the scratch). */
 static int recs_digest(struct cd_worker *w, struct cd_file *f, uint64_t size,
 		       uint8_t d[static FMT_DIGEST_LEN])
 {
 	struct dig_io di = {.fd = f->fd_buf};
-	struct fmt_recs_io io = {
-	    .read = dig_read, .seek_data = dig_seek_data, .arg = &di};
+	struct fmt_recs_io io = {.read = dig_read,
+				 .seek_data = dig_seek_data,
+				 .prefetch = dig_prefetch,
+				 .arg = &di};
 	_Static_assert(FMT_GROUP_RECS_LEN <= REC_AREA_LEN, "digest scratch");
 	return fmt_recs_digest(&io, fmt_extent_count(size), recbuf(w), d);
 }

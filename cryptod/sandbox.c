@@ -27,6 +27,8 @@ const char *const cd_sandbox_syscalls[] = {
 	"fchownat", "fchown", "fchmodat", "fchmod", "chmod", "utimensat",
 	"getdents64", "lseek", "dup", "fcntl", "fstatfs", "fallocate",
 	"ftruncate", "fsync", "fdatasync", "read", "pread64",
+	/* readahead hint for the records digest of a cold file (fileio.c) */
+	"fadvise64",
 	/* lower writes as plain syscalls where io_uring would punt every
 	 * one to a kernel thread (tmpfs; cryptod/uring.c) */
 	"pwrite64",
