@@ -491,16 +491,6 @@ static bool alias_name(const struct ino_seen *s, const uint8_t *dirid,
 	return memcmp(s->tag, t, FMT_BIND_LEN) != 0;
 }
 
-/* True if h's older size slot has the seq just below the current one. */
-static bool older_slot_adjacent(const struct fmt_header *h)
-{
-	const uint8_t *s = h->size_slot[h->size_cur ^ 1u];
-	uint64_t seq = 0;
-	for (unsigned i = 0; i < 8; i++)
-		seq |= (uint64_t)s[i] << (8 * i);
-	return h->size_seq > 0 && seq == h->size_seq - 1;
-}
-
 /* Checks one lower regular file (dirfd/name) of a directory with id dirid
  * (NULL: unknown or plaintext names), shown as path. */
 static void check_file(int dirfd, const char *name, const uint8_t *dirid,
@@ -621,8 +611,9 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 		report("ERROR", path, "file key: %s", strerror(-r));
 		goto out;
 	}
-	bool size_fallback = false;
-	if (fmt_size_open(h, fs.th, key)) {
+	bool size_fallback = false, erased = false;
+	int so = fmt_size_open(h, fs.th, key);
+	if (so) {
 		if (fmt_size_open_fallback(h, fs.th, key)) {
 			corrupt(
 			    path, "%s",
@@ -632,6 +623,16 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 			goto out;
 		}
 		problem = true;
+	}
+	if (so == -ESTALE) {
+		/* an erased current slot exposes the DIRTY commit before the
+		 * last clean close (older extent versions accepted, no
+		 * records seal check). cryptod: EIO. */
+		erased = true;
+		corrupt(path, "%s",
+			"a size slot is erased (zeroed): an older state of "
+			"the file is exposed; --repair settles it as is");
+	} else if (so) {
 		size_fallback = true;
 		corrupt(path,
 			"a size slot fails authentication (torn or "
@@ -639,19 +640,6 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 			" (if the bad slot was the newer one, the bytes past "
 			"this size are lost)",
 			h->size);
-	}
-	/* Only a new file (seq 1) has an empty slot: an erased current slot
-	 * would expose the DIRTY commit before the last clean close (older
-	 * extent versions accepted, no records seal check). cryptod: EIO. */
-	static const uint8_t zslot[FMT_SIZE_SLOT_LEN];
-	bool erased = !size_fallback && h->size_seq != 1 &&
-		      (!memcmp(h->size_slot[0], zslot, FMT_SIZE_SLOT_LEN) ||
-		       !memcmp(h->size_slot[1], zslot, FMT_SIZE_SLOT_LEN));
-	if (erased) {
-		problem = true;
-		corrupt(path, "%s",
-			"a size slot is erased (zeroed): an older state of "
-			"the file is exposed; --repair settles it as is");
 	}
 	if (h->size_flags & FMT_SZ_DIRTY) {
 		problem = true;
@@ -668,13 +656,10 @@ static void check_file(int dirfd, const char *name, const uint8_t *dirid,
 	uint8_t tag[FMT_BIND_LEN];
 	if ((h->req_flags & FMT_RF_NAME_BIND) && (dirid || fs.plain_names)) {
 		fmt_name_bind_tag(dirid, name, strlen(name), tag);
+		/* 1 (an interrupted rename) only for a verified older slot
+		 * one seq below the current one (not a slot of an earlier
+		 * name spliced in from a backup). */
 		int b = fmt_size_bind_check(h, tag);
-		/* The older slot stands for an interrupted rename only if it
-		 * verified (not past a failed slot) and is the one that
-		 * rename's first write was made from (seq - 1): an older slot
-		 * of an earlier name spliced in from a backup is not. */
-		if (b == 1 && (size_fallback || !older_slot_adjacent(h)))
-			b = -EBADMSG;
 		if (st->st_nlink > 1 &&
 		    (b != 0 || (seen && alias_name(seen, dirid, name)))) {
 			/* --repair unbinds it: every name keeps it */

@@ -331,34 +331,6 @@ static void file_free(struct cd_file *f)
 _Static_assert(sizeof(((struct cd_inode *)0)->bind_tag) == FMT_BIND_LEN,
 	       "binding tag");
 
-/* The older-slot rule of the name binding (fmt_size_bind_check() == 1)
- * stands for a rename interrupted between its first slot write and the
- * lower rename: that write made the current slot from the older one, so
- * their seqs are adjacent. A slot of the file's earlier name spliced in
- * from a backup of its header is older than that and is refused (else the
- * file's present content answers to any name it once had). */
-static bool older_slot_adjacent(const struct fmt_header *h)
-{
-	const uint8_t *s = h->size_slot[h->size_cur ^ 1u];
-	uint64_t seq = 0;
-	for (unsigned i = 0; i < 8; i++)
-		seq |= (uint64_t)s[i] << (8 * i);
-	return h->size_seq > 0 && seq == h->size_seq - 1;
-}
-
-/* Only a new file has an empty size slot (the one beside seq 1): every
- * later update alternates between both. A written file's older slot is the
- * DIRTY commit before its clean close, so an erased (zeroed) current slot
- * would make that state current: a clean file turned recovering, with no
- * records seal check and the older version of every extent accepted. */
-static bool size_slot_erased(const struct fmt_header *h)
-{
-	static const uint8_t zero[FMT_SIZE_SLOT_LEN];
-	return h->size_seq != 1 &&
-	       (!memcmp(h->size_slot[0], zero, FMT_SIZE_SLOT_LEN) ||
-		!memcmp(h->size_slot[1], zero, FMT_SIZE_SLOT_LEN));
-}
-
 /* Reads the header, unwraps the FEK and derives the extent key; checks the
  * name binding against n's (n->lock held). */
 static int file_load(struct cd_worker *w, struct cd_file *f,
@@ -436,20 +408,14 @@ static int file_load(struct cd_worker *w, struct cd_file *f,
 		goto out;
 	rc = fmt_size_open(f->hdr, w->cipher, f->key);
 	if (rc < 0) {
-		log_warnx("lower file ino %llu: size fails authentication",
-			  (unsigned long long)f->ino);
-		rc = -EIO;
-		goto out;
-	}
-	if (size_slot_erased(f->hdr)) {
-		log_warnx("lower file ino %llu: a size slot was erased",
-			  (unsigned long long)f->ino);
+		log_warnx("lower file ino %llu: %s", (unsigned long long)f->ino,
+			  rc == -ESTALE ? "a size slot was erased"
+					: "size fails authentication");
 		rc = -EIO;
 		goto out;
 	}
 	if (node->bind_known &&
-	    (rc = fmt_size_bind_check(f->hdr, node->bind_tag)) != 0 &&
-	    (rc < 0 || !older_slot_adjacent(f->hdr))) {
+	    fmt_size_bind_check(f->hdr, node->bind_tag) < 0) {
 		log_warnx("lower file ino %llu: bound to another name: renamed "
 			  "or swapped in the lower directory",
 			  (unsigned long long)f->ino);

@@ -99,6 +99,10 @@ struct fmt_header {
 	uint32_t size_flags; /* FMT_SZ_* */
 	uint8_t size_cur; /* index of the slot holding size */
 	uint8_t size_ok;
+	/* Bit i: slot i verified with the file key (fmt_size_open) or was
+	 * written by us; a slot fmt_size_open_fallback() skipped is not
+	 * trusted by fmt_size_bind_check(). */
+	uint8_t size_verified;
 	/* Set by fmt_size_open() when the file was not closed cleanly
 	 * (FMT_SZ_DIRTY on disk): extents may then also match their older
 	 * slot (an interrupted write). On a clean file only the newer slot
@@ -159,13 +163,16 @@ int fmt_file_key_new(const struct fmt_header *h,
 /* ---- authenticated size --------------------------------------------- */
 
 /* Verifies the size slots with the file key and sets h->size, size_seq,
- * size_flags, size_cur, size_ok, recovering. Every non-empty slot must
- * verify; the higher seq wins. 0 or -EBADMSG. */
+ * size_flags, size_cur, size_ok, size_verified, recovering. Every
+ * non-empty slot must verify; the higher seq wins. Only a new file (seq 1)
+ * has an empty slot: an erased (zeroed) slot beside a later seq would make
+ * the DIRTY commit before a clean close current (FORMAT.md "Rollback").
+ * 0, -EBADMSG or -ESTALE (a slot erased; h is not size-opened). */
 int fmt_size_open(struct fmt_header *h, struct cipher_thread *th,
 		  const struct cipher_key *key);
-/* fsck --repair only: as fmt_size_open() but a slot that fails (a torn
- * size write after power loss) is skipped; sets h->recovering. 0 or
- * -EBADMSG (no slot verifies). */
+/* fsck only: as fmt_size_open() but a slot that fails (a torn size write
+ * after power loss) is skipped (sets h->recovering) and an erased slot is
+ * accepted (fsck reports it). 0 or -EBADMSG (no slot verifies). */
 int fmt_size_open_fallback(struct fmt_header *h, struct cipher_thread *th,
 			   const struct cipher_key *key);
 /* Seals size/flags into the slot not holding the current size (seq + 1)
@@ -191,10 +198,12 @@ void fmt_name_bind_tag(const uint8_t *dirid, const char *lname, size_t len,
 /* After fmt_size_open(): checks that the file belongs to the name whose
  * tag is `expected`. 0 if the current slot carries it or is unbound (zero
  * tag), or if h has no FMT_RF_NAME_BIND; 1 if only the older slot carries
- * it (a rename whose lower renameat did not land before a crash: h then
+ * it and that slot verified and is exactly one seq below the current one
+ * (a rename whose lower renameat did not land before a crash: h then
  * keeps `expected` for the slots it writes); -EBADMSG if the file is bound
- * to another name (renamed, swapped or copied in the lower directory);
- * -EINVAL if h was not size-opened. */
+ * to another name (renamed, swapped or copied in the lower directory, or
+ * an older slot spliced in from a backup); -EINVAL if h was not
+ * size-opened. */
 int fmt_size_bind_check(struct fmt_header *h,
 			const uint8_t expected[static FMT_BIND_LEN]);
 /* Rename support: seals the current size and flags into the other slot

@@ -278,15 +278,21 @@ static int size_open(struct fmt_header *h, struct cipher_thread *th,
 	uint8_t ad[SS_AD_MAX], pt[8];
 	int best = -1, bad = 0;
 	uint64_t best_seq = 0, best_size = 0;
+	uint8_t verified = 0;
+	bool empty = false;
 
 	if (!h || !th || !key)
 		return -EINVAL;
 	h->size_ok = 0;
+	h->size_verified = 0;
 	for (int i = 0; i < 2; i++) {
 		const uint8_t *s = h->size_slot[i];
 		uint64_t seq = fmt_get64(s + SS_SEQ);
-		if (seq == 0)
-			continue; /* empty (fmt_header_parse checked) */
+		if (seq == 0) {
+			/* empty (fmt_header_parse checked) */
+			empty = true;
+			continue;
+		}
 		size_t adl = size_ad(h, s, ad);
 		if (cipher_open(th, key, s + SS_NONCE, ad, adl, s + SS_SIZE,
 				pt, 8, s + SS_TAG) != 0 ||
@@ -294,6 +300,7 @@ static int size_open(struct fmt_header *h, struct cipher_thread *th,
 			bad++;
 			continue;
 		}
+		verified |= (uint8_t)(1u << i);
 		if (best < 0 || seq > best_seq) {
 			best = i;
 			best_seq = seq;
@@ -302,6 +309,14 @@ static int size_open(struct fmt_header *h, struct cipher_thread *th,
 	}
 	if (best < 0 || (bad && !fallback))
 		return -EBADMSG;
+	/* Only a new file has an empty slot (the one beside seq 1): every
+	 * later update alternates between both. A written file's older slot
+	 * is the DIRTY commit before its clean close, so an erased current
+	 * slot would make that state current: a clean file turned
+	 * recovering, no records seal check, the older version of every
+	 * extent accepted. */
+	if (empty && best_seq != 1 && !fallback)
+		return -ESTALE;
 	h->size_cur = (uint8_t)best;
 	h->size_seq = best_seq;
 	h->size = best_size;
@@ -309,6 +324,7 @@ static int size_open(struct fmt_header *h, struct cipher_thread *th,
 	h->size_lag = fmt_get32(h->size_slot[best] + SS_LAG);
 	memcpy(h->bind_tag, h->size_slot[best] + SS_BIND, FMT_BIND_LEN);
 	h->recovering = (h->size_flags & FMT_SZ_DIRTY) != 0 || bad;
+	h->size_verified = verified;
 	h->size_ok = 1;
 	return 0;
 }
@@ -391,6 +407,7 @@ static int slot_write(struct fmt_header *h, struct cipher_thread *th,
 	h->size = size;
 	h->size_flags = flags;
 	h->size_lag = lag;
+	h->size_verified |= (uint8_t)(1u << t);
 	h->size_ok = 1;
 	if (off)
 		*off = FMT_SIZE_SLOT_OFF + (uint64_t)t * FMT_SIZE_SLOT_LEN;
@@ -439,9 +456,15 @@ int fmt_size_bind_check(struct fmt_header *h,
 	if (fmt_all_zero(cur, FMT_BIND_LEN) ||
 	    !memcmp(cur, expected, FMT_BIND_LEN))
 		return 0;
-	/* The older slot verified in fmt_size_open() too (every non-empty
-	 * slot must). */
-	if (fmt_get64(old + SS_SEQ) != 0 &&
+	/* The older-slot rule stands for a rename interrupted between its
+	 * first slot write and the lower rename: that write made the current
+	 * slot from the older one, so their seqs are adjacent, and the older
+	 * slot verified (not skipped by fmt_size_open_fallback). A slot of
+	 * an earlier name spliced in from a backup of the header is older
+	 * than that and is refused (else the file's present content answers
+	 * to any name it once had). */
+	if ((h->size_verified & (1u << (h->size_cur ^ 1u))) &&
+	    h->size_seq > 0 && fmt_get64(old + SS_SEQ) == h->size_seq - 1 &&
 	    !memcmp(old + SS_BIND, expected, FMT_BIND_LEN)) {
 		memcpy(h->bind_tag, expected, FMT_BIND_LEN);
 		return 1;
