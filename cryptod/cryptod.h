@@ -339,6 +339,11 @@ int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag);
  * after the lower renameat; link: unbind first). 0 if the file has no
  * name binding, or -errno. */
 int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag);
+/* As cd_file_rebind() with f->lock already held by the caller (a rename
+ * holds it from its first slot write through the lower renameat, so no
+ * size commit in between copies the new name into the older slot). */
+int cd_file_rebind_locked(struct cd_worker *w, struct cd_file *f,
+			  const uint8_t *tag);
 /* Wipes the FEK cd_file_init_new() left for this request's own open. */
 void cd_fresh_clear(struct cd_worker *w);
 /* Drops the process-wide cached plaintext size of lower inode (dev, ino);

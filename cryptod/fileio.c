@@ -776,7 +776,10 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)
 	file_free(f);
 }
 
-int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag)
+/* cd_file_rebind(); `lock`: take f->lock for the slot write (false: the
+ * caller holds it). */
+static int file_rebind(struct cd_worker *w, struct cd_file *f,
+		       const uint8_t *tag, bool lock)
 {
 	uint8_t area[FMT_HDR_AREA];
 	uint64_t o;
@@ -806,13 +809,15 @@ int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag)
 			goto out;
 		}
 	}
-	pthread_mutex_lock(&f->lock);
+	if (lock)
+		pthread_mutex_lock(&f->lock);
 	rc = fmt_size_rebind(f->hdr, w->cipher, f->key, tag, &o, &l);
 	if (rc == 0)
 		rc = fmt_header_serialize(f->hdr, area);
 	if (rc == 0)
 		rc = hdr_write_fd(w, f, wfd, area, o, l);
-	pthread_mutex_unlock(&f->lock);
+	if (lock)
+		pthread_mutex_unlock(&f->lock);
 	if (rc == 0)
 		rebound_note(f->ino, tag);
 out:
@@ -822,6 +827,17 @@ out:
 		log_warn("lower file ino %llu: restoring its mode",
 			 (unsigned long long)f->ino);
 	return rc;
+}
+
+int cd_file_rebind(struct cd_worker *w, struct cd_file *f, const uint8_t *tag)
+{
+	return file_rebind(w, f, tag, true);
+}
+
+int cd_file_rebind_locked(struct cd_worker *w, struct cd_file *f,
+			  const uint8_t *tag)
+{
+	return file_rebind(w, f, tag, false);
 }
 
 int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag)

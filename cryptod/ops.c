@@ -784,6 +784,42 @@ static int bind_write(struct cd_req *r, struct bind_side *b, const uint8_t *tag)
 	return b->f ? cd_file_rebind(r->w, b->f, tag) : 0;
 }
 
+/* A rename holds the files' locks from its first slot write through the
+ * lower renameat: a size commit of a writer of the same open file in
+ * between would write the new name's tag into the older slot too, and a
+ * kill -9 before the renameat would leave the file at its old name with
+ * both slots naming the new one (EIO until fsck --repair). Taken in
+ * address order (two renames may exchange the same two files); no inode
+ * lock is taken while they are held (inode locks come first). */
+static void bind_lock(struct bind_side *a, struct bind_side *b, bool lock)
+{
+	struct cd_file *x = a->f, *y = b->f;
+	if (x && y && (uintptr_t)y < (uintptr_t)x) {
+		x = b->f;
+		y = a->f;
+	}
+	if (y == x)
+		y = NULL;
+	if (lock) {
+		if (x)
+			pthread_mutex_lock(&x->lock);
+		if (y)
+			pthread_mutex_lock(&y->lock);
+	} else {
+		if (y)
+			pthread_mutex_unlock(&y->lock);
+		if (x)
+			pthread_mutex_unlock(&x->lock);
+	}
+}
+
+/* bind_write() with b's file locked by bind_lock(). */
+static int bind_write_locked(struct cd_req *r, struct bind_side *b,
+			     const uint8_t *tag)
+{
+	return b->f ? cd_file_rebind_locked(r->w, b->f, tag) : 0;
+}
+
 static int op_rename(struct cd_req *r)
 {
 	struct cs_rename_arg ra;
@@ -839,11 +875,14 @@ static int op_rename(struct cd_req *r)
 		memset(bs.tag, 0, FMT_BIND_LEN);
 	if (bd.nlink > 1)
 		memset(bd.tag, 0, FMT_BIND_LEN);
-	rc = bind_write(r, &bs, bs.tag);
+	bind_lock(&bs, &bd, true);
+	rc = bind_write_locked(r, &bs, bs.tag);
 	if (rc == 0)
-		rc = bind_write(r, &bd, bd.tag);
-	if (rc < 0)
+		rc = bind_write_locked(r, &bd, bd.tag);
+	if (rc < 0) {
+		bind_lock(&bs, &bd, false);
 		goto unbind;
+	}
 	if (!(ra.flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		cd_size_forget_name(np->fd, nln.name);
 	struct stat before, after;
@@ -854,9 +893,10 @@ static int op_rename(struct cd_req *r)
 		rc = -errno;
 		if (rc == -ENOTEMPTY || rc == -EEXIST)
 			rc = rename_over_dir(p, &ln, np, &nln, ra.flags, rc);
-		if (rc < 0)
-			goto unbind;
 	}
+	bind_lock(&bs, &bd, false);
+	if (rc < 0)
+		goto unbind;
 	/* Second write: both slots name the new name now. */
 	if (bind_write(r, &bs, bs.tag) < 0 || bind_write(r, &bd, bd.tag) < 0)
 		log_warnx("rename: second binding write failed");
