@@ -28,3 +28,10 @@ target_compile_definitions(test_cryptod_args PRIVATE ${CDH_DEFS})
 target_include_directories(test_cryptod_args PRIVATE ${CMAKE_SOURCE_DIR}/cli)
 add_dependencies(test_cryptod_args cryptstack-cryptod cryptstack-keyd
   cryptstack)
+
+# LD_PRELOAD shim stalling cryptod's renameat2 (test_cryptod
+# rename_writer_race).
+add_library(cs_rename_stall SHARED test_cryptod_rename_stall.c)
+target_compile_definitions(test_cryptod PRIVATE
+  CDH_RENAME_STALL="$<TARGET_FILE:cs_rename_stall>")
+add_dependencies(test_cryptod cs_rename_stall)

@@ -996,6 +996,83 @@ static void test_seal_erased_slot(void)
 	H = save;
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
+struct race_arg {
+	uint64_t ino, fh;
+	const uint8_t *g;
+	int rc;
+};
+
+static void *race_rename(void *p)
+{
+	struct race_arg *a = p;
+	a->rc = cdh_rename(&H, 0, ROOT, "x", ROOT, "y", 0);
+	return NULL;
+}
+
+static void *race_write(void *p)
+{
+	struct race_arg *a = p;
+	a->rc = cdh_write(&H, 1, a->ino, a->fh, 9000, a->g, 5000);
+	return NULL;
+}
+
+/* A rename racing a writer of the same open file (review item 4): while
+ * the rename sits between its first slot write and the lower renameat (a
+ * shim stalls renameat2), the writer extends the file, then cryptod is
+ * killed. The writer's size commit must not have copied the new name's
+ * tag into the older slot: the file, still at its old name, opens there
+ * (older-slot rule) with its old content. Before the fix: EIO. */
+static void test_rename_writer_race(void)
+{
+	struct cdh V;
+	setenv("LD_PRELOAD", CDH_RENAME_STALL, 1);
+	setenv("CS_TEST_RENAME_STALL_MS", "2500", 1);
+	int st = cdh_start(&V, 2, NULL);
+	unsetenv("LD_PRELOAD");
+	unsetenv("CS_TEST_RENAME_STALL_MS");
+	CU_ASSERT_EQUAL_FATAL(st, 0);
+	struct cdh save = H;
+	H = V;
+	uint8_t a[9000], g[5000];
+	fill(a, sizeof(a), 91);
+	fill(g, sizeof(g), 92);
+	struct race_arg ra = {0}, wa = {0};
+	wa.ino = make_file("x", a, sizeof(a), &wa.fh);
+	wa.g = g;
+	pthread_t tr, tw;
+	H.timeout_ms = 1800;
+	pthread_create(&tr, NULL, race_rename, &ra);
+	/* the rename's first slot is written, its renameat2 stalls */
+	usleep(400000);
+	pthread_create(&tw, NULL, race_write, &wa);
+	usleep(500000); /* unlocked, the write's size commit lands here */
+	kill(H.cryptod_pid, SIGKILL);
+	pthread_join(tr, NULL);
+	pthread_join(tw, NULL);
+	H.timeout_ms = 0;
+	CU_ASSERT(ra.rc < 0); /* killed before its lower rename */
+	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
+	struct cs_entry e;
+	uint64_t fh;
+	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "x", &e), 0);
+	int o = cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh);
+	CU_ASSERT_EQUAL(o, 0);
+	if (o == 0) {
+		CU_ASSERT(read_all_eq(0, e.nodeid, fh, a, sizeof(a)));
+		CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
+	}
+	cdh_stop(&H);
+	H = save;
+}
+#else
+static void test_rename_writer_race(void)
+{
+	printf("\n  ASan build: the LD_PRELOAD shim cannot come before the "
+	       "ASan runtime: skipped\n");
+}
+#endif
+
 /* --passthrough: a lower file that is not ours reads as a plain file. */
 static void test_passthrough(void)
 {
@@ -1403,6 +1480,7 @@ int cs_register_suites(void)
 	    {"bind_splice", test_bind_splice},
 	    {"bind_alias", test_bind_alias},
 	    {"seal_erased_slot", test_seal_erased_slot},
+	    {"rename_writer_race", test_rename_writer_race},
 	    {"passthrough", test_passthrough},
 	    {"hostile_lower", test_hostile_lower},
 	    {"plain_names", test_plain_names},
