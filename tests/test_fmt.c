@@ -1101,12 +1101,21 @@ static void test_recs_digest_def(void)
 	free(buf);
 }
 
-static int open_bound(const struct lower *lf, const char *name)
+/* Opens a copy of `good` (strict fmt_size_open()) and checks its binding
+ * to name. With lf: then reopens lf's size slots with
+ * fmt_size_open_fallback() (fsck: a slot failing authentication is
+ * skipped) under good's file key (the size slots do not affect it). */
+static int open_bound_fallback(const struct lower *good,
+			       const struct lower *lf, const char *name)
 {
 	struct tfile t = { 0 };
 	uint8_t tag[FMT_BIND_LEN];
-	lower_copy(&t.lf, lf);
+	lower_copy(&t.lf, good);
 	int r = tf_open(&t, &kd);
+	if (r == 0 && lf)
+		r = fmt_header_parse(lf->b, FMT_HDR_BLOCK, &t.h);
+	if (r == 0 && lf)
+		r = fmt_size_open_fallback(&t.h, model_th, t.key);
 	fmt_name_bind_tag(DIRID, name, strlen(name), tag);
 	if (r == 0)
 		r = fmt_size_bind_check(&t.h, tag);
@@ -1115,26 +1124,9 @@ static int open_bound(const struct lower *lf, const char *name)
 	return r;
 }
 
-/* As open_bound() with fmt_size_open_fallback() (fsck): a slot failing
- * authentication is skipped. `good` is lf before the damage (its open
- * gives the file key, which the size slots do not affect). */
-static int open_bound_fallback(const struct lower *good,
-			       const struct lower *lf, const char *name)
+static int open_bound(const struct lower *lf, const char *name)
 {
-	struct tfile t = { 0 };
-	uint8_t tag[FMT_BIND_LEN];
-	lower_copy(&t.lf, good);
-	int r = tf_open(&t, &kd);
-	if (r == 0)
-		r = fmt_header_parse(lf->b, FMT_HDR_BLOCK, &t.h);
-	if (r == 0)
-		r = fmt_size_open_fallback(&t.h, model_th, t.key);
-	fmt_name_bind_tag(DIRID, name, strlen(name), tag);
-	if (r == 0)
-		r = fmt_size_bind_check(&t.h, tag);
-	tf_close(&t);
-	lower_free(&t.lf);
-	return r;
+	return open_bound_fallback(lf, NULL, name);
 }
 
 static int rebind(struct tfile *tf, const char *name)
