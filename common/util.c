@@ -9,11 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
-ssize_t read_full(int fd, void *buf, size_t len)
+/* Reads until len bytes, EOF or an error; off < 0: read(2), else
+ * pread(2) from off. */
+static ssize_t read_loop(int fd, void *buf, size_t len, int64_t off)
 {
 	size_t done = 0;
 	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
+		ssize_t n = off < 0 ? read(fd, (char *)buf + done, len - done)
+				    : pread(fd, (char *)buf + done, len - done,
+					    (off_t)off + (off_t)done);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -26,22 +30,16 @@ ssize_t read_full(int fd, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	return read_loop(fd, buf, len, -1);
+}
+
 ssize_t pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, (char *)buf + done, len - done,
-				  (off_t)(off + done));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	if (off > INT64_MAX)
+		return -EINVAL;
+	return read_loop(fd, buf, len, (int64_t)off);
 }
 
 int write_full(int fd, const void *buf, size_t len)
