@@ -1259,6 +1259,51 @@ static int rmw_extent(struct cd_worker *w, struct cd_file *f, uint64_t size,
 	return segs_write(w, f, &sg);
 }
 
+/* Reads the data of a write's partial first and last extents (need_head,
+ * need_tail) into sg's data area; bytes past the lower EOF read as zeros. */
+static int read_edges(struct cd_worker *w, struct cd_file *f, struct segs *sg,
+		      uint64_t first, uint64_t last, bool need_head,
+		      bool need_tail)
+{
+	struct cd_io io[2];
+	unsigned k = 0;
+	uint64_t es[2] = {first, last};
+	bool need[2] = {need_head, need_tail};
+	for (unsigned j = 0; j < 2; j++) {
+		if (!need[j])
+			continue;
+		unsigned i = seg_of(sg, es[j]);
+		uint64_t rel = es[j] - sg->s[i].first;
+		io[k++] = (struct cd_io){.op = CD_IO_READ,
+					 .fd = f->fd,
+					 .buf = sg->data[i] + rel * B,
+					 .len = B,
+					 .off = fmt_data_off(es[j])};
+	}
+	if (k == 0)
+		return 0;
+	int rc = cd_io_batch(w, io, k);
+	if (rc < 0)
+		return rc;
+	for (unsigned j = 0; j < k; j++)
+		if (io[j].done < B)
+			memset((uint8_t *)io[j].buf + io[j].done, 0,
+			       B - io[j].done);
+	return 0;
+}
+
+/* Extents at or past the old EOF (nold extents) have no valid record yet:
+ * zero theirs in sg. */
+static void zero_stale_recs(struct segs *sg, uint64_t first, uint64_t last,
+			    uint64_t nold)
+{
+	for (uint64_t e = first > nold ? first : nold; e <= last; e++) {
+		unsigned i = seg_of(sg, e);
+		memset(sg->recs[i] + (e - sg->s[i].first) * FMT_REC_LEN, 0,
+		       FMT_REC_LEN);
+	}
+}
+
 ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 		      const uint8_t *src, size_t len, uint64_t off)
 {
@@ -1313,36 +1358,10 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 		if (rc < 0)
 			goto out;
 	}
-	if (need_head || need_tail) {
-		struct cd_io io[2];
-		unsigned k = 0;
-		uint64_t es[2] = {first, last};
-		bool need[2] = {need_head, need_tail};
-		for (unsigned j = 0; j < 2; j++) {
-			if (!need[j])
-				continue;
-			unsigned i = seg_of(&sg, es[j]);
-			uint64_t rel = es[j] - sg.s[i].first;
-			io[k++] = (struct cd_io){.op = CD_IO_READ,
-						 .fd = f->fd,
-						 .buf = sg.data[i] + rel * B,
-						 .len = B,
-						 .off = fmt_data_off(es[j])};
-		}
-		rc = cd_io_batch(w, io, k);
-		if (rc < 0)
-			goto out;
-		for (unsigned j = 0; j < k; j++)
-			if (io[j].done < B)
-				memset((uint8_t *)io[j].buf + io[j].done, 0,
-				       B - io[j].done);
-	}
-	/* Extents at or past the old EOF have no valid record yet. */
-	for (uint64_t e = first > nold ? first : nold; e <= last; e++) {
-		unsigned i = seg_of(&sg, e);
-		memset(sg.recs[i] + (e - sg.s[i].first) * FMT_REC_LEN, 0,
-		       FMT_REC_LEN);
-	}
+	rc = read_edges(w, f, &sg, first, last, need_head, need_tail);
+	if (rc < 0)
+		goto out;
+	zero_stale_recs(&sg, first, last, nold);
 	/* A recovering file: never overwrite the slot that matches the data
 	 * on disk (FORMAT.md "Update order"). */
 	uint8_t curv[2 * FMT_GROUP_EXTENTS + 8];
@@ -1359,33 +1378,11 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 		rc = segs_read(w, f, &sg, false);
 		if (rc < 0)
 			goto out;
-		for (uint64_t e = first > nold ? first : nold; e <= last; e++) {
-			unsigned i = seg_of(&sg, e);
-			memset(sg.recs[i] + (e - sg.s[i].first) * FMT_REC_LEN,
-			       0, FMT_REC_LEN);
-		}
-		if (need_head || need_tail) {
-			/* recover_cur() used the data area: read again. */
-			struct cd_io io[2];
-			unsigned k = 0;
-			uint64_t es[2] = {first, last};
-			bool need[2] = {need_head, need_tail};
-			for (unsigned j = 0; j < 2; j++) {
-				if (!need[j])
-					continue;
-				unsigned i = seg_of(&sg, es[j]);
-				uint64_t rel = es[j] - sg.s[i].first;
-				io[k++] =
-				    (struct cd_io){.op = CD_IO_READ,
-						   .fd = f->fd,
-						   .buf = sg.data[i] + rel * B,
-						   .len = B,
-						   .off = fmt_data_off(es[j])};
-			}
-			rc = cd_io_batch(w, io, k);
-			if (rc < 0)
-				goto out;
-		}
+		zero_stale_recs(&sg, first, last, nold);
+		/* recover_cur() used the data area: read again. */
+		rc = read_edges(w, f, &sg, first, last, need_head, need_tail);
+		if (rc < 0)
+			goto out;
 	}
 	uint8_t *ph = w->pt, *pt = w->pt + B;
 	if (head_part) {
