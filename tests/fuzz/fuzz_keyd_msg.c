@@ -222,9 +222,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		abort();
+	/* kd_serve() runs after all requests are queued and before any reply
+	 * is read: every reply must fit in its socket's send buffer, or it
+	 * blocks forever (32 KD_WRAP_BATCH replies are ~300 KB, more than the
+	 * default wmem). */
 	int bufsz = 1 << 20;
-	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
-	setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	for (int i = 0; i < 2; i++) {
+		setsockopt(sv[i], SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+		setsockopt(sv[i], SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+	}
 	if (mode & 1) {
 		struct kd_hello hq = {.h = {KD_HELLO, 7},
 				      .version = KD_PROTO_VERSION};
