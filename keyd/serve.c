@@ -38,15 +38,6 @@ union kd_rep {
 	struct kd_wrap_batch_rep batch;
 };
 
-static const size_t req_size[KD__MAX] = {
-	[KD_HELLO] = sizeof(struct kd_hello),
-	[KD_WRAP] = sizeof(struct kd_wrap_req),
-	[KD_UNWRAP] = sizeof(struct kd_unwrap_req),
-	[KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
-	[KD_LIST] = sizeof(struct kd_list_req),
-	[KD_WRAP_BATCH] = sizeof(struct kd_wrap_batch_req),
-};
-
 /* AD of a key packet: the header bytes cryptod sent || FEKEK id. */
 static size_t packet_ad(uint8_t *out, const uint8_t *ad, uint32_t ad_len,
 			const uint8_t id[static KD_ID_LEN])
@@ -169,9 +160,9 @@ int kd_serve(int fd, struct kd_ctx *ctx)
 		uint32_t type = q->h.type;
 		if (type <= KD_INVALID || type >= KD__MAX)
 			fatalx("unknown message type %u", type);
-		if ((size_t)n != req_size[type])
+		if ((size_t)n != kd_req_size(type))
 			fatalx("message type %u: length %zd, expected %zu",
-			       type, n, req_size[type]);
+			       type, n, kd_req_size(type));
 		if (!hello && type != KD_HELLO)
 			fatalx("message type %u before KD_HELLO", type);
 		memset(p, 0, sizeof(*p));

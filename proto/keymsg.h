@@ -138,4 +138,25 @@ struct kd_wrap_batch_rep {
 _Static_assert(sizeof(struct kd_wrap_batch_rep) == 24 + 16 * 8 * 68,
 	       "kd_wrap_batch_rep size");
 
+/* The exact length of a request of type (keyd refuses any other); 0 for
+ * KD_INVALID and unknown types. */
+static inline size_t kd_req_size(uint32_t type)
+{
+	switch (type) {
+	case KD_HELLO:
+		return sizeof(struct kd_hello);
+	case KD_WRAP:
+		return sizeof(struct kd_wrap_req);
+	case KD_UNWRAP:
+		return sizeof(struct kd_unwrap_req);
+	case KD_NAMES_KEY:
+		return sizeof(struct kd_names_key_req);
+	case KD_LIST:
+		return sizeof(struct kd_list_req);
+	case KD_WRAP_BATCH:
+		return sizeof(struct kd_wrap_batch_req);
+	}
+	return 0;
+}
+
 #endif

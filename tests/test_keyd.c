@@ -494,14 +494,6 @@ static void malformed(const void *msg, size_t len, int with_hello)
 static void test_malformed(void)
 {
 	static uint8_t m[sizeof(struct kd_wrap_batch_req) + 16];
-	static const size_t sizes[KD__MAX] = {
-		[KD_HELLO] = sizeof(struct kd_hello),
-		[KD_WRAP] = sizeof(struct kd_wrap_req),
-		[KD_UNWRAP] = sizeof(struct kd_unwrap_req),
-		[KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
-		[KD_LIST] = sizeof(struct kd_list_req),
-		[KD_WRAP_BATCH] = sizeof(struct kd_wrap_batch_req),
-	};
 	struct kd_hdr *h = (struct kd_hdr *)m;
 	/* Every type one byte short and one byte long. */
 	for (uint32_t t = KD_HELLO; t < KD__MAX; t++) {
@@ -509,7 +501,7 @@ static void test_malformed(void)
 			memset(m, 0, sizeof(m));
 			h->type = t;
 			((struct kd_hello *)m)->version = KD_PROTO_VERSION;
-			malformed(m, sizes[t] + (size_t)d, t != KD_HELLO);
+			malformed(m, kd_req_size(t) + (size_t)d, t != KD_HELLO);
 		}
 	}
 	/* Unknown types 0, KD__MAX, UINT32_MAX (exact list size). */

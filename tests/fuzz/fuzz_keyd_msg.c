@@ -132,14 +132,6 @@ int secmem_cmp(const void *a, const void *b, size_t len)
 
 /* ---- harness ------------------------------------------------------------ */
 
-static const size_t req_size[KD__MAX] = {
-    [KD_HELLO] = sizeof(struct kd_hello),
-    [KD_WRAP] = sizeof(struct kd_wrap_req),
-    [KD_UNWRAP] = sizeof(struct kd_unwrap_req),
-    [KD_NAMES_KEY] = sizeof(struct kd_names_key_req),
-    [KD_LIST] = sizeof(struct kd_list_req),
-    [KD_WRAP_BATCH] = sizeof(struct kd_wrap_batch_req),
-};
 static const size_t rep_size[KD__MAX] = {
     [KD_HELLO] = sizeof(struct kd_hello),
     [KD_WRAP] = sizeof(struct kd_wrap_rep),
@@ -252,9 +244,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint32_t type = msg[0] % KD__MAX;
 			if (type == KD_INVALID)
 				type = KD_UNWRAP;
-			if (req_size[type] > len)
-				memset(msg + len, 0, req_size[type] - len);
-			len = req_size[type];
+			if (kd_req_size(type) > len)
+				memset(msg + len, 0, kd_req_size(type) - len);
+			len = kd_req_size(type);
 			memcpy(msg, &type, sizeof(type));
 			if (type == KD_WRAP || type == KD_UNWRAP) {
 				/* ad_len sits right before ad[]: keep it
