@@ -64,10 +64,16 @@ alive() {
 }
 
 # Supervisor pid of the mount at $1 (from its pid file).
+# Stale pid files of killed supervisors stay behind, and their pids get
+# reused (e.g. by a frontend, whose command line names the mountpoint too):
+# only a live `cryptstack mount ... MNT` counts.
 sup_pid() {
 	h=$(ls /run/cryptstack/*.pid 2>/dev/null | while read -r f; do
 		p=$(cat "$f" 2>/dev/null) || continue
-		if tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q " $1\$\| $1 "; then
+		a=$(tr '\0' '\n' 2>/dev/null </proc/"$p"/cmdline) || continue
+		a0=$(echo "$a" | sed -n 1p)
+		[ "${a0##*/}" = cryptstack ] && [ "$(echo "$a" | sed -n 2p)" = mount ] || continue
+		if echo "$a" | grep -qxF "$1"; then
 			echo "$p"
 		fi
 	done | head -n1)
