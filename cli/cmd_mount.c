@@ -32,6 +32,8 @@ static int usage(void)
 		"              encrypted_view allow_other ro foreground debug "
 		"sandbox=off user=NAME\n"
 		"              backend=ipsecmb|mbedtls (cryptod's AES code), scratch\n"
+		"              fekcache=SECONDS (keep file keys that long after "
+		"their last use; 0: only while open; default 60)\n"
 		"              (--scratch: a random key that dies with the "
 		"mount; LOWER must be empty and is emptied at unmount),\n"
 		"              and FUSE/mount options\n");
@@ -134,6 +136,16 @@ static int take_opts(struct sup_opts *o, char *list)
 				return -EINVAL;
 			}
 			o->backend = t + 8;
+		} else if (!strncmp(t, "fekcache=", 9)) {
+			/* cryptod's FEK cache (docs/CRYPTOD.md) */
+			char *end;
+			unsigned long v = strtoul(t + 9, &end, 10);
+			if (!t[9] || *end || t[9] == '-' || v > 86400) {
+				fprintf(stderr, "cryptstack: %s: seconds, 0 to "
+					"86400\n", t);
+				return -EINVAL;
+			}
+			o->fekcache = t + 9;
 		} else if (!strncmp(t, "user=", 5)) {
 			/* cryptod drops to this user (docs/SANDBOX.md) */
 			struct passwd *pw = getpwnam(t + 5);

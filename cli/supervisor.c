@@ -704,6 +704,10 @@ static int sup_main(struct sup *s)
 			argv[a++] = "--backend";
 			argv[a++] = (char *)o->backend;
 		}
+		if (o->fekcache) {
+			argv[a++] = "--fek-cache";
+			argv[a++] = (char *)o->fekcache;
+		}
 		if (o->debug)
 			argv[a++] = "-d";
 		argv[a] = NULL;

@@ -30,6 +30,7 @@ struct sup_opts {
 	int encrypted_view;    /* read-only raw ciphertext view */
 	int sandbox_off;       /* cryptod --sandbox=off */
 	const char *backend;   /* -o backend=NAME: cryptod --backend */
+	const char *fekcache;  /* -o fekcache=SECONDS: cryptod --fek-cache */
 	int run_as;            /* -o user=NAME (root): cryptod runs as */
 	int run_as_set;        /* user= given (else: the lower's owner) */
 	unsigned run_uid, run_gid; /* run_uid:run_gid (docs/SANDBOX.md) */

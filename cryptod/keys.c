@@ -10,6 +10,10 @@
  * KD_BATCH_MAX entries, so a create costs no keyd round trip most of the
  * time. The FEKs wait in locked memory and are wiped when taken, when the
  * pool is dropped and at exit. Lock order: pool.mu, then keyd_mu.
+ *
+ * Unwraps are answered from the FEK cache (fekcache.h) when cryptod
+ * unwrapped or created the same key packet under the same header a short
+ * while ago; new headers from the pool enter it as they are handed out.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,10 +23,12 @@
 
 #include "cipher.h"
 #include "cryptod.h"
+#include "fekcache.h"
 #include "fmt.h"
 #include "keymsg.h"
 #include "log.h"
 #include "secmem.h"
+#include "util.h"
 
 /* Sends req (len bytes) and receives exactly rep_len bytes of reply with
  * type and seq echoed; caller holds keyd_mu. 0 or -errno. */
@@ -163,6 +169,8 @@ int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
 	memset(fek, 0, KD_FEK_LEN);
 	if (ad_len > KD_AD_MAX)
 		return -EINVAL;
+	if (cd_fekc_get(pkt, ad, ad_len, fek, now_ns()) == 0)
+		return 0;
 	memset(&req, 0, sizeof(req));
 	req.h.type = KD_UNWRAP;
 	memcpy(&req.pkt, pkt, sizeof(req.pkt));
@@ -181,6 +189,8 @@ int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
 		memcpy(fek, rep->fek, KD_FEK_LEN);
 	secmem_wipe(rep, sizeof(*rep));
 	pthread_mutex_unlock(&cd.keyd_mu);
+	if (rc == 0)
+		cd_fekc_put(pkt, ad, ad_len, fek, now_ns());
 	return rc;
 }
 
@@ -294,6 +304,14 @@ int cd_fresh_header(struct fmt_header *h, uint32_t req_flags, uint8_t *fek)
 		*h = pool.hdr[e];
 		memcpy(fek, pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
 		secmem_wipe(pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+		/* The file's first open after its close needs no keyd. */
+		uint8_t ad[KD_AD_MAX];
+		int adl = fmt_header_ad(h, ad, sizeof(ad));
+		for (unsigned i = 0; adl > 0 && i < h->npackets &&
+				     i < FMT_MAX_PACKETS;
+		     i++)
+			cd_fekc_put(&h->pkt[i], ad, (uint32_t)adl, fek,
+				    now_ns());
 	} else {
 		memset(fek, 0, KD_FEK_LEN);
 	}

@@ -23,6 +23,7 @@
 #include "cd_sandbox.h"
 #include "cipher.h"
 #include "cryptod.h"
+#include "fekcache.h"
 #include "log.h"
 #include "ring.h"
 #include "sandbox.h"
@@ -43,7 +44,7 @@ static void usage(void)
 			"--keyd-fd N --ctl-fd N --peer-fd N [--workers N] "
 			"[--sandbox=on|off] [--passthrough] [--encrypted-view] "
 			"[--user UID:GID] [--backend ipsecmb|mbedtls] "
-			"[-d]\n");
+			"[--fek-cache SECONDS] [-d]\n");
 	exit(2);
 }
 
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 	long workers = 0;
 	bool sandbox = true;
 	const char *run_user = NULL, *backend = NULL;
+	unsigned fek_ttl = CD_FEKC_TTL_DEFAULT;
+	uint64_t v;
 	char err[200] = "";
 	int rc;
 
@@ -106,7 +109,8 @@ int main(int argc, char **argv)
 		O_ENCVIEW,
 		O_PLAINNAMES,
 		O_USER,
-		O_BACKEND
+		O_BACKEND,
+		O_FEKCACHE
 	};
 	static const struct option opts[] = {
 	    {"lower-fd", required_argument, NULL, O_LOWER},
@@ -120,6 +124,7 @@ int main(int argc, char **argv)
 	    {"encrypted-view", no_argument, NULL, O_ENCVIEW},
 	    {"user", required_argument, NULL, O_USER},
 	    {"backend", required_argument, NULL, O_BACKEND},
+	    {"fek-cache", required_argument, NULL, O_FEKCACHE},
 	    {"debug", no_argument, NULL, 'd'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -165,6 +170,11 @@ int main(int argc, char **argv)
 			break;
 		case O_BACKEND: /* -o backend=, docs/MOUNT.md */
 			backend = optarg;
+			break;
+		case O_FEKCACHE: /* -o fekcache=, docs/CRYPTOD.md */
+			if (parse_size(optarg, &v) < 0 || v > 86400)
+				usage();
+			fek_ttl = (unsigned)v;
 			break;
 		case 'd':
 			level = LOG_LVL_DEBUG;
@@ -239,6 +249,9 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "keyd: %s", strerror(-rc));
 		goto fail;
 	}
+	/* A cache that cannot lock its memory is off: not a failure. */
+	if (cd_fekc_init(CD_FEKC_ENTRIES, fek_ttl) == 0)
+		atexit(cd_fekc_exit);
 	rc = cd_itab_init();
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "lower root: %s", strerror(-rc));
@@ -260,7 +273,9 @@ int main(int argc, char **argv)
 		snprintf(err, sizeof(err), "sandbox: %s", strerror(-rc));
 		goto fail;
 	}
-	rc = cd_workers_start();
+	rc = cd_fekc_start_sweeper();
+	if (rc == 0)
+		rc = cd_workers_start();
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "workers: %s", strerror(-rc));
 		goto fail;

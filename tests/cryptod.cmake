@@ -35,3 +35,9 @@ add_library(cs_rename_stall SHARED test_cryptod_rename_stall.c)
 target_compile_definitions(test_cryptod PRIVATE
   CDH_RENAME_STALL="$<TARGET_FILE:cs_rename_stall>")
 add_dependencies(test_cryptod cs_rename_stall)
+
+# cryptod's FEK cache on its own (cryptod/fekcache.c).
+cs_unit_test(test_fekcache SOURCES test_fekcache.c
+  ${CMAKE_SOURCE_DIR}/cryptod/fekcache.c LIBS cscipher csproto
+  Threads::Threads)
+target_include_directories(test_fekcache PRIVATE ${CMAKE_SOURCE_DIR}/cryptod)

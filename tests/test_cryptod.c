@@ -11,6 +11,7 @@
 #include <linux/falloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1449,6 +1450,46 @@ static void test_hangup_clean_close(void)
 	H = save;
 }
 
+struct open_job {
+	uint64_t ino, fh;
+	int rc;
+	atomic_int done;
+};
+
+static void *open_job(void *p)
+{
+	struct open_job *j = p;
+	j->rc = cdh_open(&H, 1, j->ino, O_RDONLY, &j->fh);
+	atomic_store(&j->done, 1);
+	return NULL;
+}
+
+/* A file created or unwrapped a moment ago reopens from cryptod's FEK
+ * cache: with keyd stopped (SIGSTOP), the open must still complete. */
+static void test_fek_cache(void)
+{
+	uint8_t a[5000], r[5000];
+	fill(a, sizeof(a), 303);
+	uint64_t fh;
+	uint64_t ino = make_file("fekcache", a, sizeof(a), &fh);
+	CU_ASSERT_EQUAL_FATAL(cdh_release(&H, 0, ino, fh), 0);
+	CU_ASSERT_EQUAL_FATAL(kill(H.keyd_pid, SIGSTOP), 0);
+	struct open_job j = {.ino = ino, .rc = -1};
+	pthread_t t;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, open_job, &j), 0);
+	for (int i = 0; i < 500 && !atomic_load(&j.done); i++)
+		usleep(10000);
+	int done = atomic_load(&j.done);
+	kill(H.keyd_pid, SIGCONT);
+	pthread_join(t, NULL);
+	CU_ASSERT(done); /* else the open waited for keyd */
+	CU_ASSERT_EQUAL_FATAL(j.rc, 0);
+	CU_ASSERT_EQUAL(cdh_read(&H, 1, ino, j.fh, 0, r, sizeof(r)),
+			(int)sizeof(r));
+	CU_ASSERT_EQUAL(memcmp(a, r, sizeof(r)), 0);
+	CU_ASSERT_EQUAL(cdh_release(&H, 1, ino, j.fh), 0);
+}
+
 static void test_hangup_exit(void)
 {
 	/* A clean exit (status 0) when the frontend's peer fd hangs up. */
@@ -1487,6 +1528,7 @@ int cs_register_suites(void)
 	    {"concurrent", test_concurrent},
 	    {"crash_recovery", test_crash_recovery},
 	    {"no_torn_reads", test_no_torn_reads},
+	    {"fek_cache", test_fek_cache},
 	    {"hangup_clean_close", test_hangup_clean_close},
 	    {"hangup_exit", test_hangup_exit},
 	    {NULL, NULL},
