@@ -107,6 +107,33 @@ static void proc_path(char *p, size_t cap, int fd)
 	snprintf(p, cap, "/proc/self/fd/%d", fd);
 }
 
+/* FUSE_HANDLE_KILLPRIV_V2 (CS_F_KILL_SUIDGID, CS_SA_KILL_SUIDGID): clears
+ * S_ISUID, and S_ISGID when S_IXGRP is set (the kernel's rule), of regular
+ * file n whose lower mode is st->st_mode, through the open fd, or with
+ * fd < 0 through n's path; st->st_mode follows. The lower mode is the
+ * file's mode, so the change persists. 1 changed, 0 nothing to clear, or
+ * -errno. */
+static int kill_suidgid(struct cd_inode *n, int fd, struct stat *st)
+{
+	mode_t m = st->st_mode & ~(mode_t)S_ISUID;
+	char pp[64];
+	int rc;
+	if (m & S_IXGRP)
+		m &= ~(mode_t)S_ISGID;
+	if (!S_ISREG(st->st_mode) || m == st->st_mode)
+		return 0;
+	if (fd >= 0) {
+		rc = fchmod(fd, m & 07777);
+	} else {
+		proc_path(pp, sizeof(pp), n->fd);
+		rc = chmod(pp, m & 07777);
+	}
+	if (rc < 0)
+		return -errno;
+	st->st_mode = m;
+	return 1;
+}
+
 /* Fills attributes from a lower stat; sizes become plaintext sizes,
  * except in the encrypted view (lower sizes, as on disk). */
 static void fill_attr(struct cd_req *r, struct cd_inode *n,
@@ -295,6 +322,17 @@ static int op_setattr(struct cd_req *r)
 			rc = -errno;
 			goto out;
 		}
+	}
+	if ((sa.valid & CS_SA_KILL_SUIDGID) && n->type == S_IFREG) {
+		/* after the chown (which may have cleared them already),
+		 * before the truncate (its size bookkeeping sees the last
+		 * ctime change) */
+		rc = lstat_node(n, &st);
+		if (rc == 0)
+			rc = kill_suidgid(n, -1, &st);
+		if (rc < 0)
+			goto out;
+		rc = 0;
 	}
 	if (sa.valid & SA_SIZE) {
 		if (n->type == S_IFDIR) {
@@ -1000,6 +1038,25 @@ out:
 	return rc;
 }
 
+/* Truncates open file h to 0 for an O_TRUNC open, clearing suid/sgid when
+ * the kernel asked (CS_F_KILL_SUIDGID); *mode (may be NULL) gets the mode
+ * after. 0 or -errno. */
+static int open_trunc(struct cd_req *r, struct cd_handle *h, uint32_t *mode)
+{
+	struct stat st;
+	int rc = cd_file_truncate(r->w, h->f, 0);
+	if (rc < 0 || !(r->sqe.flags & CS_F_KILL_SUIDGID))
+		return rc;
+	if (fstat(h->f->fd_buf, &st) < 0)
+		return -errno;
+	rc = kill_suidgid(h->n, h->f->fd_buf, &st);
+	if (rc < 0)
+		return rc;
+	if (mode)
+		*mode = st.st_mode;
+	return 0;
+}
+
 /* Gives handle h of a regular file its open state, with the records seal
  * verified, and truncates the file for O_TRUNC with write access; 0 or
  * -errno. */
@@ -1009,7 +1066,7 @@ static int open_file(struct cd_req *r, struct cd_handle *h, uint32_t flags)
 	if (rc == 0)
 		rc = cd_file_verify(r->w, h->f);
 	if (rc == 0 && (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)
-		rc = cd_file_truncate(r->w, h->f, 0);
+		rc = open_trunc(r, h, NULL);
 	return rc;
 }
 
@@ -1071,7 +1128,7 @@ static int op_create(struct cd_req *r)
 		goto undo;
 	fill_attr(r, n, &st, &e.attr);
 	if ((ca.flags & O_TRUNC) && (ca.flags & O_ACCMODE) != O_RDONLY) {
-		rc = cd_file_truncate(r->w, h->f, 0);
+		rc = open_trunc(r, h, &e.attr.mode);
 		if (rc < 0)
 			goto undo;
 		e.attr.size = 0;
@@ -1173,8 +1230,24 @@ static int op_write(struct cd_req *r)
 	/* Writeback cache: the kernel sends the times it wants in SETATTR,
 	 * possibly before this write-back; keep the lower mtime as it was. */
 	struct stat st;
-	bool keep =
-	    (r->sqe.flags & CS_F_KEEP_MTIME) && fstat(h->f->fd_buf, &st) == 0;
+	bool keep = r->sqe.flags & CS_F_KEEP_MTIME;
+	bool kill = r->sqe.flags & CS_F_KILL_SUIDGID;
+	if ((keep || kill) && fstat(h->f->fd_buf, &st) < 0) {
+		if (kill)
+			return -errno;
+		keep = false;
+	}
+	/* The privileges go first, as file_remove_privs() does before a
+	 * write. The kernel flags every write-through by a caller without
+	 * CAP_FSETID: one fstat each, a chmod only when a bit is set. */
+	if (kill) {
+		int rc = kill_suidgid(h->n, h->f->fd_buf, &st);
+		if (rc < 0)
+			return rc;
+		/* A WRITE reply carries no attributes: the frontend tells
+		 * the kernel its cached mode is stale. */
+		r->cqe.val = rc ? CS_WRITE_MODE_CHANGED : 0;
+	}
 	ssize_t n = cd_file_write(r->w, h->f, r->slot + r->sqe.arg_off,
 				  r->sqe.len, r->sqe.off);
 	if (keep && n > 0) {

@@ -37,6 +37,7 @@ struct fe_pending {
 	uint16_t flags;
 	uint32_t size; /* READ/READDIR/xattr: the size the kernel asked for */
 	uint32_t ring; /* the ring pair it was pushed on */
+	uint64_t ino;  /* the sqe's node id */
 };
 
 struct fe_ring {
@@ -81,6 +82,8 @@ struct fe_ctx {
 	int shared_lower; /* -o shared_lower: short timeouts, no keep_cache */
 	int read_only;
 	int writeback;     /* FUSE writeback cache granted: kernel owns mtime */
+	int killpriv;      /* FUSE_HANDLE_KILLPRIV_V2 granted (kernel.c) */
+	int kernel_dirty;  /* -o kernel_dirty_limits: bdi left as it is */
 	atomic_int dead;  /* global: cryptod is gone */
 };
 
@@ -104,6 +107,22 @@ struct fe_cur {
 	uint16_t skip[FE_SPIN_CLASSES];
 };
 extern __thread struct fe_cur fe_cur;
+
+/* What the kernel sent with the request this thread received last and
+ * libfuse does not pass on (kernel.c): FE_KIN_* bits. */
+#define FE_KIN_KILL_SUIDGID 0x1u /* WRITE/CREATE/OPEN: clear suid/sgid */
+extern __thread uint32_t fe_kin;
+
+/* Installs the custom /dev/fuse io (kernel.c) on the mounted session
+ * se: INIT asks for FUSE_HANDLE_KILLPRIV_V2, fe_kin is filled per request.
+ * Call after fuse_session_mount, before any request is read; 0 or -errno. */
+int fe_kernel_io(struct fuse_session *se);
+/* Writes val to /sys/class/bdi/<st_dev of mnt>/knob; 1 written, 0 not
+ * possible here (not root, no such knob), -errno when mnt does not stat. */
+int fe_bdi_write(const char *mnt, const char *knob, const char *val);
+/* As root on a writable mount without -o kernel_dirty_limits: lifts the
+ * FUSE bdi's strict dirty limit (docs/MOUNT.md). 0 or -errno (stat). */
+int fe_bdi_tune(const char *mnt);
 
 /* The lowlevel operation table (ops.c). */
 extern const struct fuse_lowlevel_ops fe_ops;

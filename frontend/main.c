@@ -98,6 +98,8 @@ static int take_options(const char *opts, char **fuse)
 			fe.shared_lower = 1;
 		} else if (!strcmp(cur, "encrypted_view") || !strcmp(cur, "ro")) {
 			fe.read_only = 1;
+		} else if (!strcmp(cur, "kernel_dirty_limits")) {
+			fe.kernel_dirty = 1;
 		} else if (fuse_opt_add_opt(fuse, cur) < 0) {
 			ret = -ENOMEM;
 			break;
@@ -212,24 +214,8 @@ static uint32_t spin_window(void)
  * Returns 0, or -errno when the mount does not answer a stat. */
 static int raise_readahead(const char *mnt)
 {
-	struct stat st;
-	char path[96];
-	int fd;
-
-	if (stat(mnt, &st) < 0)
-		return -errno;
-	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
-		 major(st.st_dev), minor(st.st_dev));
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_debug("%s: %s (readahead stays at the default)", path,
-			  strerror(errno));
-		return 0;
-	}
-	if (write_full(fd, "1024", 4) < 0)
-		log_debug("%s: write failed", path);
-	close(fd);
-	return 0;
+	int rc = fe_bdi_write(mnt, "read_ahead_kb", "1024");
+	return rc < 0 ? rc : 0;
 }
 
 /* After set-up the frontend only moves bytes between /dev/fuse, the
@@ -395,6 +381,12 @@ int main(int argc, char **argv)
 		      mnt);
 		return 1;
 	}
+	ret = fe_kernel_io(fe.se); /* kernel.c: before INIT is read */
+	if (ret < 0) {
+		ready(ctl_fd, ret, "custom /dev/fuse io: %s", strerror(-ret));
+		fuse_session_unmount(fe.se);
+		return 1;
+	}
 	for (unsigned i = 0; i < fe.nrings; i++) {
 		struct fe_ring *rg = &fe.rings[i];
 		if (pthread_create(&rg->completer, NULL, fe_completer, rg) ||
@@ -407,6 +399,8 @@ int main(int argc, char **argv)
 	/* The first stat waits for INIT and a GETATTR of the root through
 	 * cryptod: when it returns, the mount really serves. */
 	ret = raise_readahead(mnt);
+	if (ret == 0)
+		ret = fe_bdi_tune(mnt);
 	if (ret < 0) {
 		ready(ctl_fd, ret, "the new mount on %s does not answer: %s",
 		      mnt, strerror(-ret));

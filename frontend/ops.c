@@ -135,6 +135,7 @@ static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
 	p->flags = pflags;
 	p->size = size;
 	p->ring = rg->idx;
+	p->ino = s->ino;
 	rg->inflight++;
 	fe_cur.used = 1;
 	fe_cur.poll_ring = NULL;
@@ -266,6 +267,10 @@ static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	sqe_init(&s, req, CS_OP_SETATTR, ino);
 	sqe_fh(&s, fi);
 	memset(&a, 0, sizeof(a));
+	_Static_assert(FUSE_SET_ATTR_KILL_SUID == CS_SA_KILL_SUIDGID,
+		       "FATTR_KILL_SUIDGID");
+	/* FATTR_KILL_SUIDGID arrives as FUSE_SET_ATTR_KILL_SUID (bit 11,
+	 * kept by libfuse 3.14's do_setattr) = CS_SA_KILL_SUIDGID. */
 	a.valid = (uint32_t)to_set;
 	a.mode = attr->st_mode;
 	a.uid = attr->st_uid;
@@ -304,6 +309,8 @@ static void create_common(fuse_req_t req, enum cs_op op, fuse_ino_t parent,
 		return;
 	}
 	sqe_init(&s, req, op, parent);
+	if (op == CS_OP_CREATE && (fe_kin & FE_KIN_KILL_SUIDGID))
+		s.flags |= CS_F_KILL_SUIDGID;
 	memset(&a, 0, sizeof(a));
 	a.mode = mode;
 	a.umask = fuse_req_ctx(req)->umask;
@@ -448,6 +455,8 @@ static void open_common(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
 	uint8_t *p;
 
 	sqe_init(&s, req, op, ino);
+	if (op == CS_OP_OPEN && (fe_kin & FE_KIN_KILL_SUIDGID))
+		s.flags |= CS_F_KILL_SUIDGID;
 	p = arg_area(sizeof(a), &s.arg_off);
 	if (!p) {
 		fuse_reply_err(req, EIO);
@@ -510,6 +519,8 @@ static void fe_write_buf(fuse_req_t req, fuse_ino_t ino,
 	s.arg_len = (uint32_t)size;
 	if (fe.writeback)
 		s.flags |= CS_F_KEEP_MTIME;
+	if (fe_kin & FE_KIN_KILL_SUIDGID)
+		s.flags |= CS_F_KILL_SUIDGID;
 	submit(req, &s, 0, (uint32_t)size);
 }
 

@@ -309,6 +309,11 @@ static int reply_one(struct fe_ring *rg, const struct fe_pending *p,
 	case CS_OP_WRITE:
 		if ((uint32_t)c->res > p->size)
 			goto bad;
+		/* cryptod cleared suid/sgid (FUSE_HANDLE_KILLPRIV_V2): the
+		 * kernel refreshes only size and times after a write, so
+		 * drop its attributes before the writer returns. */
+		if (c->val == CS_WRITE_MODE_CHANGED)
+			fuse_lowlevel_notify_inval_inode(fe.se, p->ino, -1, 0);
 		fuse_reply_write(req, (size_t)c->res);
 		return 0;
 	case CS_OP_READDIR:

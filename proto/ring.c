@@ -401,7 +401,7 @@ int ring_sqe_check(const struct ring_params *p, const struct cs_sqe *s)
 {
 	if (s->op == CS_OP_INVALID || s->op >= CS_OP__MAX)
 		return -EPROTO;
-	if (s->flags & ~(CS_F_FH | CS_F_DATASYNC | CS_F_KEEP_MTIME))
+	if (s->flags & ~CS_F_ALL)
 		return -EPROTO;
 	if (s->len > CS_MAX_IO)
 		return -EPROTO;

@@ -48,7 +48,8 @@ enum cs_op {
 	CS_OP_LINK,        /* ino=source; arg cs_link_arg+newname; cs_entry */
 	CS_OP_OPEN,        /* ino; arg cs_open_arg; reply cs_open_reply */
 	CS_OP_READ,        /* ino, fh, off, len; reply data at data_off */
-	CS_OP_WRITE,       /* ino, fh, off, len; data at arg_off; res=written */
+	CS_OP_WRITE,       /* ino, fh, off, len; data at arg_off; res=written;
+			    * val: CS_WRITE_MODE_CHANGED or 0 */
 	CS_OP_FLUSH,       /* ino, fh */
 	CS_OP_RELEASE,     /* ino, fh */
 	CS_OP_FSYNC,       /* ino, fh; flags & CS_F_DATASYNC */
@@ -76,6 +77,15 @@ enum cs_op {
  * SETATTR; the lower write must not move the file's mtime (a SETATTR that
  * set it may have come before this write-back). */
 #define CS_F_KEEP_MTIME 0x0004u
+/* WRITE, CREATE (O_TRUNC of an existing file), OPEN: the kernel asked the
+ * file system to clear the file's S_ISUID, and S_ISGID when S_IXGRP is set
+ * (FUSE_HANDLE_KILLPRIV_V2: the caller lacks CAP_FSETID), in the same
+ * operation. */
+#define CS_F_KILL_SUIDGID 0x0008u
+/* Every flag above: ring_sqe_check() refuses others. */
+#define CS_F_ALL (CS_F_FH | CS_F_DATASYNC | CS_F_KEEP_MTIME | CS_F_KILL_SUIDGID)
+/* WRITE's cqe.val: CS_F_KILL_SUIDGID cleared a bit, the mode changed. */
+#define CS_WRITE_MODE_CHANGED 1u
 
 /* A submission: 64 bytes, no pointers. */
 struct cs_sqe {
@@ -172,7 +182,11 @@ struct cs_link_arg {
 	uint32_t pad;
 };
 
-/* valid: FUSE_SET_ATTR_* bits from fuse_lowlevel.h (same values). */
+/* valid: FUSE_SET_ATTR_* bits from fuse_lowlevel.h (same values), and
+ * CS_SA_KILL_SUIDGID: clear S_ISUID, and S_ISGID when S_IXGRP is set, as
+ * part of this change (the kernel's FATTR_KILL_SUIDGID: a truncate by a
+ * caller without CAP_FSETID, a chown of a non-directory). */
+#define CS_SA_KILL_SUIDGID (1u << 11)
 struct cs_setattr_arg {
 	uint32_t valid;
 	uint32_t mode;

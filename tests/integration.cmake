@@ -20,7 +20,8 @@ target_link_libraries(cs_nouring PRIVATE PkgConfig::SECCOMP)
 set_target_properties(cs_nouring PROPERTIES RUNTIME_OUTPUT_DIRECTORY
   ${CMAKE_BINARY_DIR})
 
-foreach(t quickstart posix programs encview context backends user nouring scratch)
+foreach(t quickstart posix programs encview context backends user nouring scratch
+    killpriv writereqs)
   add_test(NAME integration_${t}
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
       ${CMAKE_BINARY_DIR})

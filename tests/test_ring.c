@@ -355,7 +355,7 @@ static void test_sqe_check(void)
 	bad[nb] = good_sqe(1, 0), bad[nb++].len = CS_MAX_IO + 1;
 	bad[nb] = good_sqe(1, 0), bad[nb].op = CS_OP_WRITE, bad[nb].len = 100,
 	bad[nb++].arg_len = 99;
-	bad[nb] = good_sqe(1, 0), bad[nb++].flags = 0x8;
+	bad[nb] = good_sqe(1, 0), bad[nb++].flags = CS_F_ALL + 1;
 	for (unsigned i = 0; i < nb; i++) {
 		CU_ASSERT_EQUAL(ring_sqe_check(&vp, &bad[i]), -EPROTO);
 		/* Through a real ring: -EPROTO, sticky. */
