@@ -184,23 +184,31 @@ int fe_bdi_write(const char *mnt, const char *knob, const char *val)
 
 /* max_ratio: the share (percent) of the system's dirty limit this bdi may
  * take, as a local disk may (its default is 100; 20 keeps one busy mount
- * from holding all dirty memory). */
-#define FE_BDI_MAX_RATIO "20"
+ * from holding all dirty memory). CS_FRONTEND_BDI_MAX_RATIO overrides it
+ * (measurements). */
+#define FE_BDI_MAX_RATIO 20u
 
 int fe_bdi_tune(const char *mnt)
 {
+	unsigned ratio = FE_BDI_MAX_RATIO;
+	char val[16];
 	int rc;
 
 	if (fe.read_only || fe.kernel_dirty)
 		return 0;
+	if (env_uint("CS_FRONTEND_BDI_MAX_RATIO", 100, &ratio) < 0 ||
+	    ratio == 0) {
+		log_warnx("CS_FRONTEND_BDI_MAX_RATIO ignored (1..100)");
+		ratio = FE_BDI_MAX_RATIO;
+	}
+	snprintf(val, sizeof(val), "%u", ratio);
 	/* max_ratio first: with strict_limit off the ratio still bounds
 	 * this bdi's share. */
-	rc = fe_bdi_write(mnt, "max_ratio", FE_BDI_MAX_RATIO);
+	rc = fe_bdi_write(mnt, "max_ratio", val);
 	if (rc <= 0)
 		return rc;
 	rc = fe_bdi_write(mnt, "strict_limit", "0");
 	if (rc > 0)
-		log_debug("bdi of %s: max_ratio %s, strict_limit 0", mnt,
-			  FE_BDI_MAX_RATIO);
+		log_debug("bdi of %s: max_ratio %s, strict_limit 0", mnt, val);
 	return rc < 0 ? rc : 0;
 }
