@@ -29,7 +29,8 @@ const char *const sandbox_base_syscalls[] = {
 	"rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
 	"clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday",
 	"getrandom", "getpid", "gettid", "getuid", "geteuid", "getgid",
-	"getegid", "sched_yield", "sched_getaffinity", "restart_syscall",
+	"getegid", "sched_yield", "sched_getaffinity", "sched_setaffinity",
+	"restart_syscall",
 	"write", "writev", "close", "tgkill", "prlimit64", "membarrier",
 	NULL,
 };
