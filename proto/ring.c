@@ -82,6 +82,9 @@ struct ring_region {
 	uint64_t slab_off;
 	uint32_t spin_ns;	/* busy-poll before a futex sleep */
 	uint32_t spin_auto_max; /* adaptive spin cap, 0: fixed spin_ns */
+	uint64_t ino;		/* the memfd's inode: same in both processes */
+	int home;		/* ring_home_set(): preferred CPU, -1: none */
+	cpu_set_t all;		/* the CPUs allowed when it was set */
 	struct ring_params p;
 	struct ring_priv *rings;
 };
@@ -206,6 +209,7 @@ int ring_region_create(struct ring_region **out, const struct ring_params *p)
 	if (!r)
 		return -ENOMEM;
 	r->fd = -1;
+	r->home = -1;
 	r->base = MAP_FAILED;
 	fd = memfd_create("cryptstack-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0) {
@@ -224,6 +228,12 @@ int ring_region_create(struct ring_region **out, const struct ring_params *p)
 		goto out;
 	}
 	r->map_len = (size_t)total;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	r->ino = (uint64_t)st.st_ino;
 	r->fd = fd;
 	r->own_fd = 1;
 	fd = -1;
@@ -333,6 +343,8 @@ int ring_region_attach(struct ring_region **out, int memfd)
 		return -ENOMEM;
 	r->fd = memfd;
 	r->own_fd = 0;
+	r->ino = (uint64_t)st.st_ino;
+	r->home = -1;
 	r->p = p;
 	r->slab_off = slab_off;
 	r->base = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -652,9 +664,10 @@ static bool peer_sleeps(const struct ring_ctl *other)
 /* Busy-polls c for up to spin_ns; true when work showed up. Cheaper than
  * a sleep + wake when the peer answers within a few microseconds. With
  * yield, gives the CPU away between polls: a peer that is runnable on our
- * CPU then gets to produce instead of waiting for our time slice to end. */
+ * CPU then gets to produce instead of waiting for our time slice to end;
+ * with stop (adaptive policy), gives up once the peer sleeps. */
 static bool spin_ring(struct ring_ctl *c, const struct ring_ctl *other,
-		      uint32_t head, uint32_t spin_ns, bool yield)
+		      uint32_t head, uint32_t spin_ns, bool yield, bool stop)
 {
 	if (!spin_ns)
 		return false;
@@ -665,10 +678,93 @@ static bool spin_ring(struct ring_ctl *c, const struct ring_ctl *other,
 				return true;
 			__builtin_ia32_pause();
 		}
-		if (now_ns() >= end || (yield && peer_sleeps(other)))
+		if (now_ns() >= end || (stop && peer_sleeps(other)))
 			return false;
 		if (yield)
 			sched_yield();
+	}
+}
+
+/* Per thread: until when ring_poll_allowed() says no (ring_yield()). */
+static __thread uint64_t contended_until;
+
+int ring_poll_allowed(void)
+{
+	return now_ns() >= contended_until;
+}
+
+int ring_yield(void)
+{
+	uint64_t t0 = now_ns();
+	sched_yield();
+	uint64_t t1 = now_ns();
+	if (t1 - t0 < RING_YIELD_LONG_NS)
+		return 0;
+	contended_until = t1 + RING_CONTENDED_NS;
+	return 1;
+}
+
+/* --- home CPU ------------------------------------------------------ */
+
+int ring_home_set(struct ring_region *r, int on)
+{
+	cpu_set_t set;
+	r->home = -1;
+	if (!on)
+		return -1;
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return -1;
+	int n = CPU_COUNT(&set);
+	if (n < 2)
+		return -1;
+	/* Both processes see the same memfd inode: the same CPU, and
+	 * different mounts spread over the CPUs. */
+	int k = (int)(r->ino % (uint64_t)n);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &set) && k-- == 0) {
+			r->home = cpu;
+			break;
+		}
+	}
+	r->all = set;
+	return r->home;
+}
+
+/* Per thread: whether ring_home_update() pinned the caller. */
+static __thread bool pinned;
+
+int ring_home_update(struct ring_region *r)
+{
+	bool want = r->home >= 0 && ring_poll_allowed();
+	if (want == pinned)
+		return 0;
+	cpu_set_t one, *set = &r->all;
+	if (want) {
+		CPU_ZERO(&one);
+		CPU_SET(r->home, &one);
+		set = &one;
+	}
+	if (sched_setaffinity(0, sizeof(*set), set) < 0)
+		return -errno;
+	pinned = want;
+	return 1;
+}
+
+/* The loop of ring_sq_poll()/ring_cq_poll(): like spin_ring() with yield,
+ * without the peer-sleeps stop, and it gives up on a contended CPU. */
+static bool poll_ring(struct ring_ctl *c, uint32_t head, uint32_t ns)
+{
+	if (!ring_poll_allowed())
+		return has_work(c, head);
+	uint64_t end = now_ns() + ns;
+	for (;;) {
+		for (int i = 0; i < 32; i++) {
+			if (has_work(c, head))
+				return true;
+			__builtin_ia32_pause();
+		}
+		if (now_ns() >= end || ring_yield())
+			return has_work(c, head);
 	}
 }
 
@@ -708,10 +804,10 @@ static bool policy_spin(struct ring_region *r, struct ring_ctl *c,
 	if (!spin)
 		return false;
 	if (!r->spin_auto_max)
-		return spin_ring(c, other, head, spin, false);
+		return spin_ring(c, other, head, spin, false, false);
 	if (!spin_now(st, other))
 		return false;
-	bool found = spin_ring(c, other, head, spin, true);
+	bool found = spin_ring(c, other, head, spin, true, true);
 	spin_result(st, found);
 	return found;
 }
@@ -801,6 +897,30 @@ static int spin_dir(struct ring_region *r, unsigned ring, bool sq)
 				   UINT32_MAX, &q->sq_spin);
 	return policy_spin(r, &q->ctl->cq, &q->ctl->sq, q->cq_head, UINT32_MAX,
 			   &q->cq_spin);
+}
+
+/* ring_sq_poll()/ring_cq_poll(): a bounded yielding poll, no policy. */
+static int poll_dir(struct ring_region *r, unsigned ring, bool sq,
+		    uint32_t ns)
+{
+	struct ring_priv *q = get_ring(r, ring);
+	if (!q)
+		return -EINVAL;
+	if (q->broken)
+		return -EPROTO;
+	if (sq)
+		return poll_ring(&q->ctl->sq, q->sq_head, ns);
+	return poll_ring(&q->ctl->cq, q->cq_head, ns);
+}
+
+int ring_sq_poll(struct ring_region *r, unsigned ring, uint32_t ns)
+{
+	return poll_dir(r, ring, true, ns);
+}
+
+int ring_cq_poll(struct ring_region *r, unsigned ring, uint32_t ns)
+{
+	return poll_dir(r, ring, false, ns);
 }
 
 int ring_sq_spin(struct ring_region *r, unsigned ring)

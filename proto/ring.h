@@ -123,6 +123,39 @@ int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
  * if not (prepare the sleep), -EPROTO (ring broken) or -EINVAL. */
 int ring_sq_spin(struct ring_region *r, unsigned ring);
 void ring_sq_wake_done(struct ring_region *r, unsigned ring);
+/* A plain bounded poll for a caller that keeps its own policy: looks for
+ * ring's submissions (completions) for up to ns, with ring_yield()
+ * between looks (a peer runnable on our CPU gets it), whether or not the
+ * peer sleeps; only one look while ring_poll_allowed() says no, and it
+ * gives up after a long yield. Returns 1 when work is there, 0 when not,
+ * -EPROTO (ring broken) or -EINVAL. Never sleeps in a futex. */
+int ring_sq_poll(struct ring_region *r, unsigned ring, uint32_t ns);
+int ring_cq_poll(struct ring_region *r, unsigned ring, uint32_t ns);
+
+/* Polling threads yield with ring_yield(): sched_yield(), returning 1 when
+ * it kept the caller off the CPU for RING_YIELD_LONG_NS or more (another
+ * task, not a quick peer, had it: polling on a contended CPU only delays
+ * whoever would answer, and a sleeper woken there costs no halted-vCPU
+ * wake-up). The calling thread's ring_poll_allowed() then returns 0 for
+ * RING_CONTENDED_NS: sleep instead of polling. Per thread, no locks. */
+#define RING_YIELD_LONG_NS 500000u
+#define RING_CONTENDED_NS 20000000u
+int ring_yield(void);
+int ring_poll_allowed(void);
+
+/* Home CPU (docs/PERFORMANCE.md, "Wake-ups on this machine"): waking a
+ * thread on another vCPU costs tens of microseconds here, on the same vCPU
+ * a few. The threads that carry a synchronous request (frontend receive
+ * threads, cryptod's worker 0) therefore prefer one CPU, the same in both
+ * processes: the one the memfd's inode number selects among the CPUs the
+ * caller may use. ring_home_set() picks it (on = 0: none); returns the CPU
+ * or -1 (off, or fewer than two CPUs). Call once, before the threads run. */
+int ring_home_set(struct ring_region *r, int on);
+/* Called often by a thread that prefers the home CPU: pins the calling
+ * thread to it while ring_poll_allowed() (the CPU is not contended), and
+ * gives it all the CPUs back while it is. A syscall only on a change;
+ * returns 1 after a change, 0 when none was needed, -errno. */
+int ring_home_update(struct ring_region *r);
 
 /* Same as ring_sq_prepare_sleep()/ring_sq_wake_done() for the frontend's
  * completion waiter. */

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +373,7 @@ static void test_sqe_check(void)
 		CU_ASSERT_EQUAL(ring_error(r, 0), -EPROTO);
 		CU_ASSERT_EQUAL(ring_sq_wait(r, 0, 0), -EPROTO);
 		CU_ASSERT_EQUAL(ring_sq_spin(r, 0), -EPROTO);
+		CU_ASSERT_EQUAL(ring_sq_poll(r, 0, 1000), -EPROTO);
 		ring_region_destroy(r);
 	}
 }
@@ -410,6 +412,7 @@ static void test_cqe_check(void)
 		CU_ASSERT_EQUAL(ring_error(r, 0), -EPROTO);
 		CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 0), -EPROTO);
 		CU_ASSERT_EQUAL(ring_cq_spin(r, 0), -EPROTO);
+		CU_ASSERT_EQUAL(ring_cq_poll(r, 0, 1000), -EPROTO);
 		ring_region_destroy(r);
 	}
 }
@@ -770,6 +773,152 @@ static void test_spin_auto(void)
 	CU_ASSERT_EQUAL(ring_cq_spin(r, 1), -EINVAL);
 	ring_set_spin(r, 0);
 	munmap(m, len);
+	ring_region_destroy(r);
+}
+
+struct late_push {
+	struct ring_region *r;
+	unsigned us;
+};
+
+static void *push_late(void *arg)
+{
+	struct late_push *lp = arg;
+	struct cs_sqe s = good_sqe(9, 1);
+	usleep(lp->us);
+	CU_ASSERT_EQUAL(ring_sq_push(lp->r, 0, &s, 1), 1);
+	return NULL;
+}
+
+/* ring_sq_poll()/ring_cq_poll(): bounded, no futex sleep, whether or not
+ * the peer sleeps; a look with ns = 0; work pushed meanwhile is found. */
+static void test_poll(void)
+{
+	struct ring_region *r = mk(1, 8, 4, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	size_t len = 0;
+	uint8_t *m = peer_map(r, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	struct ring_pair_ctl *pc = pair_ctl(m, 8, 0);
+
+	uint64_t t = now_ns();
+	CU_ASSERT_EQUAL(ring_sq_poll(r, 0, 0), 0);
+	CU_ASSERT_EQUAL(ring_sq_poll(r, 0, 2000000), 0);
+	CU_ASSERT_EQUAL(ring_cq_poll(r, 0, 2000000), 0);
+	CU_ASSERT((now_ns() - t) / 1000000u < 1000);
+	/* The peer's sleeping flag does not stop it (unlike the adaptive
+	 * spin): the caller's own window decides. */
+	pc->cq.doorbell = RING_DB_SLEEPING;
+	struct cs_sqe sq = good_sqe(7, 1), so;
+	CU_ASSERT_EQUAL(ring_sq_push(r, 0, &sq, 1), 1);
+	CU_ASSERT_EQUAL(ring_sq_poll(r, 0, 0), 1);
+	t = now_ns();
+	CU_ASSERT_EQUAL(ring_sq_poll(r, 0, 1000000000), 1);
+	CU_ASSERT((now_ns() - t) / 1000000u < 100);
+	CU_ASSERT_EQUAL(ring_sq_pop(r, 0, &so, 1), 1);
+	pc->cq.doorbell = 0;
+	struct cs_cqe c = good_cqe(3, 0), co;
+	CU_ASSERT_EQUAL(ring_cq_push(r, 0, &c, 1), 1);
+	CU_ASSERT_EQUAL(ring_cq_poll(r, 0, 1000000), 1);
+	CU_ASSERT_EQUAL(ring_cq_pop(r, 0, &co, 1), 1);
+	CU_ASSERT_EQUAL(ring_sq_poll(r, 1, 1000), -EINVAL);
+	CU_ASSERT_EQUAL(ring_cq_poll(r, 1, 1000), -EINVAL);
+
+	/* Work from another thread 1 ms later: found by polling (a poll on
+	 * a contended CPU may give up early; the loop looks again). */
+	struct late_push lp = {.r = r, .us = 1000};
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, push_late, &lp), 0);
+	int got = 0;
+	t = now_ns();
+	while (!got && now_ns() - t < 3000000000ull)
+		got = ring_sq_poll(r, 0, 500000000) == 1;
+	pthread_join(th, NULL);
+	CU_ASSERT(got);
+	CU_ASSERT_EQUAL(ring_sq_pop(r, 0, &so, 1), 1);
+	CU_ASSERT_EQUAL(so.id, 9);
+	munmap(m, len);
+	ring_region_destroy(r);
+}
+
+struct busy {
+	int cpu;
+	atomic_int running, stop;
+};
+
+static void *busy_loop(void *arg)
+{
+	struct busy *b = arg;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(b->cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	atomic_store(&b->running, 1);
+	while (!atomic_load(&b->stop))
+		;
+	return NULL;
+}
+
+static void *home_thread(void *arg)
+{
+	struct ring_region *r = arg;
+	cpu_set_t before, set;
+	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(before), &before), 0);
+	CU_ASSERT_EQUAL(ring_home_set(r, 0), -1);
+	CU_ASSERT_EQUAL(ring_home_update(r), 0); /* nothing to change */
+	int home = ring_home_set(r, 1);
+	if (CPU_COUNT(&before) < 2) {
+		CU_ASSERT_EQUAL(home, -1);
+		return NULL;
+	}
+	CU_ASSERT(home >= 0 && CPU_ISSET(home, &before));
+	/* Same region, same choice (the peer process computes the same). */
+	CU_ASSERT_EQUAL(ring_home_set(r, 1), home);
+	CU_ASSERT_EQUAL(ring_home_update(r), 1);
+	CU_ASSERT_EQUAL(ring_home_update(r), 0);
+	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(set), &set), 0);
+	CU_ASSERT_EQUAL(CPU_COUNT(&set), 1);
+	CU_ASSERT(CPU_ISSET(home, &set));
+
+	/* Contended home CPU: a yield that lets a busy thread run its slice
+	 * is long; polling is then off for a while and the thread gets all
+	 * its CPUs back. */
+	struct busy b = {.cpu = home};
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, busy_loop, &b), 0);
+	while (!atomic_load(&b.running))
+		usleep(100);
+	int longy = 0;
+	for (int i = 0; i < 1000 && !longy; i++)
+		longy = ring_yield();
+	atomic_store(&b.stop, 1);
+	pthread_join(th, NULL);
+	CU_ASSERT(longy);
+	CU_ASSERT(!ring_poll_allowed());
+	CU_ASSERT_EQUAL(ring_home_update(r), 1);
+	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(set), &set), 0);
+	CU_ASSERT(CPU_EQUAL(&set, &before));
+	usleep(RING_CONTENDED_NS / 1000 + 5000);
+	CU_ASSERT(ring_poll_allowed());
+	/* No longer contended: pinned again. Off: the thread gets its CPUs
+	 * back and stays unpinned. */
+	CU_ASSERT_EQUAL(ring_home_update(r), 1);
+	CU_ASSERT_EQUAL(ring_home_set(r, 0), -1);
+	CU_ASSERT_EQUAL(ring_home_update(r), 1);
+	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(set), &set), 0);
+	CU_ASSERT(CPU_EQUAL(&set, &before));
+	return NULL;
+}
+
+/* ring_home_set()/ring_home_update()/ring_yield(), in a thread of its
+ * own (the affinity it changes is per thread). */
+static void test_home(void)
+{
+	struct ring_region *r = mk(1, 8, 4, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	pthread_t th;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, home_thread, r), 0);
+	pthread_join(th, NULL);
 	ring_region_destroy(r);
 }
 
@@ -1254,6 +1403,8 @@ int cs_register_suites(void)
 	    {"wait_kick_threads", test_wait_kick_threads},
 	    {"spin", test_spin},
 	    {"spin_auto", test_spin_auto},
+	    {"poll", test_poll},
+	    {"home", test_home},
 	    {"no_lost_wakeup", test_no_lost_wakeup},
 	    {"cross_process_stream", test_cross_process_stream},
 	    {"peer_death", test_peer_death},
