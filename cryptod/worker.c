@@ -7,10 +7,10 @@
  *
  * Loop: pop a batch of submissions, serve each (copy + validate the
  * arguments, dispatch, push the completion, kick), and when the ring is
- * empty keep polling it for a short adaptive window (the next request of
- * an application that waits for each answer arrives within tens of
- * microseconds: no wake-up then), then announce sleep
- * (ring_sq_prepare_sleep) and wait in io_uring.
+ * empty keep polling it until a window has passed since the last served
+ * request (the next request of an application that waits for each answer
+ * arrives one round trip later, tens of microseconds: no wake-up then),
+ * then announce sleep (ring_sq_prepare_sleep) and wait in io_uring.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -36,10 +36,14 @@
 #define CTBUF_LEN (CS_MAX_IO * 2u + (256u << 10))
 /* Largest argument block: rename/symlink/xattr (value up to 64 KiB). */
 #define ARGBUF_LEN (CS_XATTR_SIZE_MAX + 4096u)
-/* Poll window after the ring ran empty (ring_set_spin_auto(): adaptive,
- * docs/PERFORMANCE.md); the environment's CS_CRYPTOD_SPIN_US overrides it
- * (0: off). */
-#define SPIN_US_DEFAULT 50u
+/* Poll window after the last served request (docs/PERFORMANCE.md,
+ * "Wake-ups on this machine": about three wake-ups of a halted vCPU, so
+ * that one synchronous application's next request, which comes one round
+ * trip later, finds the worker awake); the environment's
+ * CS_CRYPTOD_SPIN_US overrides it (0: off). */
+#define SPIN_US_DEFAULT 100u
+
+static uint32_t spin_ns;
 
 /* io_uring_setup() refused by policy rather than broken: Docker's default
  * seccomp profile (since 25.0), other container profiles and
@@ -113,13 +117,22 @@ static int setup_one(struct cd_worker *w)
 	return setup_common(w);
 }
 
-/* Sets the workers' adaptive poll window (before the sandbox). */
+/* Sets the workers' poll window (before the sandbox). */
 static void spin_setup(void)
 {
 	unsigned us = SPIN_US_DEFAULT;
 	if (env_uint("CS_CRYPTOD_SPIN_US", 10000, &us) < 0)
 		log_warnx("CS_CRYPTOD_SPIN_US ignored (0..10000)");
-	ring_set_spin_auto(cd.region, us * 1000u);
+	spin_ns = us * 1000u;
+	/* Worker 0 serves the synchronous requests (the frontend sends to
+	 * ring 0 first): it prefers the frontend receive threads' CPU
+	 * (ring_home_set(); CS_HOME_CPU=0: no preference). */
+	unsigned on = 1;
+	if (env_uint("CS_HOME_CPU", 1, &on) < 0)
+		log_warnx("CS_HOME_CPU ignored (0 or 1)");
+	int cpu = ring_home_set(cd.region, (int)on);
+	if (cpu >= 0)
+		log_debug("worker 0 prefers CPU %d", cpu);
 }
 
 int cd_workers_setup(void)
@@ -195,15 +208,11 @@ static void arm_poll(struct cd_worker *w)
 	w->poll_armed = true;
 }
 
-/* Serves what is queued, polling for it first (ring_sq_spin: adaptive,
- * only while the frontend is awake) when poll is set; returns how many
- * submissions were served. */
-static int serve_batch(struct cd_worker *w, bool poll)
+/* Serves what is queued; returns how many submissions were served. */
+static int serve_batch(struct cd_worker *w)
 {
 	struct cs_sqe sqes[POP_BATCH];
 	int n = ring_sq_pop(cd.region, w->idx, sqes, POP_BATCH);
-	if (n == 0 && poll && ring_sq_spin(cd.region, w->idx) == 1)
-		n = ring_sq_pop(cd.region, w->idx, sqes, POP_BATCH);
 	if (n < 0)
 		fatalx("worker %u: malformed submission from frontend", w->idx);
 	for (int i = 0; i < n; i++)
@@ -211,14 +220,35 @@ static int serve_batch(struct cd_worker *w, bool poll)
 	return n;
 }
 
+/* Polls the empty ring until spin_ns after `last` (when the last request
+ * was served), yielding between looks; true when a request came. An idle
+ * ring thus costs one window of yielding polls, not one per wait, and a
+ * stream of back-to-back requests never sleeps. */
+static bool poll_more(struct cd_worker *w, uint64_t last)
+{
+	uint64_t now = now_ns(), end = last + spin_ns;
+	if (!spin_ns || now >= end)
+		return false;
+	int rc = ring_sq_poll(cd.region, w->idx, (uint32_t)(end - now));
+	if (rc < 0)
+		fatalx("worker %u: malformed submission ring", w->idx);
+	return rc == 1;
+}
+
 /* The worker loop without io_uring: futex sleeps on the doorbell, the
  * peer polled between them (ring_sq_wait_peer). */
 static void *worker_main_sync(struct cd_worker *w)
 {
+	uint64_t last = 0;
 	while (!w->hangup) {
-		if (serve_batch(w, false) > 0)
+		if (w->idx == 0)
+			(void)ring_home_update(cd.region);
+		if (serve_batch(w) > 0) {
+			last = now_ns();
 			continue;
-		/* ring_sq_wait_peer() spins per the same policy. */
+		}
+		if (poll_more(w, last))
+			continue;
 		int rc = ring_sq_wait_peer(cd.region, w->idx, cd.peer_fd, -1);
 		if (rc == -EPIPE)
 			w->hangup = true;
@@ -237,10 +267,17 @@ static void *worker_main(void *arg)
 		return worker_main_sync(w);
 	arm_poll(w);
 	io_uring_submit(w->uring);
+	uint64_t last = 0;
 	while (!w->hangup) {
+		if (w->idx == 0)
+			(void)ring_home_update(cd.region);
+		if (serve_batch(w) > 0) {
+			last = now_ns();
+			continue;
+		}
 		/* An armed doorbell wait means the sleeping flag is set:
 		 * polling would not spare the frontend its wake-up. */
-		if (serve_batch(w, !w->futex_armed) > 0)
+		if (!w->futex_armed && poll_more(w, last))
 			continue;
 		arm_poll(w);
 		if (!w->futex_armed) {
