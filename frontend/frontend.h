@@ -140,7 +140,12 @@ void fe_slot_put(uint32_t slot);
 int fe_spin_want(uint16_t op, uint32_t len);
 /* Polls fe_cur.poll_ring's completions for the request fe_cur.poll_id for
  * up to fe.spin_ns, answering whatever completes (own request included),
- * then hands the ring back to its completion thread. */
-void fe_spin_wait(void);
+ * then hands the ring back to its completion thread. Returns 1 when the
+ * request was answered meanwhile, else 0. */
+int fe_spin_wait(void);
+/* Called by a receive thread while it polls for a completion: if it holds
+ * the /dev/fuse listening role (main.c) and another request is pending,
+ * hands the role to a waiting receive thread. */
+void fe_role_check(void);
 
 #endif

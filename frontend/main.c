@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,25 @@ struct fe_ctx fe = { .peer_fd = -1, .stop_fd = -1 };
 
 #define FE_TIMEOUT_OWNED 3600.0
 #define FE_TIMEOUT_SHARED 1.0
-/* Receive-thread poll window (docs/PERFORMANCE.md, measurements). */
-#define FE_SPIN_US_DEFAULT 50u
+/* Receive-thread poll windows (docs/PERFORMANCE.md, "Wake-ups on this
+ * machine"): for the completion of a request it just handed to cryptod,
+ * and for the next request on /dev/fuse after it answered one itself. */
+#define FE_SPIN_US_DEFAULT 150u
+#define FE_LISTEN_US_DEFAULT 100u
+
+/* The listening role: one receive thread at a time reads (or polls)
+ * /dev/fuse; the others wait on role_cv. The kernel wakes a thread
+ * sleeping in read(2) for every new request, so a second reader would be
+ * woken (and, with sched_yield(), run) for the requests of an application
+ * the listening thread serves alone without any wake-up. The holder keeps
+ * the role while it waits for its own request's completion and hands it
+ * on (fe_role_check) only when another request is pending meanwhile. */
+static pthread_mutex_t role_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t role_cv = PTHREAD_COND_INITIALIZER;
+static int role_taken;		   /* role_mu */
+static __thread int role_mine;	   /* this thread holds the role */
+static int fuse_fd = -1;
+static uint32_t fe_listen_ns;	   /* /dev/fuse poll window, 0: never */
 
 static void ready(int ctl_fd, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -124,6 +142,57 @@ static uint32_t slot_get(void)
 	return s;
 }
 
+/* After answering a request itself, a receive thread looks for the next
+ * one for up to fe_listen_ns (poll with a zero timeout, sched_yield()
+ * between looks) before it sleeps in read(2): an application that waits
+ * for each answer sends its next request a few microseconds later, and a
+ * thread that is still running takes it without a wake-up (which costs
+ * ~37 us when its vCPU has halted). A lost race only means the read
+ * sleeps, as it would have anyway. */
+static void listen_poll(void)
+{
+	struct pollfd p = { .fd = fuse_fd, .events = POLLIN };
+
+	if (!fe_listen_ns || !ring_poll_allowed())
+		return;
+	uint64_t end = now_ns() + fe_listen_ns;
+	while (poll(&p, 1, 0) == 0 && now_ns() < end && !ring_yield())
+		;
+}
+
+/* Takes the listening role, waiting while another thread holds it. */
+static void role_take(void)
+{
+	if (role_mine)
+		return;
+	pthread_mutex_lock(&role_mu);
+	while (role_taken && !fuse_session_exited(fe.se))
+		pthread_cond_wait(&role_cv, &role_mu);
+	role_taken = 1;
+	pthread_mutex_unlock(&role_mu);
+	role_mine = 1;
+}
+
+static void role_release(int all)
+{
+	role_mine = 0;
+	pthread_mutex_lock(&role_mu);
+	role_taken = 0;
+	if (all)
+		pthread_cond_broadcast(&role_cv);
+	else
+		pthread_cond_signal(&role_cv);
+	pthread_mutex_unlock(&role_mu);
+}
+
+void fe_role_check(void)
+{
+	struct pollfd p = { .fd = fuse_fd, .events = POLLIN };
+
+	if (role_mine && poll(&p, 1, 0) != 0)
+		role_release(0);
+}
+
 /* Receive loop: the kernel writes each request (a WRITE's payload
  * included) straight into a free slot; the handler either hands the slot
  * to cryptod (fe_cur.used) or leaves it for the next request. A handed
@@ -131,6 +200,7 @@ static uint32_t slot_get(void)
 static void *receiver(void *arg)
 {
 	uint32_t slot = CS_NO_SLOT;
+	int answered = 0;
 
 	(void)arg;
 	while (!fuse_session_exited(fe.se)) {
@@ -139,6 +209,14 @@ static void *receiver(void *arg)
 			if (slot == CS_NO_SLOT)
 				break;
 		}
+		if (!role_mine) {
+			role_take();
+			continue; /* the session may have ended meanwhile */
+		}
+		(void)ring_home_update(fe.region);
+		if (answered)
+			listen_poll();
+		answered = 0;
 		struct fuse_buf buf;
 		memset(&buf, 0, sizeof(buf));
 		buf.mem = ring_slot(fe.region, slot);
@@ -164,10 +242,11 @@ static void *receiver(void *arg)
 		if (fe_cur.used) {
 			slot = CS_NO_SLOT;
 			if (fe_cur.poll_ring)
-				fe_spin_wait();
+				answered = fe_spin_wait();
 		}
 	}
 	fuse_session_exit(fe.se);
+	role_release(1);
 	uint64_t one = 1;
 	if (write(fe.stop_fd, &one, sizeof(one)) < 0)
 		log_warn("stop notification");
@@ -200,14 +279,30 @@ static int rings_init(unsigned nrings, uint32_t nslots)
 	return 0;
 }
 
-/* The receive threads' poll window: CS_FRONTEND_SPIN_US from the
- * environment (0 turns polling off; for measurements), else the default. */
+/* The receive threads' poll windows: CS_FRONTEND_SPIN_US (completions)
+ * and CS_FRONTEND_LISTEN_US (/dev/fuse) from the environment (0 turns
+ * that poll off; for measurements), else the defaults. Returns the first;
+ * sets fe_listen_ns. */
 static uint32_t spin_window(void)
 {
-	unsigned us = FE_SPIN_US_DEFAULT;
+	unsigned us = FE_SPIN_US_DEFAULT, lus = FE_LISTEN_US_DEFAULT;
 	if (env_uint("CS_FRONTEND_SPIN_US", 10000, &us) < 0)
 		log_warnx("CS_FRONTEND_SPIN_US ignored (0..10000)");
+	if (env_uint("CS_FRONTEND_LISTEN_US", 10000, &lus) < 0)
+		log_warnx("CS_FRONTEND_LISTEN_US ignored (0..10000)");
+	fe_listen_ns = lus * 1000u;
 	return us * 1000u;
+}
+
+/* The receive threads' home CPU (ring_home_set(); CS_HOME_CPU=0: none). */
+static void home_cpu(void)
+{
+	unsigned on = 1;
+	if (env_uint("CS_HOME_CPU", 1, &on) < 0)
+		log_warnx("CS_HOME_CPU ignored (0 or 1)");
+	int cpu = ring_home_set(fe.region, (int)on);
+	if (cpu >= 0)
+		log_debug("receive threads prefer CPU %d", cpu);
 }
 
 /* Raises the mount's readahead window (bdi) to 1 MiB when we may.
@@ -315,6 +410,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	close(region_fd);
+	home_cpu();
 	const struct ring_params *rp = ring_region_params(fe.region);
 	fe.slot_size = rp->slot_size;
 	/* libfuse reads up to FUSE_MAX_MAX_PAGES pages + one header page
@@ -387,6 +483,7 @@ int main(int argc, char **argv)
 		fuse_session_unmount(fe.se);
 		return 1;
 	}
+	fuse_fd = fuse_session_fd(fe.se);
 	for (unsigned i = 0; i < fe.nrings; i++) {
 		struct fe_ring *rg = &fe.rings[i];
 		if (pthread_create(&rg->completer, NULL, fe_completer, rg) ||

@@ -444,8 +444,10 @@ int fe_spin_want(uint16_t op, uint32_t len)
 	unsigned cl = op;
 	if (!fe.spin_ns || op >= CS_OP__MAX)
 		return 0;
+	/* A large READ or WRITE takes longer than the window (a MiB is
+	 * ~0.4 ms of cipher work): the thread goes back to /dev/fuse. */
 	if ((op == CS_OP_READ || op == CS_OP_WRITE) && len > FE_SPIN_LARGE)
-		cl = CS_OP__MAX + (op == CS_OP_WRITE);
+		return 0;
 	if (fe_cur.skip[cl]) {
 		fe_cur.skip[cl]--;
 		return 0;
@@ -461,7 +463,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void fe_spin_wait(void)
+int fe_spin_wait(void)
 {
 	struct fe_ring *rg = fe_cur.poll_ring;
 	uint64_t id = fe_cur.poll_id, end = now_ns() + fe.spin_ns;
@@ -484,11 +486,17 @@ void fe_spin_wait(void)
 		}
 		if (seen || now_ns() >= end)
 			break;
+		/* A request of another application waits: let another
+		 * receive thread read it. */
+		fe_role_check();
 		/* Between looks, give the CPU to a runnable thread (the
-		 * cryptod worker may have been woken onto this CPU). */
+		 * cryptod worker may have been woken onto this CPU). The
+		 * answer is on its way: keep looking on a contended CPU
+		 * too (ring_yield() notes the contention for the polls
+		 * that wait for new requests). */
 		for (int i = 0; i < 32; i++)
 			cpu_relax();
-		sched_yield();
+		(void)ring_yield();
 	}
 	pthread_mutex_lock(&fe.mu);
 	rg->polling--;
@@ -502,6 +510,7 @@ void fe_spin_wait(void)
 			fe_cur.miss[cl]++;
 		fe_cur.skip[cl] = (uint16_t)(1u << fe_cur.miss[cl]);
 	}
+	return seen;
 }
 
 /* Completion thread of ring arg: consumes the ring while requests are in
