@@ -124,10 +124,11 @@ static void spin_setup(void)
 	if (env_uint("CS_CRYPTOD_SPIN_US", 10000, &us) < 0)
 		log_warnx("CS_CRYPTOD_SPIN_US ignored (0..10000)");
 	spin_ns = us * 1000u;
-	/* Worker 0 serves the synchronous requests (the frontend sends to
-	 * ring 0 first): it prefers the frontend receive threads' CPU
-	 * (ring_home_set(); CS_HOME_CPU=0: no preference). */
-	unsigned on = 1;
+	/* With CS_HOME_CPU=1, worker 0, which serves the synchronous
+	 * requests (the frontend sends to ring 0 first), prefers the
+	 * frontend receive threads' CPU (ring_home_set()). Off by default:
+	 * measured slower (docs/PERFORMANCE.md). */
+	unsigned on = 0;
 	if (env_uint("CS_HOME_CPU", 1, &on) < 0)
 		log_warnx("CS_HOME_CPU ignored (0 or 1)");
 	int cpu = ring_home_set(cd.region, (int)on);
@@ -242,7 +243,7 @@ static void *worker_main_sync(struct cd_worker *w)
 	uint64_t last = 0;
 	while (!w->hangup) {
 		if (w->idx == 0)
-			(void)ring_home_update(cd.region);
+			(void)ring_home_update(cd.region, 1);
 		if (serve_batch(w) > 0) {
 			last = now_ns();
 			continue;
@@ -270,7 +271,7 @@ static void *worker_main(void *arg)
 	uint64_t last = 0;
 	while (!w->hangup) {
 		if (w->idx == 0)
-			(void)ring_home_update(cd.region);
+			(void)ring_home_update(cd.region, 1);
 		if (serve_batch(w) > 0) {
 			last = now_ns();
 			continue;

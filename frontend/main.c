@@ -53,7 +53,13 @@ struct fe_ctx fe = { .peer_fd = -1, .stop_fd = -1 };
 static pthread_mutex_t role_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t role_cv = PTHREAD_COND_INITIALIZER;
 static int role_taken;		   /* role_mu */
+static int role_waiters;	   /* role_mu: threads in role_take() */
+/* role_mu: the holder passed the role to a waiting thread (role_taken
+ * stays set); handoff_from: the passer, which may not take it back. */
+static int role_handoff;
+static const int *handoff_from;
 static __thread int role_mine;	   /* this thread holds the role */
+static __thread int role_pass;	   /* hand the role on (fe_role_pass) */
 static int fuse_fd = -1;
 static uint32_t fe_listen_ns;	   /* /dev/fuse poll window, 0: never */
 
@@ -160,17 +166,41 @@ static void listen_poll(void)
 		;
 }
 
-/* Takes the listening role, waiting while another thread holds it. */
+/* Takes the listening role, waiting while another thread holds it (or
+ * while a role this thread passed on waits for its taker). */
 static void role_take(void)
 {
 	if (role_mine)
 		return;
 	pthread_mutex_lock(&role_mu);
-	while (role_taken && !fuse_session_exited(fe.se))
+	role_waiters++;
+	while (role_taken && !fuse_session_exited(fe.se) &&
+	       !(role_handoff && handoff_from != &role_mine))
 		pthread_cond_wait(&role_cv, &role_mu);
+	if (role_taken && role_handoff)
+		role_handoff = 0;
 	role_taken = 1;
+	role_waiters--;
 	pthread_mutex_unlock(&role_mu);
 	role_mine = 1;
+}
+
+/* Passes the role to a waiting thread; returns 0 (keeping it) when no
+ * thread waits. */
+static int role_handoff_waiter(void)
+{
+	int passed = 0;
+	pthread_mutex_lock(&role_mu);
+	if (role_waiters) {
+		role_handoff = 1;
+		handoff_from = &role_mine;
+		pthread_cond_broadcast(&role_cv);
+		passed = 1;
+	}
+	pthread_mutex_unlock(&role_mu);
+	if (passed)
+		role_mine = 0;
+	return passed;
 }
 
 static void role_release(int all)
@@ -178,11 +208,17 @@ static void role_release(int all)
 	role_mine = 0;
 	pthread_mutex_lock(&role_mu);
 	role_taken = 0;
+	role_handoff = 0;
 	if (all)
 		pthread_cond_broadcast(&role_cv);
 	else
 		pthread_cond_signal(&role_cv);
 	pthread_mutex_unlock(&role_mu);
+}
+
+void fe_role_pass(void)
+{
+	role_pass = role_mine;
 }
 
 void fe_role_check(void)
@@ -200,7 +236,7 @@ void fe_role_check(void)
 static void *receiver(void *arg)
 {
 	uint32_t slot = CS_NO_SLOT;
-	int answered = 0;
+	int answered = 0, bulk = 0;
 
 	(void)arg;
 	while (!fuse_session_exited(fe.se)) {
@@ -213,7 +249,10 @@ static void *receiver(void *arg)
 			role_take();
 			continue; /* the session may have ended meanwhile */
 		}
-		(void)ring_home_update(fe.region);
+		/* On the home CPU while it serves synchronous requests,
+		 * anywhere after a large one (bulk I/O wants both CPUs). */
+		(void)ring_home_update(fe.region, answered ? 1 : bulk ? 0 : -1);
+		bulk = 0;
 		if (answered)
 			listen_poll();
 		answered = 0;
@@ -243,6 +282,11 @@ static void *receiver(void *arg)
 			slot = CS_NO_SLOT;
 			if (fe_cur.poll_ring)
 				answered = fe_spin_wait();
+		}
+		if (role_pass) {
+			role_pass = 0;
+			bulk = 1;
+			(void)role_handoff_waiter();
 		}
 	}
 	fuse_session_exit(fe.se);
@@ -294,10 +338,12 @@ static uint32_t spin_window(void)
 	return us * 1000u;
 }
 
-/* The receive threads' home CPU (ring_home_set(); CS_HOME_CPU=0: none). */
+/* The receive threads' home CPU: off unless CS_HOME_CPU=1 (measured
+ * slower: pinned threads cannot follow the application to its vCPU;
+ * docs/PERFORMANCE.md, "Wake-ups on this machine"). */
 static void home_cpu(void)
 {
-	unsigned on = 1;
+	unsigned on = 0;
 	if (env_uint("CS_HOME_CPU", 1, &on) < 0)
 		log_warnx("CS_HOME_CPU ignored (0 or 1)");
 	int cpu = ring_home_set(fe.region, (int)on);

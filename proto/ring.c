@@ -733,9 +733,10 @@ int ring_home_set(struct ring_region *r, int on)
 /* Per thread: whether ring_home_update() pinned the caller. */
 static __thread bool pinned;
 
-int ring_home_update(struct ring_region *r)
+int ring_home_update(struct ring_region *r, int prefer)
 {
-	bool want = r->home >= 0 && ring_poll_allowed();
+	bool want = prefer < 0 ? pinned : prefer > 0;
+	want = want && r->home >= 0 && ring_poll_allowed();
 	if (want == pinned)
 		return 0;
 	cpu_set_t one, *set = &r->all;

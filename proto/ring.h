@@ -151,11 +151,12 @@ int ring_poll_allowed(void);
  * caller may use. ring_home_set() picks it (on = 0: none); returns the CPU
  * or -1 (off, or fewer than two CPUs). Call once, before the threads run. */
 int ring_home_set(struct ring_region *r, int on);
-/* Called often by a thread that prefers the home CPU: pins the calling
- * thread to it while ring_poll_allowed() (the CPU is not contended), and
- * gives it all the CPUs back while it is. A syscall only on a change;
+/* Called often by a thread that may prefer the home CPU: with prefer 1
+ * pins the calling thread to it, with 0 gives it all the CPUs back, with
+ * -1 keeps what it has; never pinned while its CPU is contended
+ * (!ring_poll_allowed()) or without a home. A syscall only on a change;
  * returns 1 after a change, 0 when none was needed, -errno. */
-int ring_home_update(struct ring_region *r);
+int ring_home_update(struct ring_region *r, int prefer);
 
 /* Same as ring_sq_prepare_sleep()/ring_sq_wake_done() for the frontend's
  * completion waiter. */

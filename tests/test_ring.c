@@ -865,7 +865,7 @@ static void *home_thread(void *arg)
 	cpu_set_t before, set;
 	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(before), &before), 0);
 	CU_ASSERT_EQUAL(ring_home_set(r, 0), -1);
-	CU_ASSERT_EQUAL(ring_home_update(r), 0); /* nothing to change */
+	CU_ASSERT_EQUAL(ring_home_update(r, 1), 0); /* no home */
 	int home = ring_home_set(r, 1);
 	if (CPU_COUNT(&before) < 2) {
 		CU_ASSERT_EQUAL(home, -1);
@@ -874,11 +874,17 @@ static void *home_thread(void *arg)
 	CU_ASSERT(home >= 0 && CPU_ISSET(home, &before));
 	/* Same region, same choice (the peer process computes the same). */
 	CU_ASSERT_EQUAL(ring_home_set(r, 1), home);
-	CU_ASSERT_EQUAL(ring_home_update(r), 1);
-	CU_ASSERT_EQUAL(ring_home_update(r), 0);
+	CU_ASSERT_EQUAL(ring_home_update(r, -1), 0); /* keeps: unpinned */
+	CU_ASSERT_EQUAL(ring_home_update(r, 1), 1);
+	CU_ASSERT_EQUAL(ring_home_update(r, 1), 0);
+	CU_ASSERT_EQUAL(ring_home_update(r, -1), 0); /* keeps: pinned */
 	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(set), &set), 0);
 	CU_ASSERT_EQUAL(CPU_COUNT(&set), 1);
 	CU_ASSERT(CPU_ISSET(home, &set));
+	CU_ASSERT_EQUAL(ring_home_update(r, 0), 1);
+	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(set), &set), 0);
+	CU_ASSERT(CPU_EQUAL(&set, &before));
+	CU_ASSERT_EQUAL(ring_home_update(r, 1), 1);
 
 	/* Contended home CPU: a yield that lets a busy thread run its slice
 	 * is long; polling is then off for a while and the thread gets all
@@ -895,16 +901,16 @@ static void *home_thread(void *arg)
 	pthread_join(th, NULL);
 	CU_ASSERT(longy);
 	CU_ASSERT(!ring_poll_allowed());
-	CU_ASSERT_EQUAL(ring_home_update(r), 1);
+	CU_ASSERT_EQUAL(ring_home_update(r, 1), 1);
 	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(set), &set), 0);
 	CU_ASSERT(CPU_EQUAL(&set, &before));
 	usleep(RING_CONTENDED_NS / 1000 + 5000);
 	CU_ASSERT(ring_poll_allowed());
 	/* No longer contended: pinned again. Off: the thread gets its CPUs
 	 * back and stays unpinned. */
-	CU_ASSERT_EQUAL(ring_home_update(r), 1);
+	CU_ASSERT_EQUAL(ring_home_update(r, 1), 1);
 	CU_ASSERT_EQUAL(ring_home_set(r, 0), -1);
-	CU_ASSERT_EQUAL(ring_home_update(r), 1);
+	CU_ASSERT_EQUAL(ring_home_update(r, 1), 1);
 	CU_ASSERT_EQUAL(sched_getaffinity(0, sizeof(set), &set), 0);
 	CU_ASSERT(CPU_EQUAL(&set, &before));
 	return NULL;
