@@ -668,10 +668,18 @@ static int op_unlink_rmdir(struct cd_req *r)
 		 * with a SETATTR right after): keep its size cached. */
 		struct cd_inode *n =
 		    reg ? cd_inode_find(before.st_dev, before.st_ino) : NULL;
+		struct cs_unlinked u;
+		memset(&u, 0, sizeof(u));
 		if (n && fstatat(n->fd, "", &after,
-				 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0)
+				 AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0) {
 			cd_size_rekey(&before, &after);
+			/* its attributes now: the frontend answers that
+			 * SETATTR itself when this was the last name */
+			u.nodeid = n->nodeid;
+			fill_attr(r, n, &after, &u.attr);
+		}
 		cd_inode_put(n);
+		memcpy(cd_reply_buf(r, sizeof(u)), &u, sizeof(u));
 	}
 	if (ln.is_long)
 		cd_longname_remove(p->fd, &ln);
@@ -1571,6 +1579,26 @@ static const struct cd_op ops[CS_OP__MAX] = {
     [CS_OP_LSEEK] = {cd_op_lseek, "LSEEK"},
 };
 
+/* Appends the attributes of node sqe.ino to a successful reply: the
+ * parent directory's for CS_PARENT_ATTR_OPS, the file's for RELEASE
+ * (wire.h); left out when they cannot be had or do not fit. */
+static void append_node_attr(struct cd_req *r, bool dir)
+{
+	struct cd_inode *p = cd_inode_get(r->sqe.ino);
+	uint32_t end = r->cqe.data_off + r->cqe.data_len;
+	struct cs_attr a;
+	struct stat st;
+	if (!p)
+		return;
+	if ((p->type == S_IFDIR) == dir && lstat_node(p, &st) == 0 &&
+	    end <= r->slot_size && sizeof(a) <= r->slot_size - end) {
+		fill_attr(r, p, &st, &a);
+		memcpy(r->slot + end, &a, sizeof(a));
+		r->cqe.data_len += sizeof(a);
+	}
+	cd_inode_put(p);
+}
+
 void cd_dispatch(struct cd_req *r)
 {
 	const struct cd_op *tab = cd.encrypted_view ? cd_rawview_ops : ops;
@@ -1580,6 +1608,10 @@ void cd_dispatch(struct cd_req *r)
 		return;
 	}
 	int rc = tab[op].fn(r);
+	if (rc >= 0 && !cd.encrypted_view && ((1u << op) & CS_PARENT_ATTR_OPS))
+		append_node_attr(r, true);
+	else if (rc >= 0 && !cd.encrypted_view && op == CS_OP_RELEASE)
+		append_node_attr(r, false);
 	if (rc < 0) {
 		r->cqe.data_off = 0;
 		r->cqe.data_len = 0;

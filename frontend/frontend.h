@@ -28,6 +28,7 @@
 /* fe_pending.flags */
 #define FE_P_XATTR_SIZE 0x1u /* getxattr/listxattr with size 0 */
 #define FE_P_PLUS 0x2u       /* readdirplus */
+#define FE_P_AC_ALL 0x4u     /* ac_stamp2 is about every node (attrcache.c) */
 
 /* One outstanding request; lives in fe.pend[slot]. */
 struct fe_pending {
@@ -38,6 +39,11 @@ struct fe_pending {
 	uint32_t size; /* READ/READDIR/xattr: the size the kernel asked for */
 	uint32_t ring; /* the ring pair it was pushed on */
 	uint64_t ino;  /* the sqe's node id */
+	/* attrcache.c stamps: of ino, and of ino2 (LINK: the new parent)
+	 * or of every node (FE_P_AC_ALL); 0: none */
+	uint64_t ac_stamp;
+	uint64_t ac_ino2;
+	uint64_t ac_stamp2;
 };
 
 struct fe_ring {
@@ -94,6 +100,7 @@ extern struct fe_ctx fe;
 struct fe_cur {
 	uint32_t slot;
 	uint8_t *mem;   /* slot base */
+	uint64_t ac_ino2; /* LINK's new parent for submit()'s stamp */
 	size_t rcvd;    /* bytes libfuse received into the slot */
 	int used;       /* the handler handed the slot to cryptod */
 	/* Set by the submit that asked to poll: the ring, the id and the
@@ -123,6 +130,24 @@ int fe_bdi_write(const char *mnt, const char *knob, const char *val);
 /* As root on a writable mount without -o kernel_dirty_limits: lifts the
  * FUSE bdi's strict dirty limit (docs/MOUNT.md). 0 or -errno (stat). */
 int fe_bdi_tune(const char *mnt);
+
+/* attrcache.c: attributes cryptod's replies carried, answered to the
+ * kernel without cryptod while nothing was sent about their node since.
+ * fe_ac_touch stamps a request about ino (all: about every node) before
+ * it is pushed and returns the stamp (0: cache off); fe_ac_complete takes
+ * the snapshots of a reply (parent directory, unlinked victim) and ends
+ * the request's stamps, before the reply goes to the kernel; fe_ac_done
+ * ends one stamp of a request that was not pushed. fe_ac_get copies the
+ * attributes of ino and whether it is an unlinked file: 1 hit, 0 miss;
+ * fe_ac_set_times replaces a hit's attributes. */
+uint64_t fe_ac_touch(uint64_t ino, int all);
+void fe_ac_done(uint64_t ino, uint64_t stamp, int all);
+void fe_ac_complete(const struct fe_pending *p, const struct cs_cqe *c,
+		    const uint8_t *slot);
+int fe_ac_get(uint64_t ino, struct cs_attr *a, int *unlinked);
+void fe_ac_set_times(uint64_t ino, const struct cs_attr *a);
+/* Answers req with attributes a (reply.c); fuse_reply_attr's result. */
+int fe_reply_cs_attr(fuse_req_t req, const struct cs_attr *a);
 
 /* The lowlevel operation table (ops.c). */
 extern const struct fuse_lowlevel_ops fe_ops;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frontend.h"
@@ -109,6 +110,14 @@ static int push_locked(struct fe_ring *rg, const struct cs_sqe *s)
 	}
 }
 
+/* Requests that change no node's attributes (attrcache.c). */
+static int ac_unstamped(uint16_t op)
+{
+	return op == CS_OP_GETATTR || op == CS_OP_LOOKUP ||
+	       op == CS_OP_STATFS || op == CS_OP_GETXATTR ||
+	       op == CS_OP_LISTXATTR;
+}
+
 /* Records req in the pending table, hands the slot to cryptod and wakes
  * it. On a failed mount, answers EIO and keeps the slot. The entry is
  * filled only after the push succeeded (still under fe.mu, so no
@@ -119,12 +128,25 @@ static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
 {
 	struct fe_pending *p = &fe.pend[fe_cur.slot];
 	struct fe_ring *rg;
+	uint64_t st1 = 0, st2 = 0, ino2 = fe_cur.ac_ino2;
+	int all = s->op == CS_OP_RENAME || s->op == CS_OP_RMDIR;
 
+	/* attrcache.c: every request that may change a node, before cryptod
+	 * can answer it; RENAME and RMDIR change nodes we cannot name. */
+	fe_cur.ac_ino2 = 0;
+	if (!ac_unstamped(s->op)) {
+		st1 = fe_ac_touch(s->ino, 0);
+		if (all)
+			ino2 = s->ino;
+		st2 = fe_ac_touch(ino2, all);
+	}
 	pthread_mutex_lock(&fe.mu);
 	rg = pick_ring();
 	s->id = ((uint64_t)(fe.gen + 1) << 32) | fe_cur.slot;
 	if (push_locked(rg, s) < 0) {
 		pthread_mutex_unlock(&fe.mu);
+		fe_ac_done(s->ino, st1, 0);
+		fe_ac_done(ino2, st2, all);
 		fuse_reply_err(req, EIO);
 		return;
 	}
@@ -132,10 +154,13 @@ static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
 	p->req = req;
 	p->id = s->id;
 	p->op = s->op;
-	p->flags = pflags;
+	p->flags = pflags | (all ? FE_P_AC_ALL : 0);
 	p->size = size;
 	p->ring = rg->idx;
 	p->ino = s->ino;
+	p->ac_stamp = st1;
+	p->ac_ino2 = ino2;
+	p->ac_stamp2 = st2;
 	rg->inflight++;
 	fe_cur.used = 1;
 	fe_cur.poll_ring = NULL;
@@ -254,7 +279,56 @@ static void fe_forget_multi(fuse_req_t req, size_t count,
 static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	struct cs_attr a;
+	int unlinked;
+
+	/* the parent after a create/unlink, an unlinked file (attrcache.c) */
+	if (fe_ac_get(ino, &a, &unlinked)) {
+		fe_reply_cs_attr(req, &a);
+		return;
+	}
 	submit_plain(req, CS_OP_GETATTR, ino, fi);
+}
+
+/* A SETATTR of times only, of a file whose last name is gone (the kernel
+ * flushes its times after the unlink): nothing left to keep them but the
+ * kernel's own inode, which takes its times from its cache (writeback
+ * cache), so it is answered here. Returns 1 when answered. */
+#define FE_SA_TIMES                                                        \
+	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
+	 FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)
+static int setattr_unlinked(fuse_req_t req, fuse_ino_t ino,
+			    const struct stat *attr, int to_set)
+{
+	struct cs_attr a;
+	struct timespec now;
+	int unlinked;
+
+	if (!fe.writeback || (to_set & ~FE_SA_TIMES) ||
+	    !fe_ac_get(ino, &a, &unlinked) || !unlinked)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
+		a.atime = now.tv_sec;
+		a.atime_nsec = (uint32_t)now.tv_nsec;
+	} else if (to_set & FUSE_SET_ATTR_ATIME) {
+		a.atime = attr->st_atim.tv_sec;
+		a.atime_nsec = (uint32_t)attr->st_atim.tv_nsec;
+	}
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
+		a.mtime = now.tv_sec;
+		a.mtime_nsec = (uint32_t)now.tv_nsec;
+	} else if (to_set & FUSE_SET_ATTR_MTIME) {
+		a.mtime = attr->st_mtim.tv_sec;
+		a.mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
+	}
+	if (to_set & FUSE_SET_ATTR_CTIME) {
+		a.ctime = attr->st_ctim.tv_sec;
+		a.ctime_nsec = (uint32_t)attr->st_ctim.tv_nsec;
+	}
+	fe_ac_set_times(ino, &a);
+	fe_reply_cs_attr(req, &a);
+	return 1;
 }
 
 static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -264,6 +338,8 @@ static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct cs_setattr_arg a;
 	uint8_t *p;
 
+	if (setattr_unlinked(req, ino, attr, to_set))
+		return;
 	sqe_init(&s, req, CS_OP_SETATTR, ino);
 	sqe_fh(&s, fi);
 	memset(&a, 0, sizeof(a));
@@ -432,6 +508,7 @@ static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	memcpy(p, &a, sizeof(a));
 	memcpy(p + sizeof(a), newname, n);
 	s.arg_len = (uint32_t)(sizeof(a) + n);
+	fe_cur.ac_ino2 = newparent;
 	submit(req, &s, 0, 0);
 }
 

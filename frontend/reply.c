@@ -74,6 +74,13 @@ static void attr_to_stat(const struct cs_attr *a, struct stat *st)
 	st->st_blksize = a->blksize;
 }
 
+int fe_reply_cs_attr(fuse_req_t req, const struct cs_attr *a)
+{
+	struct stat st;
+	attr_to_stat(a, &st);
+	return fuse_reply_attr(req, &st, fe.attr_timeout);
+}
+
 static void entry_param(const struct cs_entry *ce, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -205,6 +212,8 @@ static int reply_one(struct fe_ring *rg, const struct fe_pending *p,
 	size_t dlen = c->data_len;
 	int err;
 
+	/* attrcache.c: before the kernel sees the reply and asks again */
+	fe_ac_complete(p, c, slot);
 	if (c->data_off > fe.slot_size || dlen > fe.slot_size - c->data_off)
 		goto bad;
 	data = slot + c->data_off;

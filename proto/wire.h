@@ -41,7 +41,7 @@ enum cs_op {
 	CS_OP_READLINK,    /* ino; reply: target bytes */
 	CS_OP_MKNOD,       /* ino=parent; arg cs_create_arg+name; reply cs_entry */
 	CS_OP_MKDIR,       /* same as MKNOD */
-	CS_OP_UNLINK,      /* ino=parent; arg: name */
+	CS_OP_UNLINK,      /* ino=parent; arg: name; reply cs_unlinked */
 	CS_OP_RMDIR,       /* ino=parent; arg: name */
 	CS_OP_SYMLINK,     /* ino=parent; arg cs_symlink_arg+name+target */
 	CS_OP_RENAME,      /* ino=parent; arg cs_rename_arg+name+newname */
@@ -51,7 +51,8 @@ enum cs_op {
 	CS_OP_WRITE,       /* ino, fh, off, len; data at arg_off; res=written;
 			    * val: CS_WRITE_MODE_CHANGED or 0 */
 	CS_OP_FLUSH,       /* ino, fh */
-	CS_OP_RELEASE,     /* ino, fh */
+	CS_OP_RELEASE,     /* ino, fh; reply: cs_attr of ino after the close
+			    * (optional, data_len says) */
 	CS_OP_FSYNC,       /* ino, fh; flags & CS_F_DATASYNC */
 	CS_OP_OPENDIR,     /* ino; reply cs_open_reply */
 	CS_OP_READDIR,     /* ino, fh, off=cookie, len=max bytes; cs_dirent* */
@@ -147,6 +148,23 @@ struct cs_entry {
 	struct cs_attr attr;
 };
 _Static_assert(sizeof(struct cs_entry) == 104, "cs_entry size");
+
+/* UNLINK's reply: the removed entry's node (0: none known) and its
+ * attributes after the unlink (nlink 0 when that was its last name). */
+struct cs_unlinked {
+	uint64_t nodeid;
+	struct cs_attr attr;
+};
+_Static_assert(sizeof(struct cs_unlinked) == 96, "cs_unlinked size");
+
+/* The parent's attributes after a change of its entries: CREATE, MKNOD,
+ * MKDIR, SYMLINK, UNLINK and RMDIR replies may end with the parent
+ * directory's cs_attr (sqe.ino), taken right after the change, past the
+ * reply block above (data_len says whether it is there). The frontend
+ * answers the kernel's next GETATTR of that directory with it. */
+#define CS_PARENT_ATTR_OPS                                                   \
+	((1u << CS_OP_CREATE) | (1u << CS_OP_MKNOD) | (1u << CS_OP_MKDIR) |  \
+	 (1u << CS_OP_SYMLINK) | (1u << CS_OP_UNLINK) | (1u << CS_OP_RMDIR))
 
 /* MKNOD, MKDIR, CREATE; followed by namelen bytes of name. */
 struct cs_create_arg {
