@@ -17,18 +17,22 @@
  * parent) is stamped at submission (fe_ac_touch: a global sequence) and
  * counted in flight on X's entry until its reply (fe_ac_done). A reply's
  * snapshot of X is taken only if no other request about X overlapped the
- * replying one: none in flight (pending is 1 for a parent: the replying
- * request itself; 0 for an unlinked victim), none submitted after it
- * (last), none completed after its submission (done_at; both would mean
- * cryptod may have changed X after or while taking the snapshot). RENAME
- * and RMDIR also change nodes the frontend cannot name (the moved or
- * removed directory): they count as a request about every node (the
- * "all" entry). A request whose node's slot is held by a busy node is
+ * replying one: none in flight (pending is 1 when the replying request
+ * stamped X itself, else 0), none submitted after it (last), none
+ * completed after its submission (done_at; both would mean cryptod may
+ * have changed X after or while taking the snapshot). Nodes a request
+ * changes without having stamped them (an unlink's victim, the file a
+ * CREATE opened) are stamped when the reply names them, so that older
+ * requests still in flight cannot put back a snapshot from before; an
+ * UNLINK reply without its victim drops every snapshot. RENAME and RMDIR
+ * change nodes nobody names (the moved or replaced entry, the removed
+ * directory): they count as a request about every node (the "all"
+ * entry). A request whose node's slot is held by a busy node is
  * untracked: no snapshot is taken while one is in flight or completed
  * after the stamp. A node whose slot went to another forgets its history:
- * evicted_max keeps the newest, for victims the cache did not know.
- * Every change to X goes through this mount and through a request that
- * stamps X (not with shared_lower: the cache is off).
+ * evicted_max keeps the newest, for nodes the cache no longer knows.
+ * Every change to X goes through this mount and through a request about
+ * X, or one of the above (not with shared_lower: the cache is off).
  */
 #include <pthread.h>
 #include <string.h>
@@ -126,33 +130,67 @@ void fe_ac_done(uint64_t ino, uint64_t stamp, int all)
 	pthread_mutex_unlock(&ac_mu);
 }
 
-/* Keeps a (snapshot of ino by the request stamped stamp; foreign: ino is
- * not the node the request stamped, e.g. a new entry or an unlink's
- * victim; unlinked: a file whose last name is gone) when no other request
- * about ino overlapped that one. */
-static void put(uint64_t ino, uint64_t stamp, const struct cs_attr *a,
-		int foreign, int unlinked)
+/* Keeps a, the snapshot of ino by the request stamped stamp that stamped
+ * ino itself, when no other request about ino overlapped that one. */
+static void put(uint64_t ino, uint64_t stamp, const struct cs_attr *a)
 {
 	if (!ino)
 		return;
 	pthread_mutex_lock(&ac_mu);
 	struct ac_ent *e = slot_of(ino);
-	int ok = globally_quiet(stamp);
-	if (!foreign) /* the replying request stamped it and is in flight */
-		ok = ok && e->ino == ino && e->pending == 1 &&
-		     e->last == stamp && e->done_at < stamp;
-	else if (e->ino == ino)
-		ok = ok && !e->pending && e->last < stamp &&
-		     e->done_at < stamp;
-	else /* unknown or forgotten: take the slot only from an idle node */
-		ok = ok && !e->pending && evicted_max < stamp;
-	if (ok) {
-		if (e->ino != ino)
-			forget(e, ino);
+	/* the replying request stamped it and is still counted */
+	if (globally_quiet(stamp) && e->ino == ino && e->pending == 1 &&
+	    e->last == stamp && e->done_at < stamp) {
 		e->a = *a;
 		e->valid = 1;
-		e->unlinked = unlinked != 0;
+		e->unlinked = 0;
 	}
+	pthread_mutex_unlock(&ac_mu);
+}
+
+/* The request stamped stamp changed node ino, which it did not stamp (the
+ * frontend knew only a name): an UNLINK's victim, a CREATE's entry (an
+ * existing file it may have truncated), a new node; a (0: cryptod knew no
+ * node) is ino now. ino is stamped now, so that a snapshot by an older
+ * request about it, still in flight, is refused; a is kept (keep, and
+ * unlinked: a file whose last name is gone) when no request about ino
+ * overlapped the changing one. */
+static void foreign(uint64_t ino, uint64_t stamp, const struct cs_attr *a,
+		    int keep, int unlinked)
+{
+	if (!ino)
+		return;
+	pthread_mutex_lock(&ac_mu);
+	struct ac_ent *e = slot_of(ino);
+	int ok = keep && globally_quiet(stamp);
+	if (e->ino == ino)
+		ok = ok && !e->pending && e->last < stamp &&
+		     e->done_at < stamp;
+	else
+		ok = ok && !e->pending && evicted_max < stamp;
+	if (e->ino != ino && e->pending) {
+		ac_lost.last = ++ac_seq; /* cannot stamp ino: refuse all older */
+	} else {
+		if (e->ino != ino)
+			forget(e, ino);
+		e->last = e->done_at = ++ac_seq;
+		e->valid = ok;
+		if (ok) {
+			e->a = *a;
+			e->unlinked = unlinked != 0;
+		}
+	}
+	pthread_mutex_unlock(&ac_mu);
+}
+
+/* A successful UNLINK whose reply names no victim: any node may have lost
+ * a name. */
+static void note_unlinked_unknown(void)
+{
+	pthread_mutex_lock(&ac_mu);
+	for (unsigned i = 0; i < AC_SLOTS; i++)
+		ac_tab[i].valid = 0;
+	ac_all.last = ++ac_seq;
 	pthread_mutex_unlock(&ac_mu);
 }
 
@@ -217,7 +255,7 @@ void fe_ac_complete(const struct fe_pending *p, const struct cs_cqe *c,
 		 * check after a write) */
 		struct cs_attr a;
 		memcpy(&a, slot + c->data_off, sizeof(a));
-		put(p->ino, p->ac_stamp, &a, 0, 0);
+		put(p->ino, p->ac_stamp, &a);
 	}
 	if (c->res >= 0 && p->ac_stamp && c->data_off <= fe.slot_size &&
 	    c->data_len <= fe.slot_size - c->data_off &&
@@ -230,17 +268,22 @@ void fe_ac_complete(const struct fe_pending *p, const struct cs_cqe *c,
 		if (len >= off && len - off >= sizeof(a)) {
 			memcpy(&a, d + off, sizeof(a));
 			if ((a.mode & S_IFMT) == S_IFDIR)
-				put(p->ino, p->ac_stamp, &a, 0, 0);
+				put(p->ino, p->ac_stamp, &a);
 		}
-		if (p->op == CS_OP_UNLINK && len >= sizeof(u)) {
-			memcpy(&u, d, sizeof(u));
-			if (u.nodeid && u.attr.nlink == 0 &&
-			    (u.attr.mode & S_IFMT) == S_IFREG)
-				put(u.nodeid, p->ac_stamp, &u.attr, 1, 1);
+		if (p->op == CS_OP_UNLINK) {
+			if (len >= sizeof(u)) {
+				memcpy(&u, d, sizeof(u));
+				foreign(u.nodeid, p->ac_stamp, &u.attr,
+					u.attr.nlink == 0 &&
+					    (u.attr.mode & S_IFMT) == S_IFREG,
+					1);
+			} else {
+				note_unlinked_unknown();
+			}
 		} else if (off >= sizeof(ce) && len >= sizeof(ce)) {
 			/* the new entry (asked for right after a create) */
 			memcpy(&ce, d, sizeof(ce));
-			put(ce.nodeid, p->ac_stamp, &ce.attr, 1, 0);
+			foreign(ce.nodeid, p->ac_stamp, &ce.attr, 1, 0);
 		}
 	}
 	fe_ac_done(p->ino, p->ac_stamp, 0);

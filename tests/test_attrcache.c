@@ -43,7 +43,8 @@ static void complete(uint16_t op, uint64_t ino, uint64_t s, int32_t res,
 	p.ac_stamp = s;
 	c.res = res;
 	c.data_len = len;
-	memcpy(slot, blk, len);
+	if (len)
+		memcpy(slot, blk, len);
 	fe_ac_complete(&p, &c, slot);
 }
 
@@ -112,6 +113,20 @@ static void test_parent_after_create(void)
 	create_reply(1001, s, 2003, 8);
 	CU_ASSERT_TRUE(hit(1001, &n, NULL));
 	CU_ASSERT_EQUAL(n, 8);
+
+	/* CREATE opens (and may truncate) an existing cached file while an
+	 * older request about it is in flight: its snapshot goes and that
+	 * request cannot put an older one back */
+	struct cs_attr a = attr(S_IFREG | 0644, 1, 50);
+	s = fe_ac_touch(2050, 0);
+	complete(CS_OP_SETATTR, 2050, s, 0, &a, sizeof(a));
+	CU_ASSERT_TRUE(hit(2050, NULL, NULL));
+	uint64_t w = fe_ac_touch(2050, 0);
+	s = fe_ac_touch(1011, 0);
+	create_reply(1011, s, 2050, 3);
+	CU_ASSERT_FALSE(hit(2050, NULL, NULL));
+	complete(CS_OP_SETATTR, 2050, w, 0, &a, sizeof(a));
+	CU_ASSERT_FALSE(hit(2050, NULL, NULL));
 }
 
 static void test_overlap(void)
@@ -203,6 +218,31 @@ static void test_unlinked_victim(void)
 	fe_ac_done(3009, w, 0);
 	unlink_reply(1004, s, 3009, 0, S_IFREG | 0600);
 	CU_ASSERT_FALSE(hit(3009, NULL, NULL));
+
+	/* a file cached with two names loses one: its snapshot goes, and
+	 * an older request about it, in flight, cannot put it back */
+	struct cs_attr a2 = attr(S_IFREG | 0644, 2, 5);
+	s = fe_ac_touch(3010, 0);
+	complete(CS_OP_SETATTR, 3010, s, 0, &a2, sizeof(a2));
+	CU_ASSERT_TRUE(hit(3010, NULL, NULL));
+	w = fe_ac_touch(3010, 0); /* e.g. a SETATTR, before the unlink */
+	s = fe_ac_touch(1004, 0);
+	unlink_reply(1004, s, 3010, 1, S_IFREG | 0644);
+	CU_ASSERT_FALSE(hit(3010, NULL, NULL));
+	complete(CS_OP_SETATTR, 3010, w, 0, &a2, sizeof(a2));
+	CU_ASSERT_FALSE(hit(3010, NULL, NULL));
+	/* an UNLINK reply without the victim: every snapshot goes, and
+	 * none older than it comes back */
+	s = fe_ac_touch(1005, 0);
+	create_reply(1005, s, 2005, 3);
+	CU_ASSERT_TRUE(hit(1005, NULL, NULL));
+	w = fe_ac_touch(4005, 0);
+	s = fe_ac_touch(1004, 0);
+	complete(CS_OP_UNLINK, 1004, s, 0, NULL, 0);
+	CU_ASSERT_FALSE(hit(1005, NULL, NULL));
+	CU_ASSERT_FALSE(hit(2005, NULL, NULL));
+	complete(CS_OP_SETATTR, 4005, w, 0, &a2, sizeof(a2));
+	CU_ASSERT_FALSE(hit(4005, NULL, NULL));
 }
 
 static void test_rename_rmdir_all(void)
