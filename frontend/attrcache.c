@@ -35,10 +35,12 @@
  * X, or one of the above (not with shared_lower: the cache is off).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "frontend.h"
+#include "util.h"
 
 #define AC_SLOTS 256u /* power of two */
 
@@ -79,9 +81,20 @@ static void forget(struct ac_ent *e, uint64_t ino)
 	e->ino = ino;
 }
 
+/* Off with shared_lower and ro, and with CS_FRONTEND_ATTRCACHE=0 in the
+ * environment (A/B measurements; read once). */
 static int enabled(void)
 {
-	return !fe.shared_lower && !fe.read_only;
+	static atomic_int env = -1;
+	int on = atomic_load_explicit(&env, memory_order_relaxed);
+	if (on < 0) {
+		unsigned v = 1;
+		if (env_uint("CS_FRONTEND_ATTRCACHE", 1, &v) < 0)
+			v = 1;
+		on = (int)v;
+		atomic_store(&env, on);
+	}
+	return on && !fe.shared_lower && !fe.read_only;
 }
 
 /* Whether a snapshot taken by the request stamped s may be kept, as far

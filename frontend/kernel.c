@@ -185,7 +185,7 @@ int fe_bdi_write(const char *mnt, const char *knob, const char *val)
 /* max_ratio: the share (percent) of the system's dirty limit this bdi may
  * take, as a local disk may (its default is 100; 20 keeps one busy mount
  * from holding all dirty memory). CS_FRONTEND_BDI_MAX_RATIO overrides it
- * (measurements). */
+ * (measurements; 0: the kernel's limits, as -o kernel_dirty_limits). */
 #define FE_BDI_MAX_RATIO 20u
 
 int fe_bdi_tune(const char *mnt)
@@ -196,11 +196,12 @@ int fe_bdi_tune(const char *mnt)
 
 	if (fe.read_only || fe.kernel_dirty)
 		return 0;
-	if (env_uint("CS_FRONTEND_BDI_MAX_RATIO", 100, &ratio) < 0 ||
-	    ratio == 0) {
-		log_warnx("CS_FRONTEND_BDI_MAX_RATIO ignored (1..100)");
+	if (env_uint("CS_FRONTEND_BDI_MAX_RATIO", 100, &ratio) < 0) {
+		log_warnx("CS_FRONTEND_BDI_MAX_RATIO ignored (0..100)");
 		ratio = FE_BDI_MAX_RATIO;
 	}
+	if (ratio == 0)
+		return 0; /* as -o kernel_dirty_limits */
 	snprintf(val, sizeof(val), "%u", ratio);
 	/* max_ratio first: with strict_limit off the ratio still bounds
 	 * this bdi's share. */
