@@ -661,13 +661,18 @@ static bool peer_sleeps(const struct ring_ctl *other)
 	       RING_DB_SLEEPING;
 }
 
+/* spin_ring() modes. */
+#define SPIN_YIELD   0x1u /* sched_yield() between looks */
+#define SPIN_STOP    0x2u /* give up once the peer sleeps (adaptive) */
+#define SPIN_CONTEND 0x4u /* ring_yield() between looks; give up after a
+			   * long one (the CPU is contended) */
+
 /* Busy-polls c for up to spin_ns; true when work showed up. Cheaper than
- * a sleep + wake when the peer answers within a few microseconds. With
+ * a sleep + wake when the peer answers within a few microseconds. With a
  * yield, gives the CPU away between polls: a peer that is runnable on our
- * CPU then gets to produce instead of waiting for our time slice to end;
- * with stop (adaptive policy), gives up once the peer sleeps. */
+ * CPU then gets to produce instead of waiting for our time slice to end. */
 static bool spin_ring(struct ring_ctl *c, const struct ring_ctl *other,
-		      uint32_t head, uint32_t spin_ns, bool yield, bool stop)
+		      uint32_t head, uint32_t spin_ns, unsigned how)
 {
 	if (!spin_ns)
 		return false;
@@ -678,10 +683,14 @@ static bool spin_ring(struct ring_ctl *c, const struct ring_ctl *other,
 				return true;
 			__builtin_ia32_pause();
 		}
-		if (now_ns() >= end || (stop && peer_sleeps(other)))
+		if (now_ns() >= end || ((how & SPIN_STOP) && peer_sleeps(other)))
 			return false;
-		if (yield)
+		if (how & SPIN_CONTEND) {
+			if (ring_yield())
+				return has_work(c, head);
+		} else if (how & SPIN_YIELD) {
 			sched_yield();
+		}
 	}
 }
 
@@ -751,22 +760,13 @@ int ring_home_update(struct ring_region *r, int prefer)
 	return 1;
 }
 
-/* The loop of ring_sq_poll()/ring_cq_poll(): like spin_ring() with yield,
- * without the peer-sleeps stop, and it gives up on a contended CPU. */
+/* ring_sq_poll()/ring_cq_poll(): one look while the CPU is contended,
+ * else spin_ring() giving up on contention. */
 static bool poll_ring(struct ring_ctl *c, uint32_t head, uint32_t ns)
 {
-	if (!ring_poll_allowed())
+	if (!ns || !ring_poll_allowed())
 		return has_work(c, head);
-	uint64_t end = now_ns() + ns;
-	for (;;) {
-		for (int i = 0; i < 32; i++) {
-			if (has_work(c, head))
-				return true;
-			__builtin_ia32_pause();
-		}
-		if (now_ns() >= end || ring_yield())
-			return has_work(c, head);
-	}
+	return spin_ring(c, NULL, head, ns, SPIN_CONTEND);
 }
 
 /* Whether an adaptive waiter spins now: only while the peer is awake
@@ -805,10 +805,10 @@ static bool policy_spin(struct ring_region *r, struct ring_ctl *c,
 	if (!spin)
 		return false;
 	if (!r->spin_auto_max)
-		return spin_ring(c, other, head, spin, false, false);
+		return spin_ring(c, other, head, spin, 0);
 	if (!spin_now(st, other))
 		return false;
-	bool found = spin_ring(c, other, head, spin, true, true);
+	bool found = spin_ring(c, other, head, spin, SPIN_YIELD | SPIN_STOP);
 	spin_result(st, found);
 	return found;
 }
