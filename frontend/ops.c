@@ -282,7 +282,7 @@ static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct cs_attr a;
 	int unlinked;
 
-	/* the parent after a create/unlink, an unlinked file (attrcache.c) */
+	/* attributes a reply just carried (attrcache.c) */
 	if (fe_ac_get(ino, &a, &unlinked)) {
 		fe_reply_cs_attr(req, &a);
 		return;
@@ -297,6 +297,20 @@ static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
 #define FE_SA_TIMES                                                        \
 	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
 	 FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)
+/* One time of a SETATTR: now when to_set has now_bit, t when it has bit,
+ * else left alone. */
+static void set_time(int to_set, int now_bit, int bit,
+		     const struct timespec *now, const struct timespec *t,
+		     int64_t *sec, uint32_t *nsec)
+{
+	if (to_set & now_bit)
+		t = now;
+	else if (!(to_set & bit))
+		return;
+	*sec = t->tv_sec;
+	*nsec = (uint32_t)t->tv_nsec;
+}
+
 static int setattr_unlinked(fuse_req_t req, fuse_ino_t ino,
 			    const struct stat *attr, int to_set)
 {
@@ -308,24 +322,12 @@ static int setattr_unlinked(fuse_req_t req, fuse_ino_t ino,
 	    !fe_ac_get(ino, &a, &unlinked) || !unlinked)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
-		a.atime = now.tv_sec;
-		a.atime_nsec = (uint32_t)now.tv_nsec;
-	} else if (to_set & FUSE_SET_ATTR_ATIME) {
-		a.atime = attr->st_atim.tv_sec;
-		a.atime_nsec = (uint32_t)attr->st_atim.tv_nsec;
-	}
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW) {
-		a.mtime = now.tv_sec;
-		a.mtime_nsec = (uint32_t)now.tv_nsec;
-	} else if (to_set & FUSE_SET_ATTR_MTIME) {
-		a.mtime = attr->st_mtim.tv_sec;
-		a.mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
-	}
-	if (to_set & FUSE_SET_ATTR_CTIME) {
-		a.ctime = attr->st_ctim.tv_sec;
-		a.ctime_nsec = (uint32_t)attr->st_ctim.tv_nsec;
-	}
+	set_time(to_set, FUSE_SET_ATTR_ATIME_NOW, FUSE_SET_ATTR_ATIME, &now,
+		 &attr->st_atim, &a.atime, &a.atime_nsec);
+	set_time(to_set, FUSE_SET_ATTR_MTIME_NOW, FUSE_SET_ATTR_MTIME, &now,
+		 &attr->st_mtim, &a.mtime, &a.mtime_nsec);
+	set_time(to_set, 0, FUSE_SET_ATTR_CTIME, &now, &attr->st_ctim,
+		 &a.ctime, &a.ctime_nsec);
 	fe_ac_set_times(ino, &a);
 	fe_reply_cs_attr(req, &a);
 	return 1;
