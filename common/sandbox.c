@@ -236,9 +236,11 @@ static int seccomp_apply(const struct sandbox_cfg *cfg)
 			 * sibling of the same uid (no fork after entry, so
 			 * the tgid is fixed) */
 			ret = allow_eq(ctx, nr, 0, (scmp_datum_t)getpid());
-		} else if (!strcmp(*s, "prlimit64")) {
-			/* getrlimit/setrlimit of this process only (pid 0),
-			 * not another process's limits */
+		} else if (!strcmp(*s, "prlimit64") ||
+			   !strcmp(*s, "sched_setaffinity")) {
+			/* getrlimit/setrlimit and CPU pinning of this
+			 * process or thread only (pid 0), never another
+			 * process's */
 			ret = allow_eq(ctx, nr, 0, 0);
 		} else {
 			ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);

@@ -215,6 +215,23 @@ static int child_prlimit_other(void)
 	return 11;
 }
 
+static int child_affinity_other(void)
+{
+	static const char *const extra[] = { NULL };
+	struct sandbox_cfg c = { .name = "t", .allow = with(extra),
+				 .landlock_fd = -1 };
+	cpu_set_t set;
+	if (sandbox_enter(&c) != 0)
+		return 10;
+	/* this thread: allowed */
+	if (sched_getaffinity(0, sizeof(set), &set) != 0 ||
+	    sched_setaffinity(0, sizeof(set), &set) != 0)
+		return 11;
+	/* another process: kill */
+	sched_setaffinity(sibling_pid, sizeof(set), &set);
+	return 12;
+}
+
 static int child_abort(void)
 {
 	static const char *const extra[] = { NULL };
@@ -237,6 +254,8 @@ static void test_signals_and_limits_only_self(void)
 	int st = sbt_in_child(child_signal_other);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
 	st = sbt_in_child(child_prlimit_other);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
+	st = sbt_in_child(child_affinity_other);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS);
 	st = sbt_in_child(child_abort);
 	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
