@@ -284,8 +284,12 @@ void fe_ac_complete(const struct fe_pending *p, const struct cs_cqe *c,
 				put(p->ino, p->ac_stamp, &a);
 		}
 		if (p->op == CS_OP_UNLINK) {
-			if (len >= sizeof(u)) {
+			if (len >= sizeof(u))
 				memcpy(&u, d, sizeof(u));
+			/* nodeid 0: cryptod named no victim (not a regular
+			 * file, e.g. a FIFO or symlink with another name:
+			 * its nlink and ctime changed all the same) */
+			if (len >= sizeof(u) && u.nodeid) {
 				foreign(u.nodeid, p->ac_stamp, &u.attr,
 					u.attr.nlink == 0 &&
 					    (u.attr.mode & S_IFMT) == S_IFREG,
