@@ -23,8 +23,8 @@
  * Dirty limits. A FUSE bdi starts with strict_limit=1 and max_ratio=1: a
  * writer is throttled to the writeback speed once ~1% of the dirty limit
  * is dirty. The server here is trusted and owned by the mount, so as root
- * the frontend gives the bdi the limits of a local file system
- * (fe_bdi_tune; -o kernel_dirty_limits keeps the kernel's).
+ * the frontend turns strict_limit off: writers are throttled as on a
+ * local file system (fe_bdi_tune; -o kernel_dirty_limits keeps it on).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -182,34 +182,34 @@ int fe_bdi_write(const char *mnt, const char *knob, const char *val)
 	return rc;
 }
 
-/* max_ratio: the share (percent) of the system's dirty limit this bdi may
- * take, as a local disk may (its default is 100; 20 keeps one busy mount
- * from holding all dirty memory). CS_FRONTEND_BDI_MAX_RATIO overrides it
- * (measurements; 0: the kernel's limits, as -o kernel_dirty_limits). */
-#define FE_BDI_MAX_RATIO 20u
-
+/* Only strict_limit goes: the writer is then throttled like one of a local
+ * disk (only above the global thresholds), while the bdi's small share
+ * (max_ratio 1) still starts background writeback early, so encryption
+ * runs beside the writer. A larger max_ratio delays that writeback and
+ * made 1 MiB writes with fsync no faster (docs/MOUNT.md). For
+ * measurements CS_FRONTEND_BDI_MAX_RATIO=N also sets max_ratio N; 0 keeps
+ * the kernel's limits, as -o kernel_dirty_limits. */
 int fe_bdi_tune(const char *mnt)
 {
-	unsigned ratio = FE_BDI_MAX_RATIO;
+	unsigned ratio = 1;
 	char val[16];
-	int rc;
+	int rc, set;
 
 	if (fe.read_only || fe.kernel_dirty)
 		return 0;
-	if (env_uint("CS_FRONTEND_BDI_MAX_RATIO", 100, &ratio) < 0) {
+	set = env_uint("CS_FRONTEND_BDI_MAX_RATIO", 100, &ratio);
+	if (set < 0)
 		log_warnx("CS_FRONTEND_BDI_MAX_RATIO ignored (0..100)");
-		ratio = FE_BDI_MAX_RATIO;
-	}
-	if (ratio == 0)
+	if (set > 0 && ratio == 0)
 		return 0; /* as -o kernel_dirty_limits */
-	snprintf(val, sizeof(val), "%u", ratio);
-	/* max_ratio first: with strict_limit off the ratio still bounds
-	 * this bdi's share. */
-	rc = fe_bdi_write(mnt, "max_ratio", val);
-	if (rc <= 0)
-		return rc;
+	if (set > 0) {
+		snprintf(val, sizeof(val), "%u", ratio);
+		rc = fe_bdi_write(mnt, "max_ratio", val);
+		if (rc <= 0)
+			return rc;
+	}
 	rc = fe_bdi_write(mnt, "strict_limit", "0");
 	if (rc > 0)
-		log_debug("bdi of %s: max_ratio %s, strict_limit 0", mnt, val);
+		log_debug("bdi of %s: strict_limit 0", mnt);
 	return rc < 0 ? rc : 0;
 }
