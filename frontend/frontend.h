@@ -58,10 +58,10 @@ struct fe_ring {
 	pthread_t completer;
 };
 
-/* Spin classes: one per opcode, plus large (> FE_SPIN_LARGE) READ and
- * WRITE, which take too long to be worth a wait. */
+/* Spin classes: one per opcode. A READ or WRITE larger than
+ * FE_SPIN_LARGE is never waited for (fe_spin_want). */
 #define FE_SPIN_LARGE (64u << 10)
-#define FE_SPIN_CLASSES (CS_OP__MAX + 2)
+#define FE_SPIN_CLASSES CS_OP__MAX
 
 struct fe_ctx {
 	struct fuse_session *se;
