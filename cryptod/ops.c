@@ -1512,6 +1512,16 @@ static int op_fallocate(struct cd_req *r)
 	if (r->arg_len != sizeof(fa))
 		return -EINVAL;
 	memcpy(&fa, r->arg, sizeof(fa));
+	/* As before a write (file_modified() in the kernel) */
+	if (r->sqe.flags & CS_F_KILL_SUIDGID) {
+		struct stat st;
+		if (fstat(h->f->fd_buf, &st) < 0)
+			return -errno;
+		int rc = kill_suidgid(h->n, h->f->fd_buf, &st);
+		if (rc < 0)
+			return rc;
+		r->cqe.val = rc ? CS_WRITE_MODE_CHANGED : 0;
+	}
 	return cd_file_fallocate(r->w, h->f, fa.mode, fa.offset, fa.length);
 }
 

@@ -783,6 +783,12 @@ static void fe_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 
 	sqe_init(&s, req, CS_OP_FALLOCATE, ino);
 	sqe_fh(&s, fi);
+	/* FUSE_HANDLE_KILLPRIV_V2: the kernel's file_modified() before a
+	 * fallocate leaves suid/sgid to us but FALLOCATE carries no kill
+	 * flag; a caller other than root stands for one without
+	 * CAP_FSETID. */
+	if (fe.killpriv && fuse_req_ctx(req)->uid != 0)
+		s.flags |= CS_F_KILL_SUIDGID;
 	memset(&a, 0, sizeof(a));
 	a.mode = (uint32_t)mode;
 	a.offset = (uint64_t)offset;

@@ -376,9 +376,14 @@ static int reply_one(struct fe_ring *rg, const struct fe_pending *p,
 	case CS_OP_FSYNC:
 	case CS_OP_RELEASEDIR:
 	case CS_OP_FSYNCDIR:
+	case CS_OP_FALLOCATE:
+		/* suid/sgid cleared: as after a WRITE */
+		if (c->val == CS_WRITE_MODE_CHANGED)
+			fuse_lowlevel_notify_inval_inode(fe.se, p->ino, -1, 0);
+		fuse_reply_err(req, 0);
+		return 0;
 	case CS_OP_SETXATTR:
 	case CS_OP_REMOVEXATTR:
-	case CS_OP_FALLOCATE:
 		fuse_reply_err(req, 0);
 		return 0;
 	default:
