@@ -290,13 +290,16 @@ static void fe_getattr(fuse_req_t req, fuse_ino_t ino,
 	submit_plain(req, CS_OP_GETATTR, ino, fi);
 }
 
-/* A SETATTR of times only, of a file whose last name is gone (the kernel
+/* A SETATTR of mtime/ctime only, of a file whose last name is gone (the kernel
  * flushes its times after the unlink): nothing left to keep them but the
  * kernel's own inode, which takes its times from its cache (writeback
  * cache), so it is answered here. Returns 1 when answered. */
+/* Not the atime: the kernel takes it from every later reply about the
+ * node (a SETATTR of its mode, a GETATTR after a write), which would show
+ * the lower file's, not the one set here; mtime and ctime of a regular
+ * file are the kernel's own under the writeback cache. */
 #define FE_SA_TIMES                                                        \
-	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW | \
-	 FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)
+	(FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME)
 /* One time of a SETATTR: now when to_set has now_bit, t when it has bit,
  * else left alone. */
 static void set_time(int to_set, int now_bit, int bit,
@@ -322,8 +325,6 @@ static int setattr_unlinked(fuse_req_t req, fuse_ino_t ino,
 	    !fe_ac_get(ino, &a, &unlinked) || !unlinked)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &now);
-	set_time(to_set, FUSE_SET_ATTR_ATIME_NOW, FUSE_SET_ATTR_ATIME, &now,
-		 &attr->st_atim, &a.atime, &a.atime_nsec);
 	set_time(to_set, FUSE_SET_ATTR_MTIME_NOW, FUSE_SET_ATTR_MTIME, &now,
 		 &attr->st_mtim, &a.mtime, &a.mtime_nsec);
 	set_time(to_set, 0, FUSE_SET_ATTR_CTIME, &now, &attr->st_ctim,

@@ -1,6 +1,6 @@
 # Review tests of the attribute cache, killpriv and the receive threads
 # (integration: real mounts, as root).
-foreach(t attrcache_links attrcache_stress killpriv_more review_load)
+foreach(t attrcache_links attrcache_stress killpriv_more review_load attrcache_unlinked)
   add_test(NAME integration_${t}
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
       ${CMAKE_BINARY_DIR})
