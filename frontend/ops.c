@@ -733,14 +733,19 @@ static void fe_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 }
 
 /* Only user.* names exist on a cryptstack mount. Every other namespace is
- * answered here without a ring round trip: that matters for
- * security.capability, which the kernel asks about before every write(2)
- * (file_remove_privs); ENODATA is the truthful "no such attribute". */
+ * answered here without a ring round trip, with EOPNOTSUPP: what the VFS
+ * answers for a namespace a file system has no handler for, and what
+ * setxattr already answered. ls -l asks for security.selinux and
+ * system.posix_acl_access of every file, and stops asking on a device
+ * that said EOPNOTSUPP once (ENODATA made it ask for each file: two
+ * round trips per entry). The kernel's security.capability probe before
+ * the first write to an inode (file_remove_privs) takes any error as "no
+ * capability". */
 static void fe_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			size_t size)
 {
 	if (!is_user_xattr(name)) {
-		fuse_reply_err(req, ENODATA);
+		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
 	if (size > CS_XATTR_SIZE_MAX)
@@ -762,7 +767,7 @@ static void fe_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 static void fe_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	if (!is_user_xattr(name)) {
-		fuse_reply_err(req, ENODATA);
+		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
 	submit_name(req, CS_OP_REMOVEXATTR, ino, name, CS_XATTR_NAME_MAX, 0, 0);
