@@ -53,6 +53,8 @@ struct fe_ring {
 	pthread_mutex_t cq_mu;
 	pthread_cond_t idle_cv; /* completer: nothing for it to wait for */
 	uint32_t inflight;	/* pushed, not yet taken back (fe.mu) */
+	uint64_t progress_ns;	/* last completion taken, or the push that
+				 * made the ring busy (fe.mu) */
 	uint32_t polling;	/* receive threads polling this ring (fe.mu) */
 
 	pthread_t completer;

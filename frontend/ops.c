@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "frontend.h"
+#include "util.h"
 #include "log.h"
 
 __thread struct fe_cur fe_cur;
@@ -73,10 +74,16 @@ static void sqe_fh(struct cs_sqe *s, const struct fuse_file_info *fi)
  * busy ring always has room for one more slot-holding request. Caller
  * holds fe.mu. */
 #define FE_RING_WARM 2u
+/* Ring 0 is not preferred while it has made no progress (no completion)
+ * for this long: its worker may wait for keyd or for slow lower I/O, and
+ * other applications' requests must not queue behind it. */
+#define FE_RING_STUCK_NS 1000000ull
 static struct fe_ring *pick_ring(void)
 {
 	struct fe_ring *best = &fe.rings[0];
-	if (best->inflight < FE_RING_WARM)
+	if (best->inflight < FE_RING_WARM &&
+	    (!best->inflight ||
+	     now_ns() - best->progress_ns < FE_RING_STUCK_NS))
 		return best;
 	for (unsigned i = 1; i < fe.nrings && best->inflight; i++)
 		if (fe.rings[i].inflight < best->inflight)
@@ -161,6 +168,8 @@ static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
 	p->ac_stamp = st1;
 	p->ac_ino2 = ino2;
 	p->ac_stamp2 = st2;
+	if (!rg->inflight)
+		rg->progress_ns = now_ns();
 	rg->inflight++;
 	fe_cur.used = 1;
 	fe_cur.poll_ring = NULL;

@@ -408,6 +408,7 @@ static int take_pending(struct fe_ring *rg, const struct cs_cqe *c,
 		*out = *p;
 		p->req = NULL;
 		rg->inflight--;
+		rg->progress_ns = now_ns();
 		ret = 0;
 	}
 	pthread_mutex_unlock(&fe.mu);

@@ -10,7 +10,7 @@ target_link_libraries(cs_loadtest PRIVATE Threads::Threads)
 set_target_properties(cs_crashwriter cs_loadtest PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
 
-foreach(t tamper crash enospc erofs load keyd_death)
+foreach(t tamper crash enospc erofs load keyd_death keyd_stall)
   add_test(NAME reliability_${t}
     COMMAND sh ${CS_REL_DIR}/${t}.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(reliability_${t} PROPERTIES LABELS integration
