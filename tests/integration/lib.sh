@@ -66,19 +66,31 @@ alive() {
 # Supervisor pid of the mount at $1 (from its pid file).
 # Stale pid files of killed supervisors stay behind, and their pids get
 # reused (e.g. by a frontend, whose command line names the mountpoint too):
-# only a live `cryptstack mount ... MNT` counts.
-sup_pid() {
-	h=$(ls /run/cryptstack/*.pid 2>/dev/null | while read -r f; do
+# only a live `cryptstack mount ... MNT` counts, and of those the newest
+# (the supervisor of a mount just killed may still be exiting while the
+# next one for the same mountpoint starts). A subshell: the caller's
+# variables stay as they are.
+sup_pid() (
+	best=
+	bestst=0
+	for f in /run/cryptstack/*.pid; do
+		[ -f "$f" ] || continue
 		p=$(cat "$f" 2>/dev/null) || continue
-		a=$(tr '\0' '\n' 2>/dev/null </proc/"$p"/cmdline) || continue
+		[ -n "$p" ] && [ -r /proc/"$p"/cmdline ] || continue
+		a=$(tr '\0' '\n' </proc/"$p"/cmdline 2>/dev/null) || continue
 		a0=$(echo "$a" | sed -n 1p)
 		[ "${a0##*/}" = cryptstack ] && [ "$(echo "$a" | sed -n 2p)" = mount ] || continue
-		if echo "$a" | grep -qxF "$1"; then
-			echo "$p"
+		echo "$a" | grep -qxF "$1" || continue
+		alive "$p" || continue
+		st=$(sed 's/.*) //' /proc/"$p"/stat 2>/dev/null | cut -d' ' -f20)
+		[ -n "$st" ] || continue
+		if [ "$st" -gt "$bestst" ]; then
+			best=$p
+			bestst=$st
 		fi
-	done | head -n1)
-	echo "$h"
-}
+	done
+	echo "$best"
+)
 
 # child_pid SUPERVISOR NAME: pid of the helper NAME started by it.
 child_pid() {
