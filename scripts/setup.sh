@@ -9,7 +9,7 @@ liburing-dev libfuse3-dev fuse3 libipsec-mb-dev libmbedtls-dev
 libcunit1-dev libseccomp-dev libargon2-dev libssl-dev
 clang libclang-rt-14-dev
 git sqlite3 fio rsync xz-utils attr strace psmisc
-gocryptfs gnuplot-nox linux-source-6.1 time python3
+gocryptfs gnuplot-nox linux-source-6.1 time python3 linux-perf
 "
 
 SUDO=
