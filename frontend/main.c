@@ -134,20 +134,6 @@ static int take_options(const char *opts, char **fuse)
 	return ret;
 }
 
-/* Gets a free slot, waiting for one; returns CS_NO_SLOT if the session
- * ended meanwhile. */
-static uint32_t slot_get(void)
-{
-	uint32_t s = CS_NO_SLOT;
-	pthread_mutex_lock(&fe.mu);
-	while (fe.nfree == 0 && !fuse_session_exited(fe.se))
-		pthread_cond_wait(&fe.slot_cv, &fe.mu);
-	if (fe.nfree)
-		s = fe.freelist[--fe.nfree];
-	pthread_mutex_unlock(&fe.mu);
-	return s;
-}
-
 /* After answering a request itself, a receive thread looks for the next
  * one for up to fe_listen_ns (poll with a zero timeout, sched_yield()
  * between looks) before it sleeps in read(2): an application that waits
@@ -214,6 +200,31 @@ static void role_release(int all)
 	else
 		pthread_cond_signal(&role_cv);
 	pthread_mutex_unlock(&role_mu);
+}
+
+/* Gets a free slot, waiting for one; returns CS_NO_SLOT if the session
+ * ended meanwhile. A thread that must wait gives up the listening role
+ * first: the other receive threads then hold slots and wait only for the
+ * role, and fe_slot_put() wakes just one slot waiter, not necessarily this
+ * one, so with the role kept nobody would read /dev/fuse until some other
+ * request completed (never, while that one waits for keyd). With a free
+ * slot nothing more is done. */
+static uint32_t slot_get(void)
+{
+	uint32_t s = CS_NO_SLOT;
+	pthread_mutex_lock(&fe.mu);
+	if (fe.nfree == 0 && role_mine) {
+		/* role_mu is never taken under fe.mu */
+		pthread_mutex_unlock(&fe.mu);
+		role_release(0);
+		pthread_mutex_lock(&fe.mu);
+	}
+	while (fe.nfree == 0 && !fuse_session_exited(fe.se))
+		pthread_cond_wait(&fe.slot_cv, &fe.mu);
+	if (fe.nfree)
+		s = fe.freelist[--fe.nfree];
+	pthread_mutex_unlock(&fe.mu);
+	return s;
 }
 
 void fe_role_pass(void)
