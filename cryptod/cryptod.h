@@ -66,6 +66,12 @@ struct cd_file {
 	 * CD_SEAL_BAD (every content op: EIO). Written under lock, read
 	 * atomically. */
 	int seal_state;
+	/* atime (cd_file_accessed): the lower fds are O_NOATIME (noatime),
+	 * so a look at the header moves no atime; atime_at is the coarse
+	 * monotonic second of the last READ's relatime check, 0 = due
+	 * (reset by every change of the file). Atomic. */
+	bool noatime;
+	int64_t atime_at;
 };
 enum { CD_SEAL_OK = 0, CD_SEAL_PENDING, CD_SEAL_BAD };
 
@@ -183,6 +189,10 @@ void cd_inode_forget(uint64_t nodeid, uint64_t n);
 /* Opens the node's lower object with flags (regular files through
  * /proc/self/fd, directories relative to their O_PATH fd); fd or -errno. */
 int cd_inode_reopen(struct cd_inode *n, int flags);
+/* As cd_inode_reopen() with O_NOATIME while *noatime; an EPERM for it (a
+ * file cryptod neither owns nor has CAP_FOWNER for) opens without and
+ * clears *noatime. fd or -errno. */
+int cd_inode_reopen_noatime(struct cd_inode *n, int flags, bool *noatime);
 /* The node's directory id (reads the dir id file once); 0 or -errno. */
 int cd_inode_dirid(struct cd_inode *n, uint8_t out[static CD_DIRID_LEN]);
 
@@ -362,6 +372,13 @@ int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 		 uint64_t *size);
 /* Reads up to len plaintext bytes at off into dst (cap bytes of room);
  * the data starts at dst + *data_off. Returns bytes or -errno. */
+/* After a READ through the mount: moves the lower atime as a read on the
+ * lower file system would (relatime there), at most once per open file
+ * until it changes or for 24 h; no syscall when not due. */
+void cd_file_accessed(struct cd_file *f);
+/* The open file of n, if any, gets its atime check due again (a change
+ * of its times, mode or owner). */
+void cd_file_atime_due(struct cd_inode *n);
 ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
 		     size_t cap, size_t len, uint64_t off, uint32_t *data_off);
 /* Writes len bytes at off from src; bytes or -errno. */
@@ -414,6 +431,7 @@ struct cd_handle {
 	struct cd_inode *n;
 	struct cd_file *f;   /* regular file (normal ops) or NULL */
 	int fd;		     /* regular file (encrypted view): lower fd; -1 */
+	bool noatime;	     /* opened O_NOATIME (or on a ro mount) */
 	pthread_mutex_t dmu; /* directory snapshot */
 	struct cd_dent *ents;
 	size_t nents;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cipher.h"
@@ -686,20 +687,21 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 	f->fd = f->fd_buf = -1;
 	f->ino = n->ino;
 	f->writable = true;
-	f->fd_buf = cd_inode_reopen(n, O_RDWR);
+	f->noatime = true;
+	f->fd_buf = cd_inode_reopen_noatime(n, O_RDWR, &f->noatime);
 	if (f->fd_buf == -EACCES || f->fd_buf == -EROFS ||
 	    f->fd_buf == -EPERM || f->fd_buf == -ETXTBSY) {
 		f->writable = false;
 		f->wr_err = f->fd_buf;
-		f->fd_buf = cd_inode_reopen(n, O_RDONLY);
+		f->fd_buf = cd_inode_reopen_noatime(n, O_RDONLY, &f->noatime);
 	}
 	if (f->fd_buf < 0) {
 		rc = f->fd_buf;
 		f->fd_buf = -1;
 		goto out;
 	}
-	f->fd =
-	    cd_inode_reopen(n, (f->writable ? O_RDWR : O_RDONLY) | O_DIRECT);
+	f->fd = cd_inode_reopen_noatime(
+	    n, (f->writable ? O_RDWR : O_RDONLY) | O_DIRECT, &f->noatime);
 	if (f->fd < 0)
 		f->fd = f->fd_buf; /* e.g. tmpfs: EINVAL */
 	else
@@ -961,6 +963,69 @@ int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 	pthread_mutex_unlock(&f->lock);
 	cd_file_put(w, n, f);
 	return 0;
+}
+
+/* ---- atime ------------------------------------------------------------ */
+
+#define ATIME_RECHECK 86400 /* relatime's "older than a day" */
+
+/* A change of f: the next READ checks atime again (relatime moves it when
+ * atime <= mtime or ctime). */
+static void atime_due(struct cd_file *f)
+{
+	if (__atomic_load_n(&f->atime_at, __ATOMIC_RELAXED))
+		__atomic_store_n(&f->atime_at, 0, __ATOMIC_RELAXED);
+}
+
+void cd_file_atime_due(struct cd_inode *n)
+{
+	pthread_mutex_lock(&n->lock);
+	if (n->file)
+		atime_due(n->file);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static bool ts_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
+}
+
+void cd_file_accessed(struct cd_file *f)
+{
+	struct timespec now, ts;
+	struct stat st;
+	uint8_t b;
+	if (!f->noatime)
+		return; /* the reads themselves moved it */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	int64_t t = now.tv_sec ? now.tv_sec : 1;
+	int64_t last = __atomic_load_n(&f->atime_at, __ATOMIC_RELAXED);
+	if (last && t - last < ATIME_RECHECK)
+		return;
+	/* one worker checks; the others go on reading */
+	if (!__atomic_compare_exchange_n(&f->atime_at, &last, t, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	if (fstat(f->fd_buf, &st) < 0 ||
+	    clock_gettime(CLOCK_REALTIME_COARSE, &ts) < 0)
+		return;
+	if (ts_after(&st.st_atim, &st.st_mtim) &&
+	    ts_after(&st.st_atim, &st.st_ctim) &&
+	    ts.tv_sec - st.st_atim.tv_sec < ATIME_RECHECK)
+		return; /* relatime would not move it */
+	/* A one-byte read through an fd without O_NOATIME: the lower file
+	 * system applies its own atime rule (relatime, noatime, strict) and
+	 * leaves ctime alone, which futimens() would not. */
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", f->fd_buf);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (pread(fd, &b, 1, 0) < 0)
+		log_debug("lower file ino %llu: atime read: %s",
+			  (unsigned long long)f->ino, strerror(errno));
+	close(fd);
 }
 
 /* ---- segments --------------------------------------------------------- */
@@ -1317,6 +1382,7 @@ ssize_t cd_file_write(struct cd_worker *w, struct cd_file *f,
 	if (__builtin_add_overflow(off, (uint64_t)len, &end) ||
 	    end > FMT_MAX_SIZE)
 		return -EFBIG;
+	atime_due(f);
 	if (f->plain) {
 		if (!f->writable)
 			return -EBADF;
@@ -1521,6 +1587,7 @@ int cd_file_truncate(struct cd_worker *w, struct cd_file *f, uint64_t nsz)
 	uint64_t size;
 	if (nsz > FMT_MAX_SIZE)
 		return -EFBIG;
+	atime_due(f);
 	if (f->plain) {
 		if (!f->writable)
 			return -EACCES;
@@ -1651,6 +1718,7 @@ int cd_file_fallocate(struct cd_worker *w, struct cd_file *f, uint32_t mode,
 		return -EFBIG;
 	if (!f->writable)
 		return -EBADF;
+	atime_due(f);
 	if (f->plain) {
 		if (fallocate(f->fd_buf, (int)mode, (off_t)off, (off_t)len) < 0)
 			return -errno;

@@ -15,6 +15,9 @@
  * cannot leave the lower tree; under Landlock it stays allowed because the
  * access check applies to the reopened file, which is beneath the lower
  * directory (docs/CRYPTOD.md).
+ *
+ * Regular files are reopened O_NOATIME where allowed: the lower atime is
+ * the file's atime, and cryptod reads headers for a stat or an open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -226,4 +229,20 @@ int cd_inode_reopen(struct cd_inode *n, int flags)
 		return -ELOOP;
 	}
 	return fd < 0 ? -errno : fd;
+}
+
+int cd_inode_reopen_noatime(struct cd_inode *n, int flags, bool *noatime)
+{
+	int fd = -EPERM;
+	if (*noatime)
+		fd = cd_inode_reopen(n, flags | O_NOATIME);
+	if (fd == -EPERM) {
+		/* O_NOATIME needs ownership or CAP_FOWNER; the open may also
+		 * have been refused for itself (O_RDWR of an immutable file):
+		 * only a success without it clears *noatime */
+		fd = cd_inode_reopen(n, flags);
+		if (fd >= 0)
+			*noatime = false;
+	}
+	return fd;
 }

@@ -372,6 +372,8 @@ static int op_setattr(struct cd_req *r)
 			goto out;
 		}
 	}
+	if (n->type == S_IFREG)
+		cd_file_atime_due(n); /* new times, mode or owner */
 	rc = lstat_node(n, &st);
 	if (rc < 0)
 		goto out;
@@ -1131,6 +1133,7 @@ static int op_create(struct cd_req *r)
 		rc = -ENOMEM;
 		goto undo;
 	}
+	h->noatime = (ca.flags & O_NOATIME) != 0;
 	rc = open_file(r, h, 0);
 	if (rc < 0)
 		goto undo;
@@ -1187,6 +1190,8 @@ int cd_op_open(struct cd_req *r)
 		rc = -ENOMEM;
 		goto out;
 	}
+	/* the opener's O_NOATIME (the frontend adds it on a ro mount) */
+	h->noatime = (oa.flags & O_NOATIME) != 0;
 	if (cd.encrypted_view)
 		rc = cd_rawview_open(h, oa.flags);
 	else if (!dir)
@@ -1222,6 +1227,8 @@ static int op_read(struct cd_req *r)
 				 r->sqe.off, &doff);
 	if (n < 0)
 		return (int)n;
+	if (!h->noatime)
+		cd_file_accessed(h->f);
 	r->cqe.data_off = doff;
 	r->cqe.data_len = (uint32_t)n;
 	return (int)n;

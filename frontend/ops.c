@@ -532,6 +532,8 @@ static uint32_t open_flags(int flags)
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR;
 		flags &= ~O_APPEND;
+	} else {
+		flags |= O_NOATIME; /* a ro mount's reads move no atime */
 	}
 	return (uint32_t)flags;
 }
