@@ -451,6 +451,35 @@ static struct ring_priv *get_ring(struct ring_region *r, unsigned ring)
 	return ring < r->p.nrings ? &r->rings[ring] : NULL;
 }
 
+/* One direction of a ring pair as this process's consumer of it sees it:
+ * the ring it consumes, the opposite direction (whose doorbell tells
+ * whether the peer sleeps), its private head and its adaptive spin
+ * state. */
+struct ring_dir {
+	struct ring_priv *q;
+	struct ring_ctl *c;
+	const struct ring_ctl *other;
+	uint32_t *head;
+	struct spin_state *st;
+};
+
+/* Fills *d for the sq (sq true) or the cq of ring; returns false when
+ * ring is out of range. Always inlined with a constant sq: the choice
+ * costs nothing at run time. */
+static inline __attribute__((always_inline)) bool
+get_dir(struct ring_region *r, unsigned ring, bool sq, struct ring_dir *d)
+{
+	struct ring_priv *q = get_ring(r, ring);
+	if (!q)
+		return false;
+	d->q = q;
+	d->c = sq ? &q->ctl->sq : &q->ctl->cq;
+	d->other = sq ? &q->ctl->cq : &q->ctl->sq;
+	d->head = sq ? &q->sq_head : &q->cq_head;
+	d->st = sq ? &q->sq_spin : &q->cq_spin;
+	return true;
+}
+
 /* Producer side, shared by both directions: returns how many of n entries
  * (esz bytes each) were copied into the ring at ents; 0 when full. */
 static inline __attribute__((always_inline)) unsigned
@@ -793,39 +822,41 @@ static void spin_result(struct spin_state *st, bool found)
 	st->skip = (1u << st->shift) - 1;
 }
 
-/* Spins on c per r's policy (fixed spin_ns, or adaptive) for at most
- * cap ns; true when work showed up. */
-static bool policy_spin(struct ring_region *r, struct ring_ctl *c,
-			const struct ring_ctl *other, uint32_t head,
-			uint32_t cap, struct spin_state *st)
+/* Spins on d's ring per r's policy (fixed spin_ns, or adaptive) for at
+ * most cap ns; true when work showed up. */
+static bool policy_spin(struct ring_region *r, const struct ring_dir *d,
+			uint32_t cap)
 {
+	struct ring_ctl *c = d->c;
+	uint32_t head = *d->head;
 	uint32_t spin = r->spin_auto_max ? r->spin_auto_max : r->spin_ns;
 	if (spin > cap)
 		spin = cap;
 	if (!spin)
 		return false;
 	if (!r->spin_auto_max)
-		return spin_ring(c, other, head, spin, 0);
-	if (!spin_now(st, other))
+		return spin_ring(c, d->other, head, spin, 0);
+	if (!spin_now(d->st, d->other))
 		return false;
-	bool found = spin_ring(c, other, head, spin, SPIN_YIELD | SPIN_STOP);
-	spin_result(st, found);
+	bool found =
+		spin_ring(c, d->other, head, spin, SPIN_YIELD | SPIN_STOP);
+	spin_result(d->st, found);
 	return found;
 }
 
-/* Sleeps on c until the tail moves away from head or timeout_ms passes.
- * other: the opposite direction of the pair (its doorbell tells whether
- * the peer sleeps); st: this waiter's adaptive spin state. */
-static int wait_ring(struct ring_region *r, struct ring_priv *q,
-		     struct ring_ctl *c, const struct ring_ctl *other,
-		     uint32_t head, int timeout_ms, struct spin_state *st)
+/* Sleeps on d's ring until its tail moves away from the consumer's head
+ * or timeout_ms passes. */
+static int wait_ring(struct ring_region *r, const struct ring_dir *d,
+		     int timeout_ms)
 {
+	struct ring_priv *q = d->q;
+	struct ring_ctl *c = d->c;
+	uint32_t head = *d->head;
 	uint64_t start = timeout_ms > 0 ? now_ns() : 0;
 	uint32_t cap = UINT32_MAX; /* the spin never outlasts the timeout */
 	if (timeout_ms > 0 && (uint64_t)timeout_ms * 1000000u < cap)
 		cap = (uint32_t)timeout_ms * 1000000u;
-	if (timeout_ms != 0 && !q->broken &&
-	    policy_spin(r, c, other, head, cap, st))
+	if (timeout_ms != 0 && !q->broken && policy_spin(r, d, cap))
 		return 0;
 	for (;;) {
 		uint32_t *addr, val;
@@ -853,65 +884,82 @@ static int wait_ring(struct ring_region *r, struct ring_priv *q,
 	}
 }
 
-void ring_sq_kick(struct ring_region *r, unsigned ring)
+/* The per-direction entry points: each body once, for the sq (sq true)
+ * or the cq; the ring_sq_* and ring_cq_* wrappers below pass a constant,
+ * and the always-inlined get_dir() folds it away. */
+static void kick_dir(struct ring_region *r, unsigned ring, bool sq)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (q)
-		kick(&q->ctl->sq);
+	struct ring_dir d;
+	if (get_dir(r, ring, sq, &d))
+		kick(d.c);
 }
 
-void ring_cq_kick(struct ring_region *r, unsigned ring)
+static int wait_dir(struct ring_region *r, unsigned ring, bool sq,
+		    int timeout_ms)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (q)
-		kick(&q->ctl->cq);
-}
-
-int ring_cq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
-{
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
+	struct ring_dir d;
+	if (!get_dir(r, ring, sq, &d))
 		return -EINVAL;
-	return wait_ring(r, q, &q->ctl->cq, &q->ctl->sq, q->cq_head, timeout_ms,
-			 &q->cq_spin);
-}
-
-int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
-{
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
-		return -EINVAL;
-	return wait_ring(r, q, &q->ctl->sq, &q->ctl->cq, q->sq_head, timeout_ms,
-			 &q->sq_spin);
+	return wait_ring(r, &d, timeout_ms);
 }
 
 /* ring_sq_spin()/ring_cq_spin(): the policy spin on one direction. */
 static int spin_dir(struct ring_region *r, unsigned ring, bool sq)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
+	struct ring_dir d;
+	if (!get_dir(r, ring, sq, &d))
 		return -EINVAL;
-	if (q->broken)
+	if (d.q->broken)
 		return -EPROTO;
-	if (sq)
-		return policy_spin(r, &q->ctl->sq, &q->ctl->cq, q->sq_head,
-				   UINT32_MAX, &q->sq_spin);
-	return policy_spin(r, &q->ctl->cq, &q->ctl->sq, q->cq_head, UINT32_MAX,
-			   &q->cq_spin);
+	return policy_spin(r, &d, UINT32_MAX);
 }
 
 /* ring_sq_poll()/ring_cq_poll(): a bounded yielding poll, no policy. */
 static int poll_dir(struct ring_region *r, unsigned ring, bool sq,
 		    uint32_t ns)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
+	struct ring_dir d;
+	if (!get_dir(r, ring, sq, &d))
 		return -EINVAL;
-	if (q->broken)
+	if (d.q->broken)
 		return -EPROTO;
-	if (sq)
-		return poll_ring(&q->ctl->sq, q->sq_head, ns);
-	return poll_ring(&q->ctl->cq, q->cq_head, ns);
+	return poll_ring(d.c, *d.head, ns);
+}
+
+static int prepare_sleep_dir(struct ring_region *r, unsigned ring, bool sq,
+			     uint32_t **addr, uint32_t *val)
+{
+	struct ring_dir d;
+	if (!get_dir(r, ring, sq, &d))
+		return -EINVAL;
+	return prepare_sleep(d.c, *d.head, addr, val);
+}
+
+static void wake_done_dir(struct ring_region *r, unsigned ring, bool sq)
+{
+	struct ring_dir d;
+	if (get_dir(r, ring, sq, &d))
+		wake_done(d.c);
+}
+
+void ring_sq_kick(struct ring_region *r, unsigned ring)
+{
+	kick_dir(r, ring, true);
+}
+
+void ring_cq_kick(struct ring_region *r, unsigned ring)
+{
+	kick_dir(r, ring, false);
+}
+
+int ring_sq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
+{
+	return wait_dir(r, ring, true, timeout_ms);
+}
+
+int ring_cq_wait(struct ring_region *r, unsigned ring, int timeout_ms)
+{
+	return wait_dir(r, ring, false, timeout_ms);
 }
 
 int ring_sq_poll(struct ring_region *r, unsigned ring, uint32_t ns)
@@ -937,33 +985,23 @@ int ring_cq_spin(struct ring_region *r, unsigned ring)
 int ring_sq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
 			  uint32_t *val)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
-		return -EINVAL;
-	return prepare_sleep(&q->ctl->sq, q->sq_head, addr, val);
-}
-
-void ring_sq_wake_done(struct ring_region *r, unsigned ring)
-{
-	struct ring_priv *q = get_ring(r, ring);
-	if (q)
-		wake_done(&q->ctl->sq);
+	return prepare_sleep_dir(r, ring, true, addr, val);
 }
 
 int ring_cq_prepare_sleep(struct ring_region *r, unsigned ring, uint32_t **addr,
 			  uint32_t *val)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
-		return -EINVAL;
-	return prepare_sleep(&q->ctl->cq, q->cq_head, addr, val);
+	return prepare_sleep_dir(r, ring, false, addr, val);
+}
+
+void ring_sq_wake_done(struct ring_region *r, unsigned ring)
+{
+	wake_done_dir(r, ring, true);
 }
 
 void ring_cq_wake_done(struct ring_region *r, unsigned ring)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (q)
-		wake_done(&q->ctl->cq);
+	wake_done_dir(r, ring, false);
 }
 
 /* --- peer death ----------------------------------------------------- */
@@ -983,11 +1021,12 @@ int ring_peer_dead(int peer_fd)
 
 /* Waits in slices; the peer is polled only after a slice ran out with no
  * work, so a busy peer costs nothing extra. */
-static int wait_peer(struct ring_region *r, struct ring_priv *q,
-		     struct ring_ctl *c, const struct ring_ctl *other,
-		     const uint32_t *phead, struct spin_state *st, int peer_fd,
-		     int timeout_ms)
+static int wait_peer(struct ring_region *r, unsigned ring, bool sq,
+		     int peer_fd, int timeout_ms)
 {
+	struct ring_dir d;
+	if (!get_dir(r, ring, sq, &d))
+		return -EINVAL;
 	uint64_t start = now_ns();
 	for (;;) {
 		int slice = RING_PEER_SLICE_MS;
@@ -998,7 +1037,7 @@ static int wait_peer(struct ring_region *r, struct ring_priv *q,
 			if (left < slice)
 				slice = left;
 		}
-		int rc = wait_ring(r, q, c, other, *phead, slice, st);
+		int rc = wait_ring(r, &d, slice);
 		if (rc != -ETIMEDOUT)
 			return rc;
 		int dead = ring_peer_dead(peer_fd);
@@ -1014,21 +1053,13 @@ static int wait_peer(struct ring_region *r, struct ring_priv *q,
 int ring_cq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
 		      int timeout_ms)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
-		return -EINVAL;
-	return wait_peer(r, q, &q->ctl->cq, &q->ctl->sq, &q->cq_head,
-			 &q->cq_spin, peer_fd, timeout_ms);
+	return wait_peer(r, ring, false, peer_fd, timeout_ms);
 }
 
 int ring_sq_wait_peer(struct ring_region *r, unsigned ring, int peer_fd,
 		      int timeout_ms)
 {
-	struct ring_priv *q = get_ring(r, ring);
-	if (!q)
-		return -EINVAL;
-	return wait_peer(r, q, &q->ctl->sq, &q->ctl->cq, &q->sq_head,
-			 &q->sq_spin, peer_fd, timeout_ms);
+	return wait_peer(r, ring, true, peer_fd, timeout_ms);
 }
 
 /* --- spreading ------------------------------------------------------ */
