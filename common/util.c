@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -197,4 +198,12 @@ int env_uint(const char *name, unsigned max, unsigned *out)
 		return -EINVAL;
 	*out = (unsigned)v;
 	return 1;
+}
+
+unsigned env_knob(const char *name, unsigned max, unsigned def)
+{
+	unsigned v = def;
+	if (env_uint(name, max, &v) < 0)
+		log_warnx("%s ignored (0..%u)", name, max);
+	return v;
 }

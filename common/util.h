@@ -27,6 +27,10 @@ int parse_size(const char *s, uint64_t *out);
  * 1 if set and valid, 0 if unset or empty (*out untouched), -EINVAL if
  * malformed or too large (*out untouched). */
 int env_uint(const char *name, unsigned max, unsigned *out);
+/* A tuning knob from the environment: its value as env_uint() reads it,
+ * else def (unset or empty, or malformed: then a warning "NAME ignored
+ * (0..max)" is logged). */
+unsigned env_knob(const char *name, unsigned max, unsigned def);
 /* Returns a monotonic time in nanoseconds. */
 uint64_t now_ns(void);
 /* Sets or clears FD_CLOEXEC; 0 or -errno. */

@@ -120,18 +120,13 @@ static int setup_one(struct cd_worker *w)
 /* Sets the workers' poll window (before the sandbox). */
 static void spin_setup(void)
 {
-	unsigned us = SPIN_US_DEFAULT;
-	if (env_uint("CS_CRYPTOD_SPIN_US", 10000, &us) < 0)
-		log_warnx("CS_CRYPTOD_SPIN_US ignored (0..10000)");
-	spin_ns = us * 1000u;
+	spin_ns = env_knob("CS_CRYPTOD_SPIN_US", 10000, SPIN_US_DEFAULT) *
+		  1000u;
 	/* With CS_HOME_CPU=1, worker 0, which serves the synchronous
 	 * requests (the frontend sends to ring 0 first), prefers the
 	 * frontend receive threads' CPU (ring_home_set()). Off by default:
 	 * measured slower (docs/PERFORMANCE.md). */
-	unsigned on = 0;
-	if (env_uint("CS_HOME_CPU", 1, &on) < 0)
-		log_warnx("CS_HOME_CPU ignored (0 or 1)");
-	int cpu = ring_home_set(cd.region, (int)on);
+	int cpu = ring_home_set(cd.region, (int)env_knob("CS_HOME_CPU", 1, 0));
 	if (cpu >= 0)
 		log_debug("worker 0 prefers CPU %d", cpu);
 }

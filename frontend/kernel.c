@@ -147,11 +147,8 @@ int fe_kernel_io(struct fuse_session *se)
 		.read = k_read,
 		.writev = k_writev,
 	};
-	unsigned on = 1;
 
-	if (env_uint("CS_FRONTEND_KILLPRIV_V2", 1, &on) < 0)
-		log_warnx("CS_FRONTEND_KILLPRIV_V2 ignored (0 or 1)");
-	if (!on || fe.read_only) {
+	if (!env_knob("CS_FRONTEND_KILLPRIV_V2", 1, 1) || fe.read_only) {
 		log_debug("FUSE_HANDLE_KILLPRIV_V2 not asked for");
 		return 0;
 	}

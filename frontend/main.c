@@ -340,13 +340,10 @@ static int rings_init(unsigned nrings, uint32_t nslots)
  * sets fe_listen_ns. */
 static uint32_t spin_window(void)
 {
-	unsigned us = FE_SPIN_US_DEFAULT, lus = FE_LISTEN_US_DEFAULT;
-	if (env_uint("CS_FRONTEND_SPIN_US", 10000, &us) < 0)
-		log_warnx("CS_FRONTEND_SPIN_US ignored (0..10000)");
-	if (env_uint("CS_FRONTEND_LISTEN_US", 10000, &lus) < 0)
-		log_warnx("CS_FRONTEND_LISTEN_US ignored (0..10000)");
-	fe_listen_ns = lus * 1000u;
-	return us * 1000u;
+	fe_listen_ns = env_knob("CS_FRONTEND_LISTEN_US", 10000,
+				FE_LISTEN_US_DEFAULT) * 1000u;
+	return env_knob("CS_FRONTEND_SPIN_US", 10000, FE_SPIN_US_DEFAULT) *
+	       1000u;
 }
 
 /* The receive threads' home CPU: off unless CS_HOME_CPU=1 (measured
@@ -354,10 +351,7 @@ static uint32_t spin_window(void)
  * docs/PERFORMANCE.md, "Wake-ups on this machine"). */
 static void home_cpu(void)
 {
-	unsigned on = 0;
-	if (env_uint("CS_HOME_CPU", 1, &on) < 0)
-		log_warnx("CS_HOME_CPU ignored (0 or 1)");
-	int cpu = ring_home_set(fe.region, (int)on);
+	int cpu = ring_home_set(fe.region, (int)env_knob("CS_HOME_CPU", 1, 0));
 	if (cpu >= 0)
 		log_debug("receive threads prefer CPU %d", cpu);
 }

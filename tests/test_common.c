@@ -57,6 +57,25 @@ static void test_env_uint(void)
 	unsetenv("CS_TEST_ENV_UINT");
 }
 
+/* env_knob: the value, or the default when unset, empty or malformed
+ * (0, max, max + 1). */
+static void test_env_knob(void)
+{
+	unsetenv("CS_TEST_ENV_KNOB");
+	CU_ASSERT_EQUAL(env_knob("CS_TEST_ENV_KNOB", 10, 7), 7);
+	setenv("CS_TEST_ENV_KNOB", "", 1);
+	CU_ASSERT_EQUAL(env_knob("CS_TEST_ENV_KNOB", 10, 7), 7);
+	setenv("CS_TEST_ENV_KNOB", "0", 1);
+	CU_ASSERT_EQUAL(env_knob("CS_TEST_ENV_KNOB", 10, 7), 0);
+	setenv("CS_TEST_ENV_KNOB", "10", 1);
+	CU_ASSERT_EQUAL(env_knob("CS_TEST_ENV_KNOB", 10, 7), 10);
+	setenv("CS_TEST_ENV_KNOB", "11", 1);
+	CU_ASSERT_EQUAL(env_knob("CS_TEST_ENV_KNOB", 10, 7), 7);
+	setenv("CS_TEST_ENV_KNOB", "1x", 1);
+	CU_ASSERT_EQUAL(env_knob("CS_TEST_ENV_KNOB", 10, 7), 7);
+	unsetenv("CS_TEST_ENV_KNOB");
+}
+
 static void test_secmem(void)
 {
 	uint8_t *p = secmem_alloc(32);
@@ -130,6 +149,7 @@ int cs_register_suites(void)
 	static const struct cs_test tests[] = {
 		{ "parse_size", test_parse_size },
 		{ "env_uint", test_env_uint },
+		{ "env_knob", test_env_knob },
 		{ "secmem", test_secmem },
 		{ "full_io", test_full_io },
 		{ "fd_passing", test_fd_passing },
