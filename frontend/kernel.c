@@ -48,51 +48,56 @@ __thread uint32_t fe_kin;
 static _Atomic uint64_t init_unique;
 static _Atomic uint32_t init_flags;
 
-/* The fixed head of an opcode's argument that we look into. */
-static const void *req_arg(const uint8_t *buf, size_t n, uint32_t opcode,
-			   size_t need)
+/* The fixed head of the request's argument that we look into: NULL when
+ * the request is shorter than the header and need bytes. */
+static const void *req_arg(const uint8_t *buf, size_t n, size_t need)
 {
 	const struct fuse_in_header *h = (const void *)buf;
-	if (h->opcode != opcode || need > n - sizeof(*h))
+	if (need > n - sizeof(*h))
 		return NULL;
 	return buf + sizeof(*h);
 }
+
+/* Whether bit is set in the uint32_t field of the request's argument, a
+ * struct type (0 when the request is shorter than the whole struct). */
+#define ARG_FLAG(buf, n, type, field, bit)                                   \
+	({                                                                   \
+		const type *a_ = req_arg(buf, n, sizeof(type));              \
+		a_ && (a_->field & (bit));                                   \
+	})
 
 /* Looks at one request the kernel sent (n >= header bytes in buf). */
 static void peek(const uint8_t *buf, size_t n)
 {
 	const struct fuse_in_header *h = (const void *)buf;
-	const struct fuse_write_in *w;
-	const struct fuse_create_in *c;
-	const struct fuse_open_in *o;
 	const struct fuse_init_in *i;
+	int kill = 0;
 
 	switch (h->opcode) {
 	case FUSE_WRITE:
-		w = req_arg(buf, n, FUSE_WRITE, sizeof(*w));
-		if (w && (w->write_flags & FUSE_WRITE_KILL_SUIDGID))
-			fe_kin |= FE_KIN_KILL_SUIDGID;
+		kill = ARG_FLAG(buf, n, struct fuse_write_in, write_flags,
+				FUSE_WRITE_KILL_SUIDGID);
 		break;
 	case FUSE_CREATE:
-		c = req_arg(buf, n, FUSE_CREATE, sizeof(*c));
-		if (c && (c->open_flags & FUSE_OPEN_KILL_SUIDGID))
-			fe_kin |= FE_KIN_KILL_SUIDGID;
+		kill = ARG_FLAG(buf, n, struct fuse_create_in, open_flags,
+				FUSE_OPEN_KILL_SUIDGID);
 		break;
 	case FUSE_OPEN:
-		o = req_arg(buf, n, FUSE_OPEN, sizeof(*o));
-		if (o && (o->open_flags & FUSE_OPEN_KILL_SUIDGID))
-			fe_kin |= FE_KIN_KILL_SUIDGID;
+		kill = ARG_FLAG(buf, n, struct fuse_open_in, open_flags,
+				FUSE_OPEN_KILL_SUIDGID);
 		break;
 	case FUSE_INIT:
-		i = req_arg(buf, n, FUSE_INIT,
+		i = req_arg(buf, n,
 			    offsetof(struct fuse_init_in, flags) +
-				sizeof(i->flags));
+				    sizeof(i->flags));
 		if (i && i->major == FUSE_KERNEL_VERSION) {
 			atomic_store(&init_flags, i->flags);
 			atomic_store(&init_unique, h->unique);
 		}
 		break;
 	}
+	if (kill)
+		fe_kin |= FE_KIN_KILL_SUIDGID;
 }
 
 /* libfuse reads errno after this returns -1: peek() leaves it alone. */
