@@ -392,57 +392,36 @@ enum cipher_backend cipher_key_backend(const struct cipher_key *k)
 
 /* ---- ipsec-mb ---- */
 
-static void imb_seal(struct cipher_thread *th, const struct cipher_key *k,
-		     const uint8_t *nonce, const uint8_t *ad, uint64_t adlen,
-		     const uint8_t *in, uint8_t *out, uint64_t len,
-		     uint8_t *tag)
+/* One AEAD pass: seal writes the tag; open decrypts and writes the
+ * computed tag, which the caller compares. The IMB_* macros of either
+ * direction are calls through the manager's function pointers: picking
+ * the pointer keeps one body for both. */
+static void imb_crypt(struct cipher_thread *th, const struct cipher_key *k,
+		      bool seal, const uint8_t *nonce, const uint8_t *ad,
+		      uint64_t adlen, const uint8_t *in, uint8_t *out,
+		      uint64_t len, uint8_t *tag)
 {
 	IMB_MGR *m = th->mgr;
+	aes_gcm_enc_dec_t gcm;
 
 	switch (k->alg) {
 	case CIPHER_AES256GCM:
-		IMB_AES256_GCM_ENC(m, &k->gcm, &th->gctx, out, in, len, nonce,
-				   ad, adlen, tag, CIPHER_TAG_LEN);
-		break;
 	case CIPHER_AES128GCM:
-		IMB_AES128_GCM_ENC(m, &k->gcm, &th->gctx, out, in, len, nonce,
-				   ad, adlen, tag, CIPHER_TAG_LEN);
+		if (k->alg == CIPHER_AES256GCM)
+			gcm = seal ? m->gcm256_enc : m->gcm256_dec;
+		else
+			gcm = seal ? m->gcm128_enc : m->gcm128_dec;
+		gcm(&k->gcm, &th->gctx, out, in, len, nonce, ad, adlen, tag,
+		    CIPHER_TAG_LEN);
 		break;
 	case CIPHER_CHACHA20POLY1305:
 		IMB_CHACHA20_POLY1305_INIT(m, k->raw, &th->cctx, nonce, ad,
 					   adlen);
-		IMB_CHACHA20_POLY1305_ENC_UPDATE(m, k->raw, &th->cctx, out, in,
-						 len);
-		IMB_CHACHA20_POLY1305_ENC_FINALIZE(m, &th->cctx, tag,
-						   CIPHER_TAG_LEN);
-		break;
-	}
-}
-
-/* Decrypts and writes the computed tag; the caller compares. */
-static void imb_open(struct cipher_thread *th, const struct cipher_key *k,
-		     const uint8_t *nonce, const uint8_t *ad, uint64_t adlen,
-		     const uint8_t *in, uint8_t *out, uint64_t len,
-		     uint8_t *tag)
-{
-	IMB_MGR *m = th->mgr;
-
-	switch (k->alg) {
-	case CIPHER_AES256GCM:
-		IMB_AES256_GCM_DEC(m, &k->gcm, &th->gctx, out, in, len, nonce,
-				   ad, adlen, tag, CIPHER_TAG_LEN);
-		break;
-	case CIPHER_AES128GCM:
-		IMB_AES128_GCM_DEC(m, &k->gcm, &th->gctx, out, in, len, nonce,
-				   ad, adlen, tag, CIPHER_TAG_LEN);
-		break;
-	case CIPHER_CHACHA20POLY1305:
-		IMB_CHACHA20_POLY1305_INIT(m, k->raw, &th->cctx, nonce, ad,
-					   adlen);
-		IMB_CHACHA20_POLY1305_DEC_UPDATE(m, k->raw, &th->cctx, out, in,
-						 len);
-		IMB_CHACHA20_POLY1305_DEC_FINALIZE(m, &th->cctx, tag,
-						   CIPHER_TAG_LEN);
+		(seal ? m->chacha20_poly1305_enc_update
+		      : m->chacha20_poly1305_dec_update)(k->raw, &th->cctx, out,
+							 in, len);
+		/* IMB_CHACHA20_POLY1305_{ENC,DEC}_FINALIZE: the same call */
+		m->chacha20_poly1305_finalize(&th->cctx, tag, CIPHER_TAG_LEN);
 		break;
 	}
 }
@@ -596,8 +575,8 @@ static int do_seal(struct cipher_thread *th, const struct cipher_key *k,
 		return r;
 	if (th->backend == CIPHER_BACKEND_MBEDTLS)
 		return mbed_seal(th, k, nonce, ad, adlen, in, out, len, tag);
-	imb_seal(th, k, nonce, ad ? ad : empty, adlen, in ? in : empty,
-		 out ? out : th->scratch, len, tag);
+	imb_crypt(th, k, true, nonce, ad ? ad : empty, adlen, in ? in : empty,
+		  out ? out : th->scratch, len, tag);
 	return 0;
 }
 
@@ -613,8 +592,8 @@ static int do_open(struct cipher_thread *th, const struct cipher_key *k,
 		return r;
 	if (th->backend == CIPHER_BACKEND_MBEDTLS)
 		return mbed_open(th, k, nonce, ad, adlen, in, out, len, tag);
-	imb_open(th, k, nonce, ad ? ad : empty, adlen, in ? in : empty,
-		 out ? out : th->scratch, len, calc);
+	imb_crypt(th, k, false, nonce, ad ? ad : empty, adlen,
+		  in ? in : empty, out ? out : th->scratch, len, calc);
 	if (secmem_cmp(calc, tag, CIPHER_TAG_LEN) != 0) {
 		if (len)
 			secmem_wipe(out, len);
@@ -675,8 +654,10 @@ int cipher_open(struct cipher_thread *th, const struct cipher_key *k,
 	return r;
 }
 
-int cipher_seal_batch(struct cipher_thread *th, const struct cipher_key *k,
-		      struct cipher_op *ops, unsigned n)
+/* cipher_seal_batch()/cipher_open_batch(): each op in turn, one state
+ * wipe at the end. */
+static int run_batch(struct cipher_thread *th, const struct cipher_key *k,
+		     struct cipher_op *ops, unsigned n, bool seal)
 {
 	int fails = 0;
 
@@ -684,27 +665,24 @@ int cipher_seal_batch(struct cipher_thread *th, const struct cipher_key *k,
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++) {
 		struct cipher_op *op = &ops[i];
-		op->status = do_seal(th, k, op->nonce, op->ad, op->adlen,
-				     op->in, op->out, op->len, op->tag);
+		op->status = seal ? do_seal(th, k, op->nonce, op->ad, op->adlen,
+					    op->in, op->out, op->len, op->tag)
+				  : do_open(th, k, op->nonce, op->ad, op->adlen,
+					    op->in, op->out, op->len, op->tag);
 		fails += op->status != 0;
 	}
 	imb_wipe_state(th);
 	return fails;
 }
 
+int cipher_seal_batch(struct cipher_thread *th, const struct cipher_key *k,
+		      struct cipher_op *ops, unsigned n)
+{
+	return run_batch(th, k, ops, n, true);
+}
+
 int cipher_open_batch(struct cipher_thread *th, const struct cipher_key *k,
 		      struct cipher_op *ops, unsigned n)
 {
-	int fails = 0;
-
-	if (check_pair(th, k) != 0 || (n && !ops) || n > INT_MAX)
-		return -EINVAL;
-	for (unsigned i = 0; i < n; i++) {
-		struct cipher_op *op = &ops[i];
-		op->status = do_open(th, k, op->nonce, op->ad, op->adlen,
-				     op->in, op->out, op->len, op->tag);
-		fails += op->status != 0;
-	}
-	imb_wipe_state(th);
-	return fails;
+	return run_batch(th, k, ops, n, false);
 }
