@@ -24,6 +24,8 @@ static const char lbl_xname[] = "cryptstack xattr name v1";
 static const char lbl_xval[] = "cryptstack xattr value v1";
 
 #define SIV_TAG CIPHER_SIV_TAG_LEN
+/* A label as the AD component it is. */
+#define LABEL_AD(l) { (const uint8_t *)(l), sizeof(l) - 1 }
 #define MAX_RAW_NAME (SIV_TAG + FMT_NAME_MAX) /* 271 */
 #define HASH_LEN 32u
 #define HASH_B64 43u
@@ -171,10 +173,8 @@ static int plain_valid(const char *s, size_t len)
 static int name_siv(const uint8_t *nk, const uint8_t *dirid, const char *plain,
 		    size_t len, uint8_t raw[static MAX_RAW_NAME])
 {
-	struct cipher_ad ads[2] = {
-		{ (const uint8_t *)lbl_name, sizeof(lbl_name) - 1 },
-		{ dirid, FMT_DIRID_LEN },
-	};
+	struct cipher_ad ads[2] = { LABEL_AD(lbl_name),
+				    { dirid, FMT_DIRID_LEN } };
 	return cipher_siv_encrypt(nk, FMT_NAMES_KEY_LEN, ads, 2,
 				  (const uint8_t *)plain, len, raw);
 }
@@ -234,10 +234,8 @@ static int raw_to_plain(const uint8_t *nk, const uint8_t *dirid,
 			const uint8_t *raw, size_t rawlen, char *out,
 			size_t outcap)
 {
-	struct cipher_ad ads[2] = {
-		{ (const uint8_t *)lbl_name, sizeof(lbl_name) - 1 },
-		{ dirid, FMT_DIRID_LEN },
-	};
+	struct cipher_ad ads[2] = { LABEL_AD(lbl_name),
+				    { dirid, FMT_DIRID_LEN } };
 	char plain[FMT_NAME_MAX + 1];
 	size_t plen;
 	int r;
@@ -418,56 +416,81 @@ int fmt_plain_name_check(const char *name, size_t len)
 
 /* ---- symlinks and xattrs ------------------------------------------- */
 
-int fmt_symlink_encrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
-			const char *target, size_t len, char *out,
-			size_t outcap)
-{
-	struct cipher_ad ad = { (const uint8_t *)lbl_symlink,
-				sizeof(lbl_symlink) - 1 };
-	uint8_t raw[SIV_TAG + FMT_SYMLINK_MAX];
-	int r;
+/* Symlink targets and xattr names: AES-SIV under the names key with the
+ * label as the only AD, stored as b64 text. */
+#define LABELLED_MAX FMT_SYMLINK_MAX
+#define XPFX_UP "user."
+#define XPFX_UP_LEN 5u
+#define XPFX_LOW_LEN (sizeof(FMT_XATTR_PREFIX) - 1)
+#define XREST_MAX 169u /* 8 + b64(16 + 169) = 255 */
+_Static_assert(XREST_MAX <= LABELLED_MAX, "xattr names are labelled texts");
 
-	if (!names_key || !target || !out || len == 0 ||
-	    memchr(target, '\0', len))
-		return -EINVAL;
-	if (len > FMT_SYMLINK_MAX)
-		return -ENAMETOOLONG;
-	r = cipher_siv_encrypt(names_key, FMT_NAMES_KEY_LEN, &ad, 1,
-			       (const uint8_t *)target, len, raw);
+/* Seals plain (len <= LABELLED_MAX bytes) under label ad into b64 text at
+ * out; returns the text length or -errno. */
+static int labelled_seal(const uint8_t *nk, const struct cipher_ad *ad,
+			 const char *plain, size_t len, char *out,
+			 size_t outcap)
+{
+	uint8_t raw[SIV_TAG + LABELLED_MAX];
+	int r = cipher_siv_encrypt(nk, FMT_NAMES_KEY_LEN, ad, 1,
+				   (const uint8_t *)plain, len, raw);
 	if (r == 0)
 		r = fmt_b64_encode(raw, len + SIV_TAG, out, outcap);
 	secmem_wipe(raw, sizeof(raw));
 	return r;
 }
 
+/* Opens b64 text lower[0..len) sealed under label ad into plain (room for
+ * max <= LABELLED_MAX bytes, not terminated); returns the plaintext length,
+ * -EBADMSG (forged, or it holds a NUL: we never write those) or -EINVAL
+ * (not b64, empty, longer than max). */
+static int labelled_open(const uint8_t *nk, const struct cipher_ad *ad,
+			 const char *lower, size_t len, char *plain,
+			 size_t max)
+{
+	uint8_t raw[SIV_TAG + LABELLED_MAX];
+	int n, r;
+
+	n = fmt_b64_decode(lower, len, raw, SIV_TAG + max);
+	if (n < 0 || (size_t)n <= SIV_TAG)
+		return -EINVAL;
+	r = cipher_siv_decrypt(nk, FMT_NAMES_KEY_LEN, ad, 1, raw, (size_t)n,
+			       (uint8_t *)plain);
+	if (r < 0)
+		return r == -EBADMSG ? -EBADMSG : -EINVAL;
+	n -= (int)SIV_TAG;
+	if (memchr(plain, '\0', (size_t)n))
+		return -EBADMSG;
+	return n;
+}
+
+int fmt_symlink_encrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
+			const char *target, size_t len, char *out,
+			size_t outcap)
+{
+	struct cipher_ad ad = LABEL_AD(lbl_symlink);
+
+	if (!names_key || !target || !out || len == 0 ||
+	    memchr(target, '\0', len))
+		return -EINVAL;
+	if (len > FMT_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	return labelled_seal(names_key, &ad, target, len, out, outcap);
+}
+
 int fmt_symlink_decrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 			const char *lower, size_t len, char *out,
 			size_t outcap)
 {
-	struct cipher_ad ad = { (const uint8_t *)lbl_symlink,
-				sizeof(lbl_symlink) - 1 };
-	uint8_t raw[SIV_TAG + FMT_SYMLINK_MAX];
+	struct cipher_ad ad = LABEL_AD(lbl_symlink);
 	char plain[FMT_SYMLINK_MAX];
-	int n, r;
+	int r;
 
 	if (!names_key || !lower || !out)
 		return -EINVAL;
-	n = fmt_b64_decode(lower, len, raw, sizeof(raw));
-	if (n < 0)
-		return -EINVAL;
-	if ((size_t)n <= SIV_TAG)
-		return -EINVAL;
-	r = cipher_siv_decrypt(names_key, FMT_NAMES_KEY_LEN, &ad, 1, raw,
-			       (size_t)n, (uint8_t *)plain);
-	if (r < 0) {
-		r = r == -EBADMSG ? -EBADMSG : -EINVAL;
+	r = labelled_open(names_key, &ad, lower, len, plain, sizeof(plain));
+	if (r < 0)
 		goto out;
-	}
-	r = n - (int)SIV_TAG;
-	if (memchr(plain, '\0', (size_t)r)) {
-		r = -EBADMSG;
-		goto out;
-	}
 	if (outcap < (size_t)r + 1) {
 		r = -ENOSPC;
 		goto out;
@@ -479,18 +502,11 @@ out:
 	return r;
 }
 
-#define XPFX_UP "user."
-#define XPFX_UP_LEN 5u
-#define XPFX_LOW_LEN (sizeof(FMT_XATTR_PREFIX) - 1)
-#define XREST_MAX 169u /* 8 + b64(16 + 169) = 255 */
-
 int fmt_xattr_name_encrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 			   const char *name, size_t len, char *out,
 			   size_t outcap)
 {
-	struct cipher_ad ad = { (const uint8_t *)lbl_xname,
-				sizeof(lbl_xname) - 1 };
-	uint8_t raw[SIV_TAG + XREST_MAX];
+	struct cipher_ad ad = LABEL_AD(lbl_xname);
 	size_t rest;
 	int r;
 
@@ -505,41 +521,30 @@ int fmt_xattr_name_encrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 		return -ERANGE;
 	if (outcap < XPFX_LOW_LEN + 1)
 		return -ENOSPC;
-	r = cipher_siv_encrypt(names_key, FMT_NAMES_KEY_LEN, &ad, 1,
-			       (const uint8_t *)name + XPFX_UP_LEN, rest, raw);
+	r = labelled_seal(names_key, &ad, name + XPFX_UP_LEN, rest,
+			  out + XPFX_LOW_LEN, outcap - XPFX_LOW_LEN);
 	if (r < 0)
 		return r;
 	memcpy(out, FMT_XATTR_PREFIX, XPFX_LOW_LEN);
-	r = fmt_b64_encode(raw, rest + SIV_TAG, out + XPFX_LOW_LEN,
-			   outcap - XPFX_LOW_LEN);
-	return r < 0 ? r : r + (int)XPFX_LOW_LEN;
+	return r + (int)XPFX_LOW_LEN;
 }
 
 int fmt_xattr_name_decrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 			   const char *lower, size_t len, char *out,
 			   size_t outcap)
 {
-	struct cipher_ad ad = { (const uint8_t *)lbl_xname,
-				sizeof(lbl_xname) - 1 };
-	uint8_t raw[SIV_TAG + XREST_MAX];
+	struct cipher_ad ad = LABEL_AD(lbl_xname);
 	char plain[XREST_MAX];
-	int n, r;
+	int n;
 
 	if (!names_key || !lower || !out)
 		return -EINVAL;
 	if (len <= XPFX_LOW_LEN || memcmp(lower, FMT_XATTR_PREFIX, XPFX_LOW_LEN))
 		return -EINVAL;
-	n = fmt_b64_decode(lower + XPFX_LOW_LEN, len - XPFX_LOW_LEN, raw,
-			   sizeof(raw));
-	if (n < 0 || (size_t)n <= SIV_TAG)
-		return -EINVAL;
-	r = cipher_siv_decrypt(names_key, FMT_NAMES_KEY_LEN, &ad, 1, raw,
-			       (size_t)n, (uint8_t *)plain);
-	if (r < 0)
-		return r == -EBADMSG ? -EBADMSG : -EINVAL;
-	n -= (int)SIV_TAG;
-	if (memchr(plain, '\0', (size_t)n))
-		return -EBADMSG;
+	n = labelled_open(names_key, &ad, lower + XPFX_LOW_LEN,
+			  len - XPFX_LOW_LEN, plain, sizeof(plain));
+	if (n < 0)
+		return n;
 	if (outcap < XPFX_UP_LEN + (size_t)n + 1)
 		return -ENOSPC;
 	memcpy(out, XPFX_UP, XPFX_UP_LEN);
@@ -553,10 +558,8 @@ int fmt_xattr_value_encrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 			    const uint8_t *val, size_t len, uint8_t *out,
 			    size_t outcap)
 {
-	struct cipher_ad ads[2] = {
-		{ (const uint8_t *)lbl_xval, sizeof(lbl_xval) - 1 },
-		{ (const uint8_t *)name, namelen },
-	};
+	struct cipher_ad ads[2] = { LABEL_AD(lbl_xval),
+				    { (const uint8_t *)name, namelen } };
 	int r;
 
 	if (!names_key || !name || !out || (len && !val))
@@ -575,10 +578,8 @@ int fmt_xattr_value_decrypt(const uint8_t names_key[static FMT_NAMES_KEY_LEN],
 			    const uint8_t *in, size_t len, uint8_t *out,
 			    size_t outcap)
 {
-	struct cipher_ad ads[2] = {
-		{ (const uint8_t *)lbl_xval, sizeof(lbl_xval) - 1 },
-		{ (const uint8_t *)name, namelen },
-	};
+	struct cipher_ad ads[2] = { LABEL_AD(lbl_xval),
+				    { (const uint8_t *)name, namelen } };
 	int r;
 
 	if (!names_key || !name || !in || !out || len < SIV_TAG ||
