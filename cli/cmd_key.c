@@ -27,21 +27,6 @@ static void usage(void)
 		"[--key-passfile FILE | --key-extpass CMD]]\n");
 }
 
-static int parse_hex(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (sscanf(s + 2 * i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1]))
-			return -EINVAL;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
 int cmd_key(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -105,11 +90,8 @@ int cmd_key(int argc, char **argv)
 			op.flags |= KC_F_NEW_KEY;
 			break;
 		case 'i':
-			if (parse_hex(optarg, op.key_id, sizeof(op.key_id))) {
-				fprintf(stderr, "cryptstack: --key-id takes 16 "
-					"hex digits (see cryptstack info)\n");
+			if (cli_parse_key_id(optarg, op.key_id))
 				return 2;
-			}
 			op.flags |= KC_F_KEY_ID;
 			break;
 		case 's':
@@ -147,17 +129,8 @@ int cmd_key(int argc, char **argv)
 	if (add && pubkey) {
 		if (cli_read_file(pubkey, 16384, 0, &pub, &pub_len))
 			goto out;
-	} else if (add) {
-		struct cli_pass_src none = { 0 };
-		if (!neu.passfile && !neu.extpass &&
-		    (cli_rc_get("passfile") || cli_rc_get("extpass"))) {
-			fprintf(stderr, "cryptstack: give the new passphrase "
-				"with --new-passfile or --new-extpass\n");
-			goto out;
-		}
-		if (cli_pass_read((neu.passfile || neu.extpass) ? &neu : &none,
-				  "New passphrase: ", 1, &pass, &pass_len))
-			goto out;
+	} else if (add && cli_pass_read_new(&neu, &pass, &pass_len)) {
+		goto out;
 	}
 	int r = cli_keyd_admin(lower, &op, &u, pass, pass_len, pub, pub_len,
 			       NULL, NULL, msg, sizeof(msg));

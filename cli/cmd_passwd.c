@@ -77,19 +77,7 @@ int cmd_passwd(int argc, char **argv)
 		return 1;
 	if (cli_unlock_add_pass(&u, &ca.pass, "Old passphrase: "))
 		goto out;
-	struct cli_pass_src *ns = &neu;
-	struct cli_pass_src none = { 0 };
-	if (!neu.passfile && !neu.extpass) {
-		/* Terminal only: the options file's passfile= holds the
-		 * old passphrase, never the new one. */
-		ns = &none;
-		if (cli_rc_get("passfile") || cli_rc_get("extpass")) {
-			fprintf(stderr, "cryptstack: give the new passphrase "
-				"with --new-passfile or --new-extpass\n");
-			goto out;
-		}
-	}
-	if (cli_pass_read(ns, "New passphrase: ", 1, &pass, &pass_len))
+	if (cli_pass_read_new(&neu, &pass, &pass_len))
 		goto out;
 	int r = cli_keyd_admin(lower, &op, &u, pass, pass_len, NULL, 0, NULL,
 			       NULL, msg, sizeof(msg));

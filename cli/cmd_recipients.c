@@ -39,20 +39,7 @@ static struct {
 	struct kd_wrap_req *wreq;   /* locked */
 } st = { .svc = -1 };
 
-static int parse_hex(const char *s, uint8_t *out, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		if (!strchr("0123456789abcdefABCDEF", s[2 * i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[2 * i + 1]) ||
-		    sscanf(s + 2 * i, "%2x", &v) != 1)
-			return -EINVAL;
-		out[i] = (uint8_t)v;
-	}
-	return 0;
-}
+_Static_assert(KD_ID_LEN == 8, "cli_parse_key_id() fills 8 bytes");
 
 /* One request/reply with keyd; a broken exchange is fatal for the run. */
 static int kd_call(const void *req, size_t len, void *rep, size_t replen)
@@ -274,11 +261,8 @@ int cmd_recipients(int argc, char **argv)
 			keypass = optarg;
 			break;
 		case 'i':
-			if (parse_hex(optarg, st.id, KD_ID_LEN)) {
-				fprintf(stderr, "cryptstack: --key-id takes 16 "
-					"hex digits (see cryptstack info)\n");
+			if (cli_parse_key_id(optarg, st.id))
 				return 2;
-			}
 			have_id = 1;
 			break;
 		case 'h':

@@ -509,6 +509,28 @@ int cli_parse_slot(const char *s, int32_t *slot)
 	return 0;
 }
 
+_Static_assert(sizeof(((struct kc_op *)0)->key_id) == 8, "key id length");
+
+int cli_parse_key_id(const char *s, uint8_t id[static 8])
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+
+	if (strlen(s) != 16)
+		goto bad;
+	for (size_t i = 0; i < 8; i++) {
+		unsigned v;
+		if (!strchr(hex, s[2 * i]) || !strchr(hex, s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &v) != 1)
+			goto bad;
+		id[i] = (uint8_t)v;
+	}
+	return 0;
+bad:
+	fprintf(stderr, "cryptstack: --key-id takes 16 hex digits (see "
+		"cryptstack info)\n");
+	return -EINVAL;
+}
+
 int cli_open_lower(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -135,6 +135,9 @@ int cli_common_opt(int o, const char *arg, struct cli_common_args *a);
 int cli_common_kdf(struct kc_op *op, const struct cli_common_args *a);
 /* Parses a --slot value (0..65535) into *slot; 0 or -EINVAL. */
 int cli_parse_slot(const char *s, int32_t *slot);
+/* Parses a --key-id value (16 hex digits, as cryptstack info shows them)
+ * into id; 0, or -EINVAL (printed). */
+int cli_parse_key_id(const char *s, uint8_t id[static 8]);
 /* Opens the lower directory O_RDONLY|O_DIRECTORY; -errno (printed). */
 int cli_open_lower(const char *path);
 

@@ -289,3 +289,15 @@ fail:
 	secmem_free(buf, CLI_PASS_MAX + 2);
 	return r;
 }
+
+int cli_pass_read_new(const struct cli_pass_src *src, char **pass,
+		      size_t *len)
+{
+	if (!src->passfile && !src->extpass &&
+	    (cli_rc_get("passfile") || cli_rc_get("extpass"))) {
+		fprintf(stderr, "cryptstack: give the new passphrase with "
+			"--new-passfile or --new-extpass\n");
+		return -EINVAL;
+	}
+	return cli_pass_read(src, "New passphrase: ", 1, pass, len);
+}

@@ -26,6 +26,12 @@ struct cli_pass_src {
  * terminal and no other source; -EINVAL: empty, too long or mismatch). */
 int cli_pass_read(const struct cli_pass_src *src, const char *prompt,
 		  int confirm, char **pass, size_t *len);
+/* Reads a new passphrase (asked twice on a terminal) from src, the
+ * command's --new-passfile/--new-extpass, else from the terminal; never
+ * from the options file, whose passfile=/extpass= give the old one (then
+ * it refuses with a message, -EINVAL). Returns as cli_pass_read(). */
+int cli_pass_read_new(const struct cli_pass_src *src, char **pass,
+		      size_t *len);
 /* Wipes and frees a passphrase from cli_pass_read(); NULL is a no-op. */
 void cli_pass_free(char *pass, size_t len);
 
