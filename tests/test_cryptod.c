@@ -58,6 +58,24 @@ static void fill(uint8_t *b, size_t n, uint32_t seed)
 	}
 }
 
+/* The rest of a test runs on a volume of its own: starts one with nrings
+ * rings (init_opts for cryptstack init, or NULL) as H and keeps the
+ * suite's in *save until own_volume_end() stops it and puts that back. */
+static void own_volume(struct cdh *save, unsigned nrings,
+		       const char *init_opts)
+{
+	struct cdh v;
+	CU_ASSERT_EQUAL_FATAL(cdh_start(&v, nrings, init_opts), 0);
+	*save = H;
+	H = v;
+}
+
+static void own_volume_end(const struct cdh *save)
+{
+	cdh_stop(&H);
+	H = *save;
+}
+
 /* Creates name in ROOT and writes data in pieces of at most CS_MAX_IO. */
 static uint64_t make_file(const char *name, const uint8_t *data, size_t len,
 			  uint64_t *fh)
@@ -73,6 +91,28 @@ static uint64_t make_file(const char *name, const uint8_t *data, size_t len,
 		off += n;
 	}
 	return e.nodeid;
+}
+
+/* make_file() and its RELEASE: a closed file; returns its node id. */
+static uint64_t make_closed(const char *name, const uint8_t *data, size_t len)
+{
+	uint64_t fh;
+	uint64_t ino = make_file(name, data, len, &fh);
+	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	return ino;
+}
+
+/* Opens ino read-only, reads up to len bytes at offset 0 into buf and
+ * releases it: the read's result, or the open's error. */
+static int open_read(uint64_t ino, void *buf, uint32_t len)
+{
+	uint64_t fh;
+	int n = cdh_open(&H, 0, ino, O_RDONLY, &fh);
+	if (n == 0) {
+		n = cdh_read(&H, 0, ino, fh, 0, buf, len);
+		cdh_release(&H, 0, ino, fh);
+	}
+	return n;
 }
 
 static bool read_all_eq(unsigned ring, uint64_t ino, uint64_t fh,
@@ -645,8 +685,7 @@ static void test_tamper(void)
 	uint8_t data[20000];
 	fill(data, sizeof(data), 11);
 	uint64_t fh;
-	uint64_t ino = make_file("victim", data, sizeof(data), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	uint64_t ino = make_closed("victim", data, sizeof(data));
 	char p[PATH_MAX + 300];
 	CU_ASSERT_EQUAL_FATAL(lower_file_of(H.lower, p, sizeof(p), NULL), 0);
 	int fd = open(p, O_RDWR);
@@ -677,8 +716,7 @@ static void test_tamper(void)
 	struct cdh U;
 	CU_ASSERT_EQUAL_FATAL(cdh_start(&U, 1, NULL), 0);
 	H = U;
-	uint64_t ino2 = make_file("other", data, 100, &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino2, fh), 0);
+	make_closed("other", data, 100);
 	char q[PATH_MAX + 300];
 	CU_ASSERT_EQUAL_FATAL(lower_file_of(U.lower, q, sizeof(q), NULL), 0);
 	/* Replace T's victim with U's file bytes. */
@@ -733,17 +771,14 @@ static void copy_range(const char *from, const char *to, off_t off, size_t n)
  * restart. */
 static void test_seal_bind(void)
 {
-	struct cdh V;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
-	struct cdh save = H;
-	H = V;
+	struct cdh save;
+	own_volume(&save, 1, NULL);
 	uint8_t a[20000], b2[4096], c[5000], r[20000];
 	fill(a, sizeof(a), 71);
 	fill(b2, sizeof(b2), 72);
 	fill(c, sizeof(c), 73);
 	uint64_t fh, fh2;
-	uint64_t ino = make_file("f1", a, sizeof(a), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	uint64_t ino = make_closed("f1", a, sizeof(a));
 	uint64_t ino2 = make_file("f2", c, sizeof(c), &fh2);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino2, fh2), 0);
 	char p1[PATH_MAX + 300], p2[PATH_MAX + 300], old[PATH_MAX + 400];
@@ -805,8 +840,7 @@ static void test_seal_bind(void)
 	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), -EIO);
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "f3", &e), 0);
 	CU_ASSERT_EQUAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), -EIO);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 /* Which of the two size slots (header bytes 64..191, in slots) is the
@@ -828,16 +862,13 @@ static unsigned newer_slot(const uint8_t slots[static 128])
  * name, here over the new file that now has it. */
 static void test_bind_splice(void)
 {
-	struct cdh V;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
-	struct cdh save = H;
-	H = V;
+	struct cdh save;
+	own_volume(&save, 1, NULL);
 	uint8_t a[9000], g[5000], r[9000];
 	fill(a, sizeof(a), 81);
 	fill(g, sizeof(g), 82);
 	uint64_t fh;
-	uint64_t ino = make_file("x", a, sizeof(a), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	make_closed("x", a, sizeof(a));
 	char px[PATH_MAX + 300], py[PATH_MAX + 300];
 	CU_ASSERT_EQUAL_FATAL(lower_of("x", px, sizeof(px)), 0);
 	/* the attacker's backup of x's size slots (bound to x) */
@@ -848,8 +879,7 @@ static void test_bind_splice(void)
 	uint8_t old[64]; /* the current one */
 	memcpy(old, slots + 64 * newer_slot(slots), 64);
 	CU_ASSERT_EQUAL(cdh_rename(&H, 0, ROOT, "x", ROOT, "y", 0), 0);
-	uint64_t ino2 = make_file("x", g, sizeof(g), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino2, fh), 0);
+	make_closed("x", g, sizeof(g));
 	CU_ASSERT_EQUAL_FATAL(lower_of("y", py, sizeof(py)), 0);
 	CU_ASSERT_EQUAL_FATAL(lower_of("x", px, sizeof(px)), 0);
 	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
@@ -875,8 +905,7 @@ static void test_bind_splice(void)
 	/* The honest state it must not break: a rename of z to w killed
 	 * after its first slot write (current slot bound to w, the older one
 	 * to z, one seq apart), lower file still at z: opens under z. */
-	ino = make_file("z", g, sizeof(g), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	make_closed("z", g, sizeof(g));
 	CU_ASSERT_EQUAL_FATAL(lower_of("z", px, sizeof(px)), 0);
 	fd = open(px, O_RDONLY);
 	CU_ASSERT_EQUAL_FATAL(pread(fd, slots, sizeof(slots), 64), 128);
@@ -895,8 +924,7 @@ static void test_bind_splice(void)
 	CU_ASSERT_EQUAL_FATAL(cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh), 0);
 	CU_ASSERT(read_all_eq(0, e.nodeid, fh, g, sizeof(g)));
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 /* A lower hard link made offline of a bound file, in place of another
@@ -906,18 +934,14 @@ static void test_bind_splice(void)
  * its content. */
 static void test_bind_alias(void)
 {
-	struct cdh V;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
-	struct cdh save = H;
-	H = V;
+	struct cdh save;
+	own_volume(&save, 1, NULL);
 	uint8_t a[6000], c[3000], r[6000];
 	fill(a, sizeof(a), 91);
 	fill(c, sizeof(c), 92);
-	uint64_t fh, fh2;
-	uint64_t ino = make_file("a", a, sizeof(a), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
-	ino = make_file("c", c, sizeof(c), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	uint64_t fh;
+	make_closed("a", a, sizeof(a));
+	make_closed("c", c, sizeof(c));
 	char pa[PATH_MAX + 300], pc[PATH_MAX + 300];
 	CU_ASSERT_EQUAL_FATAL(lower_of("a", pa, sizeof(pa)), 0);
 	CU_ASSERT_EQUAL_FATAL(lower_of("c", pc, sizeof(pc)), 0);
@@ -930,24 +954,15 @@ static void test_bind_alias(void)
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "a", &ea), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_open(&H, 0, ea.nodeid, O_RDONLY, &fh), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "c", &ec), 0);
-	int o = cdh_open(&H, 0, ec.nodeid, O_RDONLY, &fh2);
-	int n = o == 0 ? cdh_read(&H, 0, ec.nodeid, fh2, 0, r, sizeof(r)) : o;
-	CU_ASSERT(n < 0);
-	if (o == 0)
-		cdh_release(&H, 0, ec.nodeid, fh2);
+	CU_ASSERT(open_read(ec.nodeid, r, sizeof(r)) < 0);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, ea.nodeid, fh), 0);
 	/* closed; the alias looked up first, its own name last, then the
 	 * alias's node opened (the kernel opens by node, not by name) */
 	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "c", &ec), 0);
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "a", &ea), 0);
-	o = cdh_open(&H, 0, ec.nodeid, O_RDONLY, &fh2);
-	n = o == 0 ? cdh_read(&H, 0, ec.nodeid, fh2, 0, r, sizeof(r)) : o;
-	CU_ASSERT(n < 0);
-	if (o == 0)
-		cdh_release(&H, 0, ec.nodeid, fh2);
-	cdh_stop(&H);
-	H = save;
+	CU_ASSERT(open_read(ec.nodeid, r, sizeof(r)) < 0);
+	own_volume_end(&save);
 }
 
 /* The records seal is checked only on a clean file, and a written file's
@@ -957,16 +972,13 @@ static void test_bind_alias(void)
  * backup taken before the last write). */
 static void test_seal_erased_slot(void)
 {
-	struct cdh V;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
-	struct cdh save = H;
-	H = V;
+	struct cdh save;
+	own_volume(&save, 1, NULL);
 	uint8_t a[12000], b1[4096], r[12000];
 	fill(a, sizeof(a), 101);
 	fill(b1, sizeof(b1), 102);
 	uint64_t fh;
-	uint64_t ino = make_file("e", a, sizeof(a), &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	uint64_t ino = make_closed("e", a, sizeof(a));
 	char pe[PATH_MAX + 300], old[PATH_MAX + 400], cmd[3 * PATH_MAX];
 	CU_ASSERT_EQUAL_FATAL(lower_of("e", pe, sizeof(pe)), 0);
 	snprintf(old, sizeof(old), "%s/e.old", H.dir);
@@ -986,15 +998,11 @@ static void test_seal_erased_slot(void)
 	CU_ASSERT_EQUAL_FATAL(cdh_restart(&H, 1), 0);
 	struct cs_entry e;
 	CU_ASSERT_EQUAL_FATAL(cdh_lookup(&H, 0, ROOT, "e", &e), 0);
-	int o = cdh_open(&H, 0, e.nodeid, O_RDONLY, &fh);
-	int n = o == 0 ? cdh_read(&H, 0, e.nodeid, fh, 0, r, sizeof(r)) : o;
+	int n = open_read(e.nodeid, r, sizeof(r));
 	CU_ASSERT(n < 0);
 	if (n == (int)sizeof(a) && !memcmp(r, a, sizeof(a)))
 		fprintf(stderr, "extent 1 rolled back and read\n");
-	if (o == 0)
-		cdh_release(&H, 0, e.nodeid, fh);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 #if !defined(__SANITIZE_ADDRESS__)
@@ -1063,8 +1071,7 @@ static void test_rename_writer_race(void)
 		CU_ASSERT(read_all_eq(0, e.nodeid, fh, a, sizeof(a)));
 		CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
 	}
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 #else
 static void test_rename_writer_race(void)
@@ -1085,8 +1092,7 @@ static void test_passthrough(void)
 	struct cdh save = H;
 	H = T;
 	uint64_t fh;
-	uint64_t ino = make_file("foreign", (const uint8_t *)"x", 1, &fh);
-	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
+	uint64_t ino = make_closed("foreign", (const uint8_t *)"x", 1);
 	cdh_forget(&H, 0, ino, 1);
 	char p[PATH_MAX + 300];
 	CU_ASSERT_EQUAL_FATAL(lower_file_of(H.lower, p, sizeof(p), NULL), 0);
@@ -1123,10 +1129,8 @@ static void test_passthrough(void)
  * a worker; a symlink in the lower tree is never followed out. */
 static void test_hostile_lower(void)
 {
-	struct cdh V;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
-	struct cdh save = H;
-	H = V;
+	struct cdh save;
+	own_volume(&save, 1, NULL);
 	struct cs_entry d, e;
 	CU_ASSERT_EQUAL_FATAL(cdh_mkdir(&H, 0, ROOT, "hostile", 0755, &d), 0);
 	DIR *dir = opendir(H.lower);
@@ -1151,18 +1155,15 @@ static void test_hostile_lower(void)
 	/* The lower root's own entries stay hidden and the root works. */
 	struct cs_attr a;
 	CU_ASSERT_EQUAL(cdh_getattr(&H, 0, ROOT, &a), 0);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 /* A plaintext-names volume: names stored as they are, contents still
  * encrypted, the volume's own files hidden and reserved. */
 static void test_plain_names(void)
 {
-	struct cdh V;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, "--plaintext-names"), 0);
-	struct cdh save = H;
-	H = V;
+	struct cdh save;
+	own_volume(&save, 1, "--plaintext-names");
 	uint64_t fh;
 	uint64_t ino =
 	    make_file("visible-name", (const uint8_t *)MARK, strlen(MARK), &fh);
@@ -1181,8 +1182,7 @@ static void test_plain_names(void)
 	for (int i = 0; i < n; i++)
 		CU_ASSERT(v[i].name[0] != '.');
 	free(v);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 struct conc_arg {
@@ -1216,10 +1216,8 @@ static void *conc_worker(void *p)
 
 static void test_concurrent(void)
 {
-	struct cdh C;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&C, 4, NULL), 0);
-	struct cdh save = H;
-	H = C;
+	struct cdh save;
+	own_volume(&save, 4, NULL);
 	uint64_t fh;
 	uint64_t ino = make_file("shared", NULL, 0, &fh);
 	pthread_t t[4];
@@ -1248,8 +1246,7 @@ static void test_concurrent(void)
 	CU_ASSERT_EQUAL(cdh_stop_daemons(&H), 0);
 	free(w);
 	free(r);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 /* Per-extent content of "version" v of the crash file. */
@@ -1376,10 +1373,8 @@ static void *torn_reader(void *p)
 
 static void test_no_torn_reads(void)
 {
-	struct cdh C;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&C, 3, NULL), 0);
-	struct cdh save = H;
-	H = C;
+	struct cdh save;
+	own_volume(&save, 3, NULL);
 	uint8_t *w = malloc(64 * 4096);
 	for (unsigned e = 0; e < 64; e++)
 		crash_extent(w + e * 4096, e, 0);
@@ -1412,8 +1407,7 @@ static void test_no_torn_reads(void)
 	}
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, ino, fh), 0);
 	free(w);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 /* Frontend gone with a file still open: cryptod closes it cleanly, so
@@ -1421,10 +1415,8 @@ static void test_no_torn_reads(void)
  * detected (EIO) after the restart. */
 static void test_hangup_clean_close(void)
 {
-	struct cdh V;
-	CU_ASSERT_EQUAL_FATAL(cdh_start(&V, 1, NULL), 0);
-	struct cdh save = H;
-	H = V;
+	struct cdh save;
+	own_volume(&save, 1, NULL);
 	uint8_t a[4096], b[4096], old[4096];
 	fill(a, sizeof(a), 101);
 	fill(b, sizeof(b), 202);
@@ -1446,8 +1438,7 @@ static void test_hangup_clean_close(void)
 	uint8_t r[4096];
 	CU_ASSERT_EQUAL(cdh_read(&H, 0, e.nodeid, fh, 0, r, 4096), -EIO);
 	CU_ASSERT_EQUAL(cdh_release(&H, 0, e.nodeid, fh), 0);
-	cdh_stop(&H);
-	H = save;
+	own_volume_end(&save);
 }
 
 struct open_job {
