@@ -143,8 +143,8 @@ static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
 	fe_cur.ac_ino2 = 0;
 	if (!ac_unstamped(s->op)) {
 		st1 = fe_ac_touch(s->ino, 0);
-		if (all)
-			ino2 = s->ino;
+		if (all && !ino2)
+			ino2 = s->ino; /* RENAME keeps its newparent */
 		st2 = fe_ac_touch(ino2, all);
 	}
 	pthread_mutex_lock(&fe.mu);
@@ -493,6 +493,7 @@ static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	memcpy(p + sizeof(a), name, n);
 	memcpy(p + sizeof(a) + n, newname, m);
 	s.arg_len = (uint32_t)(sizeof(a) + n + m);
+	fe_cur.ac_ino2 = newparent; /* reply.c dir_changed() */
 	submit(req, &s, 0, 0);
 }
 

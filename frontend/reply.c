@@ -203,6 +203,22 @@ bad:
 
 /* Answers one completed request. Returns 0, or -EPROTO when the reply
  * block is malformed (the request itself was answered EIO). */
+/* A successful request that changed directory dir's entries, so its
+ * nlink, size or times: drop the kernel's attributes of dir with a notify,
+ * which also bumps dir's attr_version, before the reply. The kernel's own
+ * fuse_dir_changed() after the reply only invalidates: attributes of dir
+ * that cryptod took before the change for a READDIRPLUS, LOOKUP or
+ * GETATTR, applied by the kernel after the reply, were kept for the attr
+ * timeout (nlink 3 after an rmdir, fs/fuse/readdir.c and dir.c compare
+ * attr_version). Now the kernel refuses those sent before the bump, and
+ * the invalidation covers those applied before it. dir's attributes are
+ * invalid after the op anyway: no extra GETATTR, one write per op. */
+static void dir_changed(uint64_t dir)
+{
+	if (dir)
+		fuse_lowlevel_notify_inval_inode(fe.se, dir, -1, 0);
+}
+
 static int reply_one(struct fe_ring *rg, const struct fe_pending *p,
 		     const struct cs_cqe *c)
 {
@@ -233,6 +249,27 @@ static int reply_one(struct fe_ring *rg, const struct fe_pending *p,
 			fuse_reply_err(req, err);
 		}
 		return 0;
+	}
+
+	switch (p->op) {
+	case CS_OP_CREATE:
+	case CS_OP_MKNOD:
+	case CS_OP_MKDIR:
+	case CS_OP_SYMLINK:
+	case CS_OP_UNLINK:
+	case CS_OP_RMDIR:
+		dir_changed(p->ino);
+		break;
+	case CS_OP_RENAME:
+		dir_changed(p->ino);
+		if (p->ac_ino2 != p->ino)
+			dir_changed(p->ac_ino2);
+		break;
+	case CS_OP_LINK:
+		dir_changed(p->ac_ino2);
+		break;
+	default:
+		break;
 	}
 
 	switch (p->op) {
