@@ -31,6 +31,7 @@
 #include "ring_uring.h"
 #include "util.h"
 
+/* A region made with these parameters (the test stops if it cannot be). */
 static struct ring_region *mk(uint32_t nrings, uint32_t entries,
 			      uint32_t nslots, uint32_t start)
 {
@@ -42,9 +43,8 @@ static struct ring_region *mk(uint32_t nrings, uint32_t entries,
 	    .start_index = start,
 	};
 	struct ring_region *r = NULL;
-	int rc = ring_region_create(&r, &p);
-	CU_ASSERT_EQUAL(rc, 0);
-	return rc == 0 ? r : NULL;
+	CU_ASSERT_EQUAL_FATAL(ring_region_create(&r, &p), 0);
+	return r;
 }
 
 static struct cs_sqe good_sqe(uint64_t id, uint32_t slot)
@@ -65,16 +65,17 @@ static struct cs_cqe good_cqe(uint64_t id, uint32_t slot)
 }
 
 /* A second, independent mapping of the region: what a hostile peer
- * could write. Caller munmaps len bytes. */
+ * could write (the test stops if it cannot be made). Caller munmaps len
+ * bytes. */
 static uint8_t *peer_map(struct ring_region *r, size_t *len)
 {
 	struct stat st;
-	if (fstat(ring_region_fd(r), &st) < 0)
-		return NULL;
+	CU_ASSERT_EQUAL_FATAL(fstat(ring_region_fd(r), &st), 0);
 	*len = (size_t)st.st_size;
 	void *m = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED,
 		       ring_region_fd(r), 0);
-	return m == MAP_FAILED ? NULL : m;
+	CU_ASSERT_FATAL(m != MAP_FAILED);
+	return m;
 }
 
 static struct ring_pair_ctl *pair_ctl(uint8_t *base, uint32_t entries,
@@ -135,7 +136,6 @@ static void test_params(void)
 static void test_empty(void)
 {
 	struct ring_region *r = mk(2, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	struct cs_sqe s[4];
 	struct cs_cqe c[4];
 	CU_ASSERT_EQUAL(ring_sq_pop(r, 0, s, 4), 0);
@@ -156,7 +156,6 @@ static void test_empty(void)
 static void test_full(void)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	struct cs_sqe in[10], out[10];
 	for (unsigned i = 0; i < 10; i++)
 		in[i] = good_sqe(i, i % 4);
@@ -192,10 +191,8 @@ static void test_wrap(void)
 					  UINT32_MAX - 3};
 	for (size_t k = 0; k < ARRAY_SIZE(starts); k++) {
 		struct ring_region *r = mk(1, 4, 2, starts[k]);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		size_t len = 0;
 		uint8_t *m = peer_map(r, &len);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 		struct ring_pair_ctl *ctl = pair_ctl(m, 4, 0);
 		CU_ASSERT_EQUAL(ctl->sq.tail, starts[k]);
 		uint64_t next_in = 0, next_out = 0, cnext_out = 0;
@@ -234,7 +231,6 @@ static void test_wrap(void)
 static void test_batch(void)
 {
 	struct ring_region *r = mk(1, 16, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	struct cs_sqe in[16], out[16];
 	for (unsigned i = 0; i < 16; i++)
 		in[i] = good_sqe(i, i % 4);
@@ -259,7 +255,6 @@ static void test_batch(void)
 static void test_attach(void)
 {
 	struct ring_region *a = mk(3, 8, 4, 7), *b = NULL;
-	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
 	CU_ASSERT_EQUAL_FATAL(ring_region_attach(&b, ring_region_fd(a)), 0);
 	const struct ring_params *pb = ring_region_params(b);
 	CU_ASSERT_EQUAL(pb->nrings, 3);
@@ -285,7 +280,6 @@ static void test_attach(void)
 static void test_pick(void)
 {
 	struct ring_region *r = mk(4, 8, 1, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	for (unsigned t = 0; t < 10; t++)
 		CU_ASSERT_EQUAL(ring_pick(r, 123, 0, t), t % 4);
 	/* Same file, same MiB: same ring; over many MiB: every ring used. */
@@ -361,7 +355,6 @@ static void test_sqe_check(void)
 		CU_ASSERT_EQUAL(ring_sqe_check(&vp, &bad[i]), -EPROTO);
 		/* Through a real ring: -EPROTO, sticky. */
 		struct ring_region *r = mk(1, 8, 4, 0);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		struct cs_sqe g = good_sqe(7, 1), out[4];
 		CU_ASSERT_EQUAL(ring_sq_push(r, 0, &g, 1), 1);
 		CU_ASSERT_EQUAL(ring_sq_push(r, 0, &bad[i], 1), 1);
@@ -405,7 +398,6 @@ static void test_cqe_check(void)
 	for (unsigned i = 0; i < nb; i++) {
 		CU_ASSERT_EQUAL(ring_cqe_check(&vp, &bad[i]), -EPROTO);
 		struct ring_region *r = mk(1, 8, 4, 0);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		struct cs_cqe out[2];
 		CU_ASSERT_EQUAL(ring_cq_push(r, 0, &bad[i], 1), 1);
 		CU_ASSERT_EQUAL(ring_cq_pop(r, 0, out, 2), -EPROTO);
@@ -422,10 +414,8 @@ static void test_hostile_indices(void)
 {
 	for (int k = 0; k < 4; k++) {
 		struct ring_region *r = mk(1, 8, 4, UINT32_MAX - 2);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		size_t len = 0;
 		uint8_t *m = peer_map(r, &len);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 		struct ring_pair_ctl *ctl = pair_ctl(m, 8, 0);
 		struct cs_sqe s = good_sqe(1, 0), so[8];
 		struct cs_cqe c = good_cqe(1, 0), co[8];
@@ -454,10 +444,8 @@ static void test_hostile_indices(void)
 	}
 	/* Exactly `entries` ahead is a full ring, not an error. */
 	struct ring_region *r = mk(1, 8, 4, 5);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	size_t len = 0;
 	uint8_t *m = peer_map(r, &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	pair_ctl(m, 8, 0)->cq.tail = 5 + 8; /* zeroed cqes are valid */
 	struct cs_cqe co[16];
 	CU_ASSERT_EQUAL(ring_cq_pop(r, 0, co, 16), 8);
@@ -488,7 +476,6 @@ static int fake_region(const struct ring_shdr *hdr, off_t sz, int seals)
 static void test_bad_headers(void)
 {
 	struct ring_region *r = mk(2, 8, 4, 0), *b = NULL;
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	struct ring_shdr good;
 	CU_ASSERT_EQUAL_FATAL(pread(ring_region_fd(r), &good, sizeof(good), 0),
 			      (ssize_t)sizeof(good));
@@ -596,10 +583,8 @@ static void test_bad_headers(void)
 static void test_doorbell_flags(void)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	size_t len = 0;
 	uint8_t *m = peer_map(r, &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	struct ring_ctl *sq = &pair_ctl(m, 8, 0)->sq;
 	uint32_t *addr = NULL, val = 0;
 
@@ -679,7 +664,6 @@ static void wait_kick_rounds(struct ring_region *r, int rounds,
 static void test_wait_kick_threads(void)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	wait_kick_rounds(r, 20, 2000);
 	ring_region_destroy(r);
 }
@@ -688,7 +672,6 @@ static void test_wait_kick_threads(void)
 static void test_spin(void)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	ring_set_spin(r, 200000); /* 200 us */
 	uint64_t t = now_ns();
 	CU_ASSERT_EQUAL(ring_cq_wait(r, 0, 0), -ETIMEDOUT);
@@ -715,10 +698,8 @@ static long thread_sleeps(void)
 static void test_spin_auto(void)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	size_t len = 0;
 	uint8_t *m = peer_map(r, &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	struct ring_pair_ctl *pc = pair_ctl(m, 8, 0);
 	/* A cap above the timeouts: a wait that spins spins through its
 	 * whole timeout and never sleeps (no voluntary context switch; its
@@ -795,10 +776,8 @@ static void *push_late(void *arg)
 static void test_poll(void)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	size_t len = 0;
 	uint8_t *m = peer_map(r, &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	struct ring_pair_ctl *pc = pair_ctl(m, 8, 0);
 
 	uint64_t t = now_ns();
@@ -921,7 +900,6 @@ static void *home_thread(void *arg)
 static void test_home(void)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	pthread_t th;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, home_thread, r), 0);
 	pthread_join(th, NULL);
@@ -1009,7 +987,6 @@ static int lost_child(int memfd, uint32_t rounds, uint32_t auto_ns, int jitter)
 static void lost_wakeup_run(uint32_t rounds, uint32_t auto_ns, int jitter)
 {
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	pid_t pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
@@ -1225,7 +1202,6 @@ static void test_cross_process_stream(void)
 static void test_peer_death(void)
 {
 	struct ring_region *r = mk(1, 64, 64, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	int sv[2];
 	CU_ASSERT_EQUAL_FATAL(
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
@@ -1319,7 +1295,6 @@ static void test_uring_futex_wait(void)
 		return;
 	}
 	struct ring_region *r = mk(1, 8, 4, 0);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	struct io_uring_cqe *cqe = NULL;
 	uint32_t *addr, val;
 
