@@ -5,7 +5,7 @@
  *
  *   fusexport [--quick] [--n=N] [--rounds=R] [--threads=T] [--depth=D]
  *             [--transport=classic,uring] [--client=any,cpu0,cpu1]
- *             [--hop] [--defer]
+ *             [--hop] [--defer] [--reader-cpu=C]
  *
  * A raw FUSE server (no libfuse) mounts an empty root directory on a
  * temporary directory and answers INIT, GETATTR, LOOKUP (ENOENT), GETXATTR
@@ -24,15 +24,20 @@
  * trip to a helper process (frontend -> cryptod): classic threads talk to
  * unpinned helper threads (as cryptod's workers run today), uring queue
  * threads to a helper thread pinned to the queue's CPU (a per-CPU worker).
- * --defer creates the rings with IORING_SETUP_SINGLE_ISSUER|DEFER_TASKRUN.
+ * --defer creates the rings with IORING_SETUP_SINGLE_ISSUER|DEFER_TASKRUN;
+ * --reader-cpu=C pins the classic readers to CPU C (a fixed cross-CPU or
+ * same-CPU hand-over instead of wherever the scheduler puts them).
  *
  * The client is a forked child (a separate process, as an application is):
  * N getxattr(mnt, "user.x") round trips (no kernel cache answers them)
  * pinned to no CPU, to CPU 0, to CPU 1. One machine-readable line each:
- *   fusexport transport=uring hop=none client=cpu0 n=.. mean=.. p10=..
- *     p50=.. p90=.. p99=.. max=.. same_cpu=.. via_ring=..
+ *   fusexport transport=uring hop=none readers=any client=cpu0 n=..
+ *     mean=.. p10=.. p50=.. p90=.. p99=.. max=.. same_cpu=.. via_ring=..
+ *     cpu_us=.. vcsw=..
  * (microseconds; same_cpu: share of round trips answered by a server thread
- * on the client's CPU; via_ring: share served through io_uring). Rounds
+ * on the client's CPU, hop_same_cpu the same for the helper; via_ring:
+ * share served through io_uring; cpu_us and vcsw: CPU time and voluntary
+ * context switches of client and server together per round trip). Rounds
  * alternate the transport order; a Markdown table of medians over rounds
  * closes the run. Wall-clock times: the machine's load is part of them.
  *
@@ -60,6 +65,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -126,9 +132,10 @@ static const char *const place_name[] = {"any", "cpu0", "cpu1"};
 static struct {
 	long n, warm;
 	int rounds, threads, depth, hop, defer;
+	int reader_cpu; /* classic readers pinned here; -1: unpinned */
 	int transports[2], ntransports;
 	int places[3], nplaces;
-} opt = {20000, 500, 3, 2, 2, 0, 0, {T_CLASSIC, T_URING}, 2,
+} opt = {20000, 500, 3, 2, 2, 0, 0, -1, {T_CLASSIC, T_URING}, 2,
 	 {P_ANY, P_CPU0, P_CPU1}, 3};
 
 /* --- enable_uring ---------------------------------------------------- */
@@ -175,6 +182,23 @@ static void uring_param_restore(void)
 	if (uring_saved)
 		uring_param_write(uring_saved);
 }
+
+/* --- what the client and the server share ---------------------------- */
+
+/* MAP_SHARED between the server threads (parent), the client child and
+ * the helper process. */
+struct fx_shared {
+	_Atomic int32_t srv_cpu; /* CPU that answered the last GETXATTR */
+	_Atomic int32_t hop_cpu; /* CPU of the helper thread in that hop */
+	uint32_t same;		 /* client: round trips with srv_cpu == own */
+	uint32_t hop_same;	 /* client: ... with hop_cpu == own */
+	uint32_t on_cpu0;	 /* client: round trips ending on CPU 0 */
+	int32_t err;		 /* client: errno of a failed call, or 0 */
+	uint64_t total_ns;	 /* client: whole measured loop */
+	uint32_t lat[];		 /* client: ns per round trip */
+};
+
+static struct fx_shared *shm;
 
 /* --- futex hop to a helper process (--hop) --------------------------- */
 
@@ -235,6 +259,8 @@ static void *hop_worker(void *arg)
 			continue;
 		}
 		seen = r;
+		atomic_store_explicit(&shm->hop_cpu, sched_getcpu(),
+				      memory_order_relaxed);
 		atomic_store_explicit(&ch->resp, r, memory_order_release);
 		futex(&ch->resp, FUTEX_WAKE, 1);
 	}
@@ -297,19 +323,6 @@ static void hop(void)
 		futex(&ch->resp, FUTEX_WAIT, r);
 }
 
-/* --- what the client and the server share ---------------------------- */
-
-/* MAP_SHARED between the server threads (parent) and the client child. */
-struct fx_shared {
-	_Atomic int32_t srv_cpu; /* CPU that answered the last GETXATTR */
-	uint32_t same;		 /* client: round trips with srv_cpu == own */
-	uint32_t on_cpu0;	 /* client: round trips ending on CPU 0 */
-	int32_t err;		 /* client: errno of a failed call, or 0 */
-	uint64_t total_ns;	 /* client: whole measured loop */
-	uint32_t lat[];		 /* client: ns per round trip */
-};
-
-static struct fx_shared *shm;
 static _Atomic uint64_t served_dev, served_ring; /* GETXATTR per transport */
 
 /* --- requests -------------------------------------------------------- */
@@ -413,6 +426,8 @@ static void *classic_thread(void *arg)
 	char *buf = malloc(FX_BUFSZ);
 
 	my_chan = FX_MAXCPU + (int)(intptr_t)arg;
+	if (opt.reader_cpu >= 0)
+		pin_cpu(opt.reader_cpu);
 	if (!buf) {
 		fprintf(stderr, "fusexport: out of memory\n");
 		return NULL;
@@ -896,7 +911,7 @@ static int client_main(enum fx_place p)
 	pin_cpu(p == P_ANY ? -1 : p == P_CPU0 ? 0 : 1);
 	for (long i = 0; i < opt.warm; i++)
 		getxattr(mnt, "user.x", v, sizeof(v));
-	shm->same = shm->on_cpu0 = 0;
+	shm->same = shm->hop_same = shm->on_cpu0 = 0;
 	uint64_t t0 = now_ns();
 	for (long i = 0; i < opt.n; i++) {
 		uint64_t a = now_ns();
@@ -911,6 +926,8 @@ static int client_main(enum fx_place p)
 						 : (uint32_t)(b - a);
 		shm->same += cpu == atomic_load_explicit(&shm->srv_cpu,
 							 memory_order_relaxed);
+		shm->hop_same += cpu == atomic_load_explicit(
+					    &shm->hop_cpu, memory_order_relaxed);
 		shm->on_cpu0 += cpu == 0;
 	}
 	shm->total_ns = now_ns() - t0;
@@ -929,8 +946,26 @@ static double q_us(const uint32_t *v, long n, double q)
 }
 
 struct fx_result {
-	double mean, p10, p50, p90, p99, max, same, ring;
+	double mean, p10, p50, p90, p99, max, same, hop_same, ring;
+	double cpu_us; /* CPU (user + sys) of client and server per trip */
+	double vcsw;   /* voluntary context switches (sleeps) per trip */
 };
+
+static uint64_t tv_ns(struct timeval t)
+{
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_usec * 1000u;
+}
+
+/* Where the classic reader threads run ("any" in uring mounts, where
+ * the one reader sees no requests). */
+static const char *readers_name(enum fx_transport t)
+{
+	static char b[16];
+	if (t != T_CLASSIC || opt.reader_cpu < 0)
+		return "any";
+	snprintf(b, sizeof(b), "cpu%d", opt.reader_cpu);
+	return b;
+}
 
 /* Runs one client placement against the current mount; 0 or -1. */
 static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
@@ -939,8 +974,13 @@ static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
 	uint64_t dev0 = atomic_load(&served_dev);
 	uint64_t ring0 = atomic_load(&served_ring);
 
+	struct rusage ru0, ru1, ruc;
+
 	shm->err = 0;
 	fflush(stdout);
+	/* The server threads are this process's; its main thread only
+	 * waits meanwhile. The client's usage includes its warm-up. */
+	getrusage(RUSAGE_SELF, &ru0);
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("fusexport: fork");
@@ -949,15 +989,22 @@ static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
 	if (pid == 0)
 		_exit(client_main(p));
 	int st;
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	if (wait4(pid, &st, 0, &ruc) != pid || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "fusexport: client failed (status %#x): %s\n",
 			st, shm->err ? strerror(shm->err) : "killed");
 		return -1;
 	}
+	getrusage(RUSAGE_SELF, &ru1);
 	uint64_t dev = atomic_load(&served_dev) - dev0;
 	uint64_t ring = atomic_load(&served_ring) - ring0;
-	long n = opt.n;
+	long n = opt.n, trips = opt.n + opt.warm;
+	res->cpu_us = (double)(tv_ns(ru1.ru_utime) + tv_ns(ru1.ru_stime) -
+			       tv_ns(ru0.ru_utime) - tv_ns(ru0.ru_stime) +
+			       tv_ns(ruc.ru_utime) + tv_ns(ruc.ru_stime)) /
+		      1e3 / (double)trips;
+	res->vcsw = (double)(ru1.ru_nvcsw - ru0.ru_nvcsw + ruc.ru_nvcsw) /
+		    (double)trips;
 	qsort(shm->lat, (size_t)n, sizeof(shm->lat[0]), cmp_u32);
 	res->mean = shm->total_ns / 1e3 / (double)n;
 	res->p10 = q_us(shm->lat, n, 0.10);
@@ -966,13 +1013,18 @@ static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
 	res->p99 = q_us(shm->lat, n, 0.99);
 	res->max = shm->lat[n - 1] / 1e3;
 	res->same = (double)shm->same / (double)n;
+	res->hop_same = (double)shm->hop_same / (double)n;
 	res->ring = dev + ring ? (double)ring / (double)(dev + ring) : 0;
-	printf("fusexport transport=%s hop=%s client=%s n=%ld mean=%.2f "
-	       "p10=%.1f p50=%.1f p90=%.1f p99=%.1f max=%.1f same_cpu=%.2f "
-	       "via_ring=%.2f\n",
-	       transport_name[t], with_hop ? "futex" : "none", place_name[p], n,
-	       res->mean, res->p10, res->p50, res->p90, res->p99, res->max,
-	       res->same, res->ring);
+	printf("fusexport transport=%s hop=%s readers=%s client=%s n=%ld "
+	       "mean=%.2f p10=%.1f p50=%.1f p90=%.1f p99=%.1f max=%.1f "
+	       "same_cpu=%.2f",
+	       transport_name[t], with_hop ? "futex" : "none", readers_name(t),
+	       place_name[p], n, res->mean, res->p10, res->p50, res->p90,
+	       res->p99, res->max, res->same);
+	if (with_hop)
+		printf(" hop_same_cpu=%.2f", res->hop_same);
+	printf(" via_ring=%.2f cpu_us=%.1f vcsw=%.2f\n", res->ring, res->cpu_us,
+	       res->vcsw);
 	fflush(stdout);
 	return 0;
 }
@@ -1017,6 +1069,8 @@ static int parse_args(int argc, char **argv)
 			opt.depth = atoi(a + 8);
 		} else if (!strcmp(a, "--hop")) {
 			opt.hop = 1;
+		} else if (!strncmp(a, "--reader-cpu=", 13)) {
+			opt.reader_cpu = atoi(a + 13);
 		} else if (!strcmp(a, "--defer")) {
 			opt.defer = 1;
 		} else if (!strncmp(a, "--transport=", 12)) {
@@ -1036,7 +1090,7 @@ static int parse_args(int argc, char **argv)
 	}
 	if (opt.n < 1 || opt.n > 10000000 || opt.rounds < 1 ||
 	    opt.threads < 1 || opt.threads >= FX_MAXTHR || opt.depth < 1 ||
-	    opt.depth > 8)
+	    opt.depth > 8 || opt.reader_cpu >= FX_MAXCPU)
 		return -1;
 	return 0;
 }
@@ -1066,7 +1120,7 @@ int main(int argc, char **argv)
 			"usage: fusexport [--quick] [--n=N] [--rounds=R<=64] "
 			"[--threads=T<16] [--depth=D<=8] "
 			"[--transport=classic,uring] [--client=any,cpu0,cpu1] "
-			"[--hop] [--defer]\n");
+			"[--hop] [--defer] [--reader-cpu=C]\n");
 		return 2;
 	}
 	if (geteuid() != 0) {
@@ -1185,13 +1239,15 @@ int main(int argc, char **argv)
 				COL(p90, "p90");
 				COL(p99, "p99");
 				COL(same, "same CPU");
+				COL(cpu_us, "CPU µs");
 #undef COL
 			}
 	if (tab.nrows) {
 		char unit[128];
 		snprintf(unit, sizeof(unit),
 			 "µs per getxattr round trip, median of %d round(s) "
-			 "of %ld; same CPU: share",
+			 "of %ld; same CPU: share; CPU µs: both processes, "
+			 "per round trip",
 			 opt.rounds, opt.n);
 		bench_table_print(&tab, "transport client", unit);
 	}
