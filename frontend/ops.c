@@ -217,6 +217,29 @@ static void submit_plain(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
 	submit(req, &s, 0, 0);
 }
 
+/* A request with an argument block: copies a (alen bytes), then x (xlen
+ * bytes) and y (ylen bytes) right after it into the slot's argument area,
+ * points s at them and submits; answers EIO when the slot has no room
+ * (and drops a LINK's or RENAME's fe_cur.ac_ino2). */
+static void submit_arg(fuse_req_t req, struct cs_sqe *s, const void *a,
+		       size_t alen, const void *x, size_t xlen, const void *y,
+		       size_t ylen)
+{
+	uint8_t *p = arg_area(alen + xlen + ylen, &s->arg_off);
+	if (!p) {
+		fe_cur.ac_ino2 = 0;
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	memcpy(p, a, alen);
+	if (xlen)
+		memcpy(p + alen, x, xlen);
+	if (ylen)
+		memcpy(p + alen + xlen, y, ylen);
+	s->arg_len = (uint32_t)(alen + xlen + ylen);
+	submit(req, s, 0, 0);
+}
+
 /* Pushes a FORGET (no slot, no completion); returns the ring to kick. */
 static unsigned push_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
@@ -348,7 +371,6 @@ static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct cs_sqe s;
 	struct cs_setattr_arg a;
-	uint8_t *p;
 
 	if (setattr_unlinked(req, ino, attr, to_set))
 		return;
@@ -368,14 +390,7 @@ static void fe_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	a.atime_nsec = (uint32_t)attr->st_atim.tv_nsec;
 	a.mtime = attr->st_mtim.tv_sec;
 	a.mtime_nsec = (uint32_t)attr->st_mtim.tv_nsec;
-	p = arg_area(sizeof(a), &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	s.arg_len = sizeof(a);
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), NULL, 0, NULL, 0);
 }
 
 static void fe_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -390,7 +405,6 @@ static void create_common(fuse_req_t req, enum cs_op op, fuse_ino_t parent,
 	struct cs_sqe s;
 	struct cs_create_arg a;
 	size_t n = strlen(name);
-	uint8_t *p;
 
 	if (n == 0 || n > CS_NAME_MAX) {
 		fuse_reply_err(req, n ? ENAMETOOLONG : EINVAL);
@@ -405,15 +419,7 @@ static void create_common(fuse_req_t req, enum cs_op op, fuse_ino_t parent,
 	a.rdev = (uint32_t)rdev;
 	a.flags = flags;
 	a.namelen = (uint32_t)n;
-	p = arg_area(sizeof(a) + n, &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	memcpy(p + sizeof(a), name, n);
-	s.arg_len = (uint32_t)(sizeof(a) + n);
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), name, n, NULL, 0);
 }
 
 static void fe_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -444,7 +450,6 @@ static void fe_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	struct cs_sqe s;
 	struct cs_symlink_arg a;
 	size_t n = strlen(name), t = strlen(link);
-	uint8_t *p;
 
 	if (n == 0 || n > CS_NAME_MAX || t == 0 || t > CS_SYMLINK_MAX) {
 		fuse_reply_err(req, (n == 0 || t == 0) ? EINVAL : ENAMETOOLONG);
@@ -453,16 +458,7 @@ static void fe_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 	sqe_init(&s, req, CS_OP_SYMLINK, parent);
 	a.namelen = (uint32_t)n;
 	a.targetlen = (uint32_t)t;
-	p = arg_area(sizeof(a) + n + t, &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	memcpy(p + sizeof(a), name, n);
-	memcpy(p + sizeof(a) + n, link, t);
-	s.arg_len = (uint32_t)(sizeof(a) + n + t);
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), name, n, link, t);
 }
 
 static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -472,7 +468,6 @@ static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct cs_sqe s;
 	struct cs_rename_arg a;
 	size_t n = strlen(name), m = strlen(newname);
-	uint8_t *p;
 
 	if (n == 0 || m == 0 || n > CS_NAME_MAX || m > CS_NAME_MAX) {
 		fuse_reply_err(req, (n == 0 || m == 0) ? EINVAL : ENAMETOOLONG);
@@ -484,17 +479,8 @@ static void fe_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.flags = flags;
 	a.namelen = (uint32_t)n;
 	a.newnamelen = (uint32_t)m;
-	p = arg_area(sizeof(a) + n + m, &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	memcpy(p + sizeof(a), name, n);
-	memcpy(p + sizeof(a) + n, newname, m);
-	s.arg_len = (uint32_t)(sizeof(a) + n + m);
 	fe_cur.ac_ino2 = newparent; /* reply.c dir_changed() */
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), name, n, newname, m);
 }
 
 static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -503,7 +489,6 @@ static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct cs_sqe s;
 	struct cs_link_arg a;
 	size_t n = strlen(newname);
-	uint8_t *p;
 
 	if (n == 0 || n > CS_NAME_MAX) {
 		fuse_reply_err(req, n ? ENAMETOOLONG : EINVAL);
@@ -513,16 +498,8 @@ static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	memset(&a, 0, sizeof(a));
 	a.newparent = newparent;
 	a.namelen = (uint32_t)n;
-	p = arg_area(sizeof(a) + n, &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	memcpy(p + sizeof(a), newname, n);
-	s.arg_len = (uint32_t)(sizeof(a) + n);
 	fe_cur.ac_ino2 = newparent;
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), newname, n, NULL, 0);
 }
 
 /* With the writeback cache the kernel reads pages of write-only files and
@@ -544,19 +521,11 @@ static void open_common(fuse_req_t req, enum cs_op op, fuse_ino_t ino,
 {
 	struct cs_sqe s;
 	struct cs_open_arg a = { .flags = flags, .pad = 0 };
-	uint8_t *p;
 
 	sqe_init(&s, req, op, ino);
 	if (op == CS_OP_OPEN && (fe_kin & FE_KIN_KILL_SUIDGID))
 		s.flags |= CS_F_KILL_SUIDGID;
-	p = arg_area(sizeof(a), &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	s.arg_len = sizeof(a);
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), NULL, 0, NULL, 0);
 }
 
 static void fe_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -712,7 +681,6 @@ static void fe_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct cs_sqe s;
 	struct cs_xattr_arg a;
 	size_t n = strlen(name);
-	uint8_t *p;
 
 	if (!is_user_xattr(name)) {
 		fuse_reply_err(req, EOPNOTSUPP);
@@ -731,17 +699,7 @@ static void fe_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	a.flags = (uint32_t)flags;
 	a.namelen = (uint32_t)n;
 	a.valuelen = (uint32_t)size;
-	p = arg_area(sizeof(a) + n + size, &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	memcpy(p + sizeof(a), name, n);
-	if (size)
-		memcpy(p + sizeof(a) + n, value, size);
-	s.arg_len = (uint32_t)(sizeof(a) + n + size);
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), name, n, value, size);
 }
 
 /* Only user.* names exist on a cryptstack mount. Every other namespace is
@@ -797,7 +755,6 @@ static void fe_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 {
 	struct cs_sqe s;
 	struct cs_fallocate_arg a;
-	uint8_t *p;
 
 	sqe_init(&s, req, CS_OP_FALLOCATE, ino);
 	sqe_fh(&s, fi);
@@ -811,14 +768,7 @@ static void fe_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	a.mode = (uint32_t)mode;
 	a.offset = (uint64_t)offset;
 	a.length = (uint64_t)length;
-	p = arg_area(sizeof(a), &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	s.arg_len = sizeof(a);
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), NULL, 0, NULL, 0);
 }
 
 static void fe_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -826,7 +776,6 @@ static void fe_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 {
 	struct cs_sqe s;
 	struct cs_lseek_arg a = { .whence = (uint32_t)whence, .pad = 0 };
-	uint8_t *p;
 
 	/* With the writeback cache, data may still sit in dirty kernel pages
 	 * cryptod has not seen (the kernel does not flush before LSEEK), so
@@ -840,14 +789,7 @@ static void fe_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	sqe_init(&s, req, CS_OP_LSEEK, ino);
 	sqe_fh(&s, fi);
 	s.off = (uint64_t)off;
-	p = arg_area(sizeof(a), &s.arg_off);
-	if (!p) {
-		fuse_reply_err(req, EIO);
-		return;
-	}
-	memcpy(p, &a, sizeof(a));
-	s.arg_len = sizeof(a);
-	submit(req, &s, 0, 0);
+	submit_arg(req, &s, &a, sizeof(a), NULL, 0, NULL, 0);
 }
 
 const struct fuse_lowlevel_ops fe_ops = {
