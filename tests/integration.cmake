@@ -23,7 +23,7 @@ set_target_properties(cs_nouring PROPERTIES RUNTIME_OUTPUT_DIRECTORY
 foreach(t quickstart posix programs encview context backends user nouring scratch
     killpriv writereqs attrcache
     attrcache_links attrcache_stress attrcache_unlinked killpriv_more review_load
-    slot_wait atime rmdir_nlink_race)
+    slot_wait atime atime_user rmdir_nlink_race)
   add_test(NAME integration_${t}
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh
       ${CMAKE_BINARY_DIR})
