@@ -20,6 +20,12 @@ printf 'correct horse battery staple\n' >"$PASS"
 WRONG=$T/wrong
 printf 'not the passphrase\n' >"$WRONG"
 MOUNTS=""
+UMOUNTS=""
+# Default places (a script may choose others): the lower directory, the
+# mount point, a plain directory to compare with (not created).
+L=$T/lower
+M=$T/mnt
+P=$T/plain
 
 is_mounted() { awk -v m="$1" '$2 == m { f = 1 } END { exit !f }' /proc/self/mounts; }
 
@@ -29,6 +35,9 @@ cleanup() {
 		if is_mounted "$m"; then
 			"$CS" umount "$m" >/dev/null 2>&1 || umount -l "$m"
 		fi
+	done
+	for m in $UMOUNTS; do
+		umount -l "$m"
 	done
 	rm -rf "$T"
 }
@@ -49,6 +58,20 @@ cs_mount() {
 	MOUNTS="$MOUNTS $mnt"
 	${CS_MOUNT_WRAP:-} "$CS" mount --passfile "$PASS" "$@"
 	is_mounted "$mnt" || fail "mount returned 0 but $mnt is not mounted"
+}
+
+# cs_new [mount args...]: a new volume at $L, mounted at $M.
+cs_new() {
+	cs_init "$L"
+	cs_mount "$@" "$L" "$M"
+}
+
+# tmpfs_dir DIR SIZE: a tmpfs of SIZE mounted at DIR (the test is skipped
+# when it cannot be), unmounted at exit after the file system mounts.
+tmpfs_dir() {
+	mkdir -p "$1"
+	mount -t tmpfs -o size="$2" tmpfs "$1" || skip "cannot mount a tmpfs"
+	UMOUNTS="$UMOUNTS $1"
 }
 
 cs_umount() {
@@ -105,3 +128,12 @@ child_pid() {
 
 # tree_sums DIR: sorted "sha256  path" of every regular file.
 tree_sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
+
+# keyd_stop MNT: SIGSTOPs the keyd of the mount at MNT (its pid in $kdp:
+# kill -CONT "$kdp" resumes it; it is resumed at exit in any case).
+keyd_stop() {
+	kdp=$(child_pid "$(sup_pid "$1")" cryptstack-keyd)
+	[ -n "$kdp" ] || fail "keyd pid not found"
+	kill -STOP "$kdp"
+	trap 'kill -CONT "$kdp" 2>/dev/null; cleanup' EXIT
+}
