@@ -81,15 +81,15 @@
  * (protocol 7.42; unchanged through 6.18). Debian 12's <linux/fuse.h> is
  * 7.38 and lacks them; our own names so a newer header cannot clash.
  */
-#define FX_OVER_IO_URING  (1ULL << 41) /* INIT flag, in flags2 */
-#define FX_URING_HDR_SZ	  128	       /* in_out: in/out header */
-#define FX_URING_OP_SZ	  128	       /* op_in: per-opcode header */
-#define FX_CMD_REGISTER	  1	       /* FUSE_IO_URING_CMD_REGISTER */
-#define FX_CMD_COMMIT	  2	       /* FUSE_IO_URING_CMD_COMMIT_AND_FETCH */
+#define FX_OVER_IO_URING (1ULL << 41) /* INIT flag, in flags2 */
+#define FX_URING_HDR_SZ	 128	      /* in_out: in/out header */
+#define FX_URING_OP_SZ	 128	      /* op_in: per-opcode header */
+#define FX_CMD_REGISTER	 1	      /* FUSE_IO_URING_CMD_REGISTER */
+#define FX_CMD_COMMIT	 2	      /* ..._CMD_COMMIT_AND_FETCH */
 
 struct fx_uring_ent_in_out {
 	uint64_t flags;
-	uint64_t commit_id; /* the request's unique, echoed on commit */
+	uint64_t commit_id;  /* the request's unique, echoed on commit */
 	uint32_t payload_sz; /* valid payload bytes, either direction */
 	uint32_t padding;
 	uint64_t reserved;
@@ -115,7 +115,7 @@ _Static_assert(sizeof(struct fx_uring_cmd_req) == 24, "uapi size");
 _Static_assert(offsetof(struct io_uring_sqe, cmd) == 48, "SQE cmd area");
 _Static_assert(sizeof(struct fuse_in_header) <= FX_URING_HDR_SZ, "hdr");
 
-#define FX_MINOR     42	       /* protocol minor we speak (7.42) */
+#define FX_MINOR     42 /* protocol minor we speak (7.42) */
 #define FX_MAX_WRITE (128u << 10)
 /* Classic read buffer: the kernel wants max_write + headers at least. */
 #define FX_BUFSZ     (FX_MAX_WRITE + 4096u)
@@ -135,8 +135,18 @@ static struct {
 	int reader_cpu; /* classic readers pinned here; -1: unpinned */
 	int transports[2], ntransports;
 	int places[3], nplaces;
-} opt = {20000, 500, 3, 2, 2, 0, 0, -1, {T_CLASSIC, T_URING}, 2,
-	 {P_ANY, P_CPU0, P_CPU1}, 3};
+} opt = {
+    .n = 20000,
+    .warm = 500,
+    .rounds = 3,
+    .threads = 2,
+    .depth = 2,
+    .reader_cpu = -1,
+    .transports = {T_CLASSIC, T_URING},
+    .ntransports = 2,
+    .places = {P_ANY, P_CPU0, P_CPU1},
+    .nplaces = 3,
+};
 
 /* --- enable_uring ---------------------------------------------------- */
 
@@ -191,7 +201,7 @@ struct fx_shared {
 	_Atomic int32_t srv_cpu; /* CPU that answered the last GETXATTR */
 	_Atomic int32_t hop_cpu; /* CPU of the helper thread in that hop */
 	uint32_t same;		 /* client: round trips with srv_cpu == own */
-	uint32_t hop_same;	 /* client: ... with hop_cpu == own */
+	uint32_t hop_same;	 /* client: same with hop_cpu */
 	uint32_t on_cpu0;	 /* client: round trips ending on CPU 0 */
 	int32_t err;		 /* client: errno of a failed call, or 0 */
 	uint64_t total_ns;	 /* client: whole measured loop */
@@ -224,7 +234,7 @@ struct fx_hopshm {
 static struct fx_hopshm *hopshm;
 static pid_t hop_pid = -1;
 static _Thread_local int my_chan = -1; /* this server thread's channel */
-static _Atomic int hop_on;		/* hops in the current mount */
+static _Atomic int hop_on;	       /* hops in the current mount */
 
 static void pin_cpu(int cpu)
 {
@@ -250,8 +260,8 @@ static void *hop_worker(void *arg)
 	if (c < FX_MAXCPU)
 		pin_cpu(c);
 	for (;;) {
-		uint32_t r = atomic_load_explicit(&ch->req,
-						  memory_order_acquire);
+		uint32_t r =
+		    atomic_load_explicit(&ch->req, memory_order_acquire);
 		if (atomic_load(&hopshm->stop))
 			break;
 		if (r == seen) {
@@ -381,7 +391,7 @@ static int fx_handle(const struct fuse_in_header *in, int via_ring,
 		r->u.open.fh = 1;
 		r->len = sizeof(r->u.open);
 		break;
-	case FUSE_READDIR:    /* empty: end of directory at once */
+	case FUSE_READDIR: /* empty: end of directory at once */
 	case FUSE_RELEASEDIR:
 	case FUSE_DESTROY:
 		break;
@@ -411,8 +421,7 @@ static int dev_reply(uint64_t unique, const struct fx_reply *r)
 	    .error = r->err,
 	    .unique = unique,
 	};
-	struct iovec iov[2] = {{&oh, sizeof(oh)},
-			       {(void *)&r->u, r->len}};
+	struct iovec iov[2] = {{&oh, sizeof(oh)}, {(void *)&r->u, r->len}};
 	ssize_t w = writev(fuse_fd, iov, r->len ? 2 : 1);
 
 	if (w < 0)
@@ -514,8 +523,8 @@ static int queue_setup(struct fx_queue *q)
 	int ret;
 
 	if (opt.defer)
-		p.flags |= IORING_SETUP_SINGLE_ISSUER |
-			   IORING_SETUP_DEFER_TASKRUN;
+		p.flags |=
+		    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
 	ret = io_uring_queue_init_params((unsigned)opt.depth, &q->ring, &p);
 	if (ret < 0) {
 		q->what = "io_uring_queue_init";
@@ -538,8 +547,8 @@ static int queue_setup(struct fx_queue *q)
 			q->what = "io_uring_get_sqe";
 			return -EBUSY;
 		}
-		prep_cmd(sqe, FX_CMD_REGISTER, (unsigned)i, e,
-			 (uint16_t)q->qid, 0);
+		prep_cmd(sqe, FX_CMD_REGISTER, (unsigned)i, e, (uint16_t)q->qid,
+			 0);
 	}
 	ret = io_uring_submit(&q->ring);
 	if (ret != opt.depth) {
@@ -583,8 +592,13 @@ static void ring_answer(struct fx_queue *q, unsigned idx)
 	memcpy(e->payload, &r.u, r.len);
 	e->hdr->ring_ent_in_out.payload_sz = r.len;
 
+	/* One SQE per entry, and this entry was in user space: never NULL
+	 * unless the ring is broken (the request then waits for unmount). */
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
-	/* Never NULL: one SQE per entry and the entry was in user space. */
+	if (!sqe) {
+		fprintf(stderr, "fusexport: queue %d: no SQE\n", q->qid);
+		return;
+	}
 	prep_cmd(sqe, FX_CMD_COMMIT, idx, e, (uint16_t)q->qid, commit);
 }
 
@@ -922,12 +936,13 @@ static int client_main(enum fx_place p)
 		}
 		uint64_t b = now_ns();
 		int cpu = sched_getcpu();
-		shm->lat[i] = b - a > UINT32_MAX ? UINT32_MAX
-						 : (uint32_t)(b - a);
+		shm->lat[i] =
+		    b - a > UINT32_MAX ? UINT32_MAX : (uint32_t)(b - a);
 		shm->same += cpu == atomic_load_explicit(&shm->srv_cpu,
 							 memory_order_relaxed);
-		shm->hop_same += cpu == atomic_load_explicit(
-					    &shm->hop_cpu, memory_order_relaxed);
+		shm->hop_same +=
+		    cpu ==
+		    atomic_load_explicit(&shm->hop_cpu, memory_order_relaxed);
 		shm->on_cpu0 += cpu == 0;
 	}
 	shm->total_ns = now_ns() - t0;
@@ -1225,8 +1240,8 @@ int main(int argc, char **argv)
 				if (!n)
 					continue;
 				snprintf(row, sizeof(row), "%s%s %s",
-					 transport_name[t],
-					 h ? "+hop" : "", place_name[p]);
+					 transport_name[t], h ? "+hop" : "",
+					 place_name[p]);
 #define COL(f, name)                                                           \
 	do {                                                                   \
 		for (int i = 0; i < n; i++)                                    \
