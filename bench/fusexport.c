@@ -202,7 +202,6 @@ struct fx_shared {
 	_Atomic int32_t hop_cpu; /* CPU of the helper thread in that hop */
 	uint32_t same;		 /* client: round trips with srv_cpu == own */
 	uint32_t hop_same;	 /* client: same with hop_cpu */
-	uint32_t on_cpu0;	 /* client: round trips ending on CPU 0 */
 	int32_t err;		 /* client: errno of a failed call, or 0 */
 	uint64_t total_ns;	 /* client: whole measured loop */
 	uint32_t lat[];		 /* client: ns per round trip */
@@ -925,7 +924,7 @@ static int client_main(enum fx_place p)
 	pin_cpu(p == P_ANY ? -1 : p == P_CPU0 ? 0 : 1);
 	for (long i = 0; i < opt.warm; i++)
 		getxattr(mnt, "user.x", v, sizeof(v));
-	shm->same = shm->hop_same = shm->on_cpu0 = 0;
+	shm->same = shm->hop_same = 0;
 	uint64_t t0 = now_ns();
 	for (long i = 0; i < opt.n; i++) {
 		uint64_t a = now_ns();
@@ -943,7 +942,6 @@ static int client_main(enum fx_place p)
 		shm->hop_same +=
 		    cpu ==
 		    atomic_load_explicit(&shm->hop_cpu, memory_order_relaxed);
-		shm->on_cpu0 += cpu == 0;
 	}
 	shm->total_ns = now_ns() - t0;
 	return 0;
