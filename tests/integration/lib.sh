@@ -135,5 +135,5 @@ keyd_stop() {
 	kdp=$(child_pid "$(sup_pid "$1")" cryptstack-keyd)
 	[ -n "$kdp" ] || fail "keyd pid not found"
 	kill -STOP "$kdp"
-	trap 'kill -CONT "$kdp" 2>/dev/null; cleanup' EXIT
+	trap 'set +e; kill -CONT "$kdp" 2>/dev/null; cleanup' EXIT
 }

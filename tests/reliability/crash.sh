@@ -95,7 +95,6 @@ cs_mount "$V" "$M"
 "$W" check "$M/w" "$J" || fail "data check after fsck --repair"
 cs_umount "$M"
 say "simulated power loss: one torn data block in w/f0"
-R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
 cs_mount "$V" "$M"
 ino=$(stat -c %i "$M/w/f0")
 size=$(stat -c %s "$M/w/f0")

@@ -6,18 +6,13 @@
 # content; after freeing space fsck is clean and everything reads back.
 #   sh enospc.sh BUILD_DIR
 . "$(dirname "$0")/../integration/lib.sh"
-R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
+. "$(dirname "$0")/rel.sh"
 command -v python3 >/dev/null || skip "python3 missing"
 S=$T/small
-mkdir -p "$S"
-mount -t tmpfs -o size=16m tmpfs "$S" || skip "cannot mount a tmpfs"
-trap 'set +e; is_mounted "$T/mnt" && { "$CS" umount "$T/mnt" || umount -l "$T/mnt"; }; umount -l "$S"; rm -rf "$T"' EXIT
+tmpfs_dir "$S" 16m
 V=$S/lower
-M=$T/mnt
 REF=$T/ref
 mkdir -p "$REF"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 okerr() { # okerr WHAT RESULT: OK or ENOSPC/EDQUOT accepted
 	case "$2" in
 	OK|ENOSPC|EDQUOT) echo "   $1: $2" ;;

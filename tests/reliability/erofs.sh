@@ -8,18 +8,13 @@
 #   sh erofs.sh BUILD_DIR
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/rel.sh"
-R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
 command -v python3 >/dev/null || skip "python3 missing"
 S=$T/lfs
-mkdir -p "$S"
-mount -t tmpfs -o size=64m tmpfs "$S" || skip "cannot mount a tmpfs"
-trap 'set +e; mount -o remount,rw "$S" 2>/dev/null; is_mounted "$T/mnt" && { "$CS" umount "$T/mnt" || umount -l "$T/mnt"; }; umount -l "$S"; rm -rf "$T"' EXIT
+tmpfs_dir "$S" 64m
+trap 'set +e; mount -o remount,rw "$S" 2>/dev/null; cleanup' EXIT
 V=$S/lower
-M=$T/mnt
 REF=$T/ref
 mkdir -p "$REF"
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 cs_init "$V"
 cs_mount "$V" "$M"
 head -c 300000 /dev/urandom >"$REF/a"

@@ -7,12 +7,8 @@
 #   sh keyd_death.sh BUILD_DIR
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/rel.sh"
-R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
 command -v python3 >/dev/null || skip "python3 missing"
 V=$T/vol
-M=$T/mnt
-fails=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 cs_init "$V"
 cs_mount "$V" "$M"
 head -c 100000 /dev/urandom >"$T/a"

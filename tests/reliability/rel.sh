@@ -1,15 +1,8 @@
-# Sourced by the reliability scripts after tests/integration/lib.sh.
-# A sup_pid that tolerates other mounts' pid files vanishing while it
-# looks (lib.sh's version stops at the first one under set -e when tests
-# run in parallel).
-sup_pid() {
-	for f in /run/cryptstack/*.pid; do
-		p=$(cat "$f" 2>/dev/null) || continue
-		[ -n "$p" ] || continue
-		if tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null | grep -q " $1\$\| $1 "; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 0
-}
+# Sourced by the reliability scripts after tests/integration/lib.sh (whose
+# sup_pid tolerates other mounts' pid files vanishing while it looks, and
+# takes the newest live supervisor of a mountpoint).
+# $R: the scripts' python helper (the scripts that use it check python3).
+R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
+# bad MSG: a failed check after which the script goes on; $fails counts.
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }

@@ -15,7 +15,6 @@
 #   sh tamper.sh BUILD_DIR
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/rel.sh"
-R="python3 $(cd "$(dirname "$0")" && pwd)/relutil.py"
 command -v python3 >/dev/null || skip "python3 missing"
 command -v setfattr >/dev/null || skip "setfattr missing (Debian package attr)"
 
