@@ -5,7 +5,7 @@
  *
  *   fusexport [--quick] [--n=N] [--rounds=R] [--threads=T] [--depth=D]
  *             [--transport=classic,uring] [--client=any,cpu0,cpu1]
- *             [--hop] [--defer] [--reader-cpu=C]
+ *             [--hop] [--defer] [--reader-cpu=C] [--poll-us=U]
  *
  * A raw FUSE server (no libfuse) mounts an empty root directory on a
  * temporary directory and answers INIT, GETATTR, LOOKUP (ENOENT), GETXATTR
@@ -26,7 +26,11 @@
  * threads to a helper thread pinned to the queue's CPU (a per-CPU worker).
  * --defer creates the rings with IORING_SETUP_SINGLE_ISSUER|DEFER_TASKRUN;
  * --reader-cpu=C pins the classic readers to CPU C (a fixed cross-CPU or
- * same-CPU hand-over instead of wherever the scheduler puts them).
+ * same-CPU hand-over instead of wherever the scheduler puts them);
+ * --poll-us=U models today's frontend and cryptod polls: a classic reader
+ * polls /dev/fuse for U after each reply (use --threads=1: a second
+ * reader asleep in read(2) would be woken too), and in both transports
+ * both ends of the hop poll (yielding) for U before they sleep.
  *
  * The client is a forked child (a separate process, as an application is):
  * N getxattr(mnt, "user.x") round trips (no kernel cache answers them)
@@ -36,8 +40,9 @@
  *     cpu_us=.. vcsw=..
  * (microseconds; same_cpu: share of round trips answered by a server thread
  * on the client's CPU, hop_same_cpu the same for the helper; via_ring:
- * share served through io_uring; cpu_us and vcsw: CPU time and voluntary
- * context switches of client and server together per round trip). Rounds
+ * share served through io_uring; cpu_us: CPU time of client, server and
+ * helper per round trip; vcsw: voluntary context switches of client and
+ * server per round trip). Rounds
  * alternate the transport order; a Markdown table of medians over rounds
  * closes the run. Wall-clock times: the machine's load is part of them.
  *
@@ -48,12 +53,14 @@
  * enable_uring is set to Y only from the uring mount until the INIT reply
  * (the connection keeps io_uring once negotiated) and restored at once.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fuse.h>
 #include <linux/futex.h>
 #include <liburing.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -133,6 +140,7 @@ static struct {
 	long n, warm;
 	int rounds, threads, depth, hop, defer;
 	int reader_cpu; /* classic readers pinned here; -1: unpinned */
+	int poll_us;	/* classic: listen and hop polls, 0: none */
 	int transports[2], ntransports;
 	int places[3], nplaces;
 } opt = {
@@ -216,17 +224,21 @@ static long futex(_Atomic uint32_t *a, int op, uint32_t v)
 	return syscall(SYS_futex, (uint32_t *)a, op, v, NULL, NULL, 0);
 }
 
-/* One channel per server thread; req and resp on their own cache lines.
- * Both sides sleep at once (no polling): each hop is two wake-ups. */
+/* One channel per server thread; req and resp on their own cache lines,
+ * each with a "sleeping" word so a writer wakes only a sleeper. Without
+ * --poll-us both sides sleep at once: each hop is two wake-ups. */
 struct fx_chan {
 	_Alignas(64) _Atomic uint32_t req;
+	_Atomic uint32_t req_sleep;
 	_Alignas(64) _Atomic uint32_t resp;
+	_Atomic uint32_t resp_sleep;
 };
 
 /* Channels 0..FX_MAXCPU-1: uring queue q (helper pinned to CPU q);
  * FX_MAXCPU + i: classic thread i (helper unpinned). */
 struct fx_hopshm {
 	_Atomic int stop;
+	_Atomic uint32_t poll_ns; /* both sides poll this long; per mount */
 	struct fx_chan ch[FX_MAXCPU + FX_MAXTHR];
 };
 
@@ -249,6 +261,32 @@ static void pin_cpu(int cpu)
 	sched_setaffinity(0, sizeof(s), &s);
 }
 
+/* Waits until *w differs from old: polls (yielding) for poll_ns, then
+ * sleeps with *sleep set. Sequentially consistent accesses: the writer's
+ * store of *w and load of *sleep cannot both miss ours. */
+static void wait_change(_Atomic uint32_t *w, _Atomic uint32_t *sleep,
+			uint32_t old, uint32_t poll_ns)
+{
+	if (poll_ns) {
+		uint64_t end = now_ns() + poll_ns;
+		while (atomic_load(w) == old && now_ns() < end)
+			sched_yield();
+	}
+	while (atomic_load(w) == old) {
+		atomic_store(sleep, 1);
+		if (atomic_load(w) == old)
+			futex(w, FUTEX_WAIT, old);
+		atomic_store(sleep, 0);
+	}
+}
+
+/* Wakes the other side if it sleeps on *w (stored already). */
+static void notify(_Atomic uint32_t *w, _Atomic uint32_t *sleep)
+{
+	if (atomic_load(sleep))
+		futex(w, FUTEX_WAKE, 1);
+}
+
 /* Helper thread: answers its channel until stop. */
 static void *hop_worker(void *arg)
 {
@@ -259,19 +297,15 @@ static void *hop_worker(void *arg)
 	if (c < FX_MAXCPU)
 		pin_cpu(c);
 	for (;;) {
-		uint32_t r =
-		    atomic_load_explicit(&ch->req, memory_order_acquire);
+		wait_change(&ch->req, &ch->req_sleep, seen,
+			    atomic_load(&hopshm->poll_ns));
 		if (atomic_load(&hopshm->stop))
 			break;
-		if (r == seen) {
-			futex(&ch->req, FUTEX_WAIT, r);
-			continue;
-		}
-		seen = r;
+		seen = atomic_load(&ch->req);
 		atomic_store_explicit(&shm->hop_cpu, sched_getcpu(),
 				      memory_order_relaxed);
-		atomic_store_explicit(&ch->resp, r, memory_order_release);
-		futex(&ch->resp, FUTEX_WAKE, 1);
+		atomic_store(&ch->resp, seen);
+		notify(&ch->resp, &ch->resp_sleep);
 	}
 	return NULL;
 }
@@ -324,12 +358,12 @@ static void hop_stop(void)
 static void hop(void)
 {
 	struct fx_chan *ch = &hopshm->ch[my_chan];
-	uint32_t seq = atomic_fetch_add(&ch->req, 1) + 1, r;
+	uint32_t old = atomic_load(&ch->resp);
 
-	futex(&ch->req, FUTEX_WAKE, 1);
-	while ((r = atomic_load_explicit(&ch->resp, memory_order_acquire)) !=
-	       seq)
-		futex(&ch->resp, FUTEX_WAIT, r);
+	atomic_fetch_add(&ch->req, 1);
+	notify(&ch->req, &ch->req_sleep);
+	wait_change(&ch->resp, &ch->resp_sleep, old,
+		    atomic_load(&hopshm->poll_ns));
 }
 
 static _Atomic uint64_t served_dev, served_ring; /* GETXATTR per transport */
@@ -428,6 +462,22 @@ static int dev_reply(uint64_t unique, const struct fx_reply *r)
 	return w == (ssize_t)oh.len ? 0 : -EIO;
 }
 
+static _Atomic uint32_t listen_ns; /* classic readers' poll, per mount */
+
+/* After a reply, looks for the next request (poll(2) with timeout 0,
+ * yielding between looks) for listen_ns before read(2) may sleep: the
+ * frontend's listen poll. */
+static void listen_poll(void)
+{
+	uint32_t ns = atomic_load_explicit(&listen_ns, memory_order_relaxed);
+	if (!ns)
+		return;
+	uint64_t end = now_ns() + ns;
+	struct pollfd p = {.fd = fuse_fd, .events = POLLIN};
+	while (poll(&p, 1, 0) == 0 && now_ns() < end)
+		sched_yield();
+}
+
 /* Reader thread: serves /dev/fuse until the connection goes away. */
 static void *classic_thread(void *arg)
 {
@@ -467,6 +517,7 @@ static void *classic_thread(void *arg)
 					strerror(-err));
 			break;
 		}
+		listen_poll();
 	}
 	free(buf);
 	return NULL;
@@ -801,6 +852,13 @@ static int serve_start(enum fx_transport t, int with_hop)
 		return ret;
 	}
 	atomic_store(&hop_on, with_hop);
+	/* The listen poll models today's frontend (classic only: a ring
+	 * thread waits in io_uring_enter); the hop's polls model cryptod's
+	 * worker and the frontend's completion poll, for both. */
+	uint32_t pns = (uint32_t)opt.poll_us * 1000u;
+	atomic_store(&listen_ns, t == T_CLASSIC ? pns : 0);
+	if (hopshm)
+		atomic_store(&hopshm->poll_ns, pns);
 	if (t == T_URING && !ring_ok) {
 		snprintf(skip_why[t], sizeof(skip_why[t]),
 			 "the kernel did not offer FUSE_OVER_IO_URING in "
@@ -980,6 +1038,36 @@ static const char *readers_name(enum fx_transport t)
 	return b;
 }
 
+/* CPU time of the helper process so far (ns, all its threads, from
+ * /proc/PID/task/TID/schedstat); 0 without --hop. */
+static uint64_t hop_cpu_ns(void)
+{
+	char p[64];
+	uint64_t sum = 0;
+
+	if (hop_pid <= 0)
+		return 0;
+	snprintf(p, sizeof(p), "/proc/%d/task", (int)hop_pid);
+	DIR *d = opendir(p);
+	if (!d)
+		return 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		char f[sizeof(p) + sizeof(e->d_name) + 16];
+		unsigned long long ns;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(f, sizeof(f), "%s/%s/schedstat", p, e->d_name);
+		FILE *fp = fopen(f, "r");
+		if (!fp)
+			continue;
+		if (fscanf(fp, "%llu", &ns) == 1)
+			sum += ns;
+		fclose(fp);
+	}
+	closedir(d);
+	return sum;
+}
+
 /* Runs one client placement against the current mount; 0 or -1. */
 static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
 		      struct fx_result *res)
@@ -994,6 +1082,7 @@ static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
 	/* The server threads are this process's; its main thread only
 	 * waits meanwhile. The client's usage includes its warm-up. */
 	getrusage(RUSAGE_SELF, &ru0);
+	uint64_t hop0 = hop_cpu_ns();
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("fusexport: fork");
@@ -1009,13 +1098,15 @@ static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
 		return -1;
 	}
 	getrusage(RUSAGE_SELF, &ru1);
+	uint64_t hop_ns = hop_cpu_ns() - hop0;
 	uint64_t dev = atomic_load(&served_dev) - dev0;
 	uint64_t ring = atomic_load(&served_ring) - ring0;
 	long n = opt.n, trips = opt.n + opt.warm;
-	res->cpu_us = (double)(tv_ns(ru1.ru_utime) + tv_ns(ru1.ru_stime) -
-			       tv_ns(ru0.ru_utime) - tv_ns(ru0.ru_stime) +
-			       tv_ns(ruc.ru_utime) + tv_ns(ruc.ru_stime)) /
-		      1e3 / (double)trips;
+	res->cpu_us =
+	    (double)(tv_ns(ru1.ru_utime) + tv_ns(ru1.ru_stime) -
+		     tv_ns(ru0.ru_utime) - tv_ns(ru0.ru_stime) +
+		     tv_ns(ruc.ru_utime) + tv_ns(ruc.ru_stime) + hop_ns) /
+	    1e3 / (double)trips;
 	res->vcsw = (double)(ru1.ru_nvcsw - ru0.ru_nvcsw + ruc.ru_nvcsw) /
 		    (double)trips;
 	qsort(shm->lat, (size_t)n, sizeof(shm->lat[0]), cmp_u32);
@@ -1028,12 +1119,12 @@ static int run_client(enum fx_transport t, int with_hop, enum fx_place p,
 	res->same = (double)shm->same / (double)n;
 	res->hop_same = (double)shm->hop_same / (double)n;
 	res->ring = dev + ring ? (double)ring / (double)(dev + ring) : 0;
-	printf("fusexport transport=%s hop=%s readers=%s client=%s n=%ld "
-	       "mean=%.2f p10=%.1f p50=%.1f p90=%.1f p99=%.1f max=%.1f "
+	printf("fusexport transport=%s hop=%s readers=%s poll_us=%d client=%s "
+	       "n=%ld mean=%.2f p10=%.1f p50=%.1f p90=%.1f p99=%.1f max=%.1f "
 	       "same_cpu=%.2f",
 	       transport_name[t], with_hop ? "futex" : "none", readers_name(t),
-	       place_name[p], n, res->mean, res->p10, res->p50, res->p90,
-	       res->p99, res->max, res->same);
+	       opt.poll_us, place_name[p], n, res->mean, res->p10, res->p50,
+	       res->p90, res->p99, res->max, res->same);
 	if (with_hop)
 		printf(" hop_same_cpu=%.2f", res->hop_same);
 	printf(" via_ring=%.2f cpu_us=%.1f vcsw=%.2f\n", res->ring, res->cpu_us,
@@ -1082,6 +1173,8 @@ static int parse_args(int argc, char **argv)
 			opt.depth = atoi(a + 8);
 		} else if (!strcmp(a, "--hop")) {
 			opt.hop = 1;
+		} else if (!strncmp(a, "--poll-us=", 10)) {
+			opt.poll_us = atoi(a + 10);
 		} else if (!strncmp(a, "--reader-cpu=", 13)) {
 			opt.reader_cpu = atoi(a + 13);
 		} else if (!strcmp(a, "--defer")) {
@@ -1103,7 +1196,8 @@ static int parse_args(int argc, char **argv)
 	}
 	if (opt.n < 1 || opt.n > 10000000 || opt.rounds < 1 ||
 	    opt.threads < 1 || opt.threads >= FX_MAXTHR || opt.depth < 1 ||
-	    opt.depth > 8 || opt.reader_cpu >= FX_MAXCPU)
+	    opt.depth > 8 || opt.reader_cpu >= FX_MAXCPU || opt.poll_us < 0 ||
+	    opt.poll_us > 1000000)
 		return -1;
 	return 0;
 }
@@ -1133,7 +1227,7 @@ int main(int argc, char **argv)
 			"usage: fusexport [--quick] [--n=N] [--rounds=R<=64] "
 			"[--threads=T<16] [--depth=D<=8] "
 			"[--transport=classic,uring] [--client=any,cpu0,cpu1] "
-			"[--hop] [--defer] [--reader-cpu=C]\n");
+			"[--hop] [--defer] [--reader-cpu=C] [--poll-us=U]\n");
 		return 2;
 	}
 	if (geteuid() != 0) {
@@ -1237,9 +1331,10 @@ int main(int argc, char **argv)
 				char row[BENCH_LABEL];
 				if (!n)
 					continue;
-				snprintf(row, sizeof(row), "%s%s %s",
-					 transport_name[t], h ? "+hop" : "",
-					 place_name[p]);
+				snprintf(row, sizeof(row), "%s%s%s %s",
+					 transport_name[t],
+					 opt.poll_us ? "+poll" : "",
+					 h ? "+hop" : "", place_name[p]);
 #define COL(f, name)                                                           \
 	do {                                                                   \
 		for (int i = 0; i < n; i++)                                    \
