@@ -370,15 +370,16 @@ void cd_size_rekey(const struct stat *before, const struct stat *after);
 /* Plaintext size of a regular file that may not be open. */
 int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 		 uint64_t *size);
-/* Reads up to len plaintext bytes at off into dst (cap bytes of room);
- * the data starts at dst + *data_off. Returns bytes or -errno. */
-/* After a READ through the mount: moves the lower atime as a read on the
- * lower file system would (relatime there), at most once per open file
- * until it changes or for 24 h; no syscall when not due. */
-void cd_file_accessed(struct cd_file *f);
+/* After a READ of f (the open file of n) through the mount: moves the
+ * lower atime as a read on the lower file system would, checked at most
+ * once per open file until it changes or for 24 h; no syscall when not
+ * due. */
+void cd_file_accessed(struct cd_inode *n, struct cd_file *f);
 /* The open file of n, if any, gets its atime check due again (a change
  * of its times, mode or owner). */
 void cd_file_atime_due(struct cd_inode *n);
+/* Reads up to len plaintext bytes at off into dst (cap bytes of room);
+ * the data starts at dst + *data_off. Returns bytes or -errno. */
 ssize_t cd_file_read(struct cd_worker *w, struct cd_file *f, uint8_t *dst,
 		     size_t cap, size_t len, uint64_t off, uint32_t *data_off);
 /* Writes len bytes at off from src; bytes or -errno. */

@@ -991,7 +991,7 @@ static bool ts_after(const struct timespec *a, const struct timespec *b)
 	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-void cd_file_accessed(struct cd_file *f)
+void cd_file_accessed(struct cd_inode *n, struct cd_file *f)
 {
 	struct timespec now, ts;
 	struct stat st;
@@ -1017,9 +1017,7 @@ void cd_file_accessed(struct cd_file *f)
 	/* A one-byte read through an fd without O_NOATIME: the lower file
 	 * system applies its own atime rule (relatime, noatime, strict) and
 	 * leaves ctime alone, which futimens() would not. */
-	char p[64];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", f->fd_buf);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = cd_inode_reopen(n, O_RDONLY);
 	if (fd < 0)
 		return;
 	if (pread(fd, &b, 1, 0) < 0)
