@@ -35,16 +35,16 @@
  * The client is a forked child (a separate process, as an application is):
  * N getxattr(mnt, "user.x") round trips (no kernel cache answers them)
  * pinned to no CPU, to CPU 0, to CPU 1. One machine-readable line each:
- *   fusexport transport=uring hop=none readers=any client=cpu0 n=..
- *     mean=.. p10=.. p50=.. p90=.. p99=.. max=.. same_cpu=.. via_ring=..
- *     cpu_us=.. vcsw=..
+ *   fusexport transport=uring hop=none readers=any poll_us=0 client=cpu0
+ *     n=.. mean=.. p10=.. p50=.. p90=.. p99=.. max=.. same_cpu=..
+ *     via_ring=.. cpu_us=.. vcsw=..
  * (microseconds; same_cpu: share of round trips answered by a server thread
  * on the client's CPU, hop_same_cpu the same for the helper; via_ring:
  * share served through io_uring; cpu_us: CPU time of client, server and
  * helper per round trip; vcsw: voluntary context switches of client and
- * server per round trip). Rounds
- * alternate the transport order; a Markdown table of medians over rounds
- * closes the run. Wall-clock times: the machine's load is part of them.
+ * server per round trip). Rounds alternate the transport order; a
+ * Markdown table of medians over rounds closes the run. Wall-clock times:
+ * the machine's load is part of them.
  *
  * Root only. Exits 77 (with the reason) when it cannot run: not root, no
  * /dev/fuse, mount refused, or io_uring refused (enable_uring cannot be
@@ -140,7 +140,7 @@ static struct {
 	long n, warm;
 	int rounds, threads, depth, hop, defer;
 	int reader_cpu; /* classic readers pinned here; -1: unpinned */
-	int poll_us;	/* classic: listen and hop polls, 0: none */
+	int poll_us;	/* listen poll (classic) and hop polls, 0: none */
 	int transports[2], ntransports;
 	int places[3], nplaces;
 } opt = {
