@@ -8,10 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null || skip "python3 missing"
-L=$T/lower
-M=$T/mnt
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 
 # snap: type, mode, links, size, mtime of everything; ctime of
 # directories (a regular file's ctime belongs to the kernel under the

@@ -7,10 +7,7 @@
 # ctime after an unlink) is answered with the old snapshot.
 # Truth: the same stat with CS_FRONTEND_ATTRCACHE=0, or after a remount.
 . "$(dirname "$0")/lib.sh"
-L=$T/lower
-M=$T/mnt
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 bad=0
 # check NAME OTHER SETATTR-CMD: ctime must move when OTHER is unlinked
 check() {

@@ -14,8 +14,6 @@
 command -v python3 >/dev/null || skip "python3 missing"
 command -v timeout >/dev/null || skip "timeout missing"
 PY=$(dirname "$0")/attrcache_stress.py
-L=$T/lower
-M=$T/mnt
 cs_init "$L"
 for opts in "" "-o slots=1"; do
 	cs_mount $opts "$L" "$M"

@@ -6,9 +6,6 @@
 # was lost at the next reply about the node, e.g. the fchmod's).
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 missing"
-L=$T/lower
-M=$T/mnt
-P=$T/plain
 mkdir -p "$P"
 cat >"$T/ut.py" <<'PY'
 import os, sys
@@ -34,8 +31,7 @@ for variant in ("write", "fchmod", "none", "futimens-mtime"):
     os.close(fd)
 PY
 python3 "$T/ut.py" "$P" >"$T/plain.out"
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 python3 "$T/ut.py" "$M" >"$T/mnt.out"
 cs_umount "$M"
 paste "$T/plain.out" "$T/mnt.out"

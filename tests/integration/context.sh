@@ -6,8 +6,6 @@
 # both; `recipients add` gives an old file B's packet without re-encryption.
 . "$(dirname "$0")/lib.sh"
 
-L=$T/lower
-M=$T/mnt
 PASSB=$T/passb
 printf 'the second key of this volume\n' >"$PASSB"
 

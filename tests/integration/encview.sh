@@ -5,8 +5,6 @@
 # it mounted normally gives back the plaintext (the backup use case).
 . "$(dirname "$0")/lib.sh"
 
-L=$T/lower
-M=$T/mnt
 V=$T/view
 BK=$T/backup
 BM=$T/backup-mnt
@@ -27,8 +25,7 @@ erofs() {
 }
 
 say "write a tree through a normal mount"
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 mkdir -p "$M/dir/sub/deeper"
 printf '%s\n' "$MARK" >"$M/dir/small.txt"
 : >"$M/empty"

@@ -7,12 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v setpriv >/dev/null || skip "setpriv missing (util-linux)"
-P=$T/plain
-L=$T/lower
-M=$T/mnt
 mkdir -p "$P"
-cs_init "$L"
-cs_mount -o allow_other "$L" "$M"
+cs_new -o allow_other
 NOBODY="setpriv --reuid 65534 --regid 65534 --clear-groups"
 
 # steps DIR: prints the mode after each step, one per line.

@@ -6,9 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 command -v setpriv >/dev/null || skip "setpriv missing"
 command -v python3 >/dev/null || skip "python3 missing"
-P=$T/plain; L=$T/lower; M=$T/mnt
-mkdir -p "$P"; cs_init "$L"
-cs_mount -o allow_other "$L" "$M"
+mkdir -p "$P"
+cs_new -o allow_other
 NOBODY="setpriv --reuid 65534 --regid 65534 --clear-groups"
 cat >"$T/ops.py" <<'PY'
 import os, sys, mmap

@@ -11,8 +11,6 @@ W=$B/cs_nouring
 "$W" true || skip "cannot load a seccomp filter here"
 export CS_MOUNT_WRAP="$W"
 
-L=$T/lower
-M=$T/mnt
 cs_init "$L"
 
 say "mount with io_uring refused"

@@ -4,12 +4,8 @@
 # unprivileged-user checks (setpriv, allow_other + default_permissions).
 . "$(dirname "$0")/lib.sh"
 
-P=$T/plain
-L=$T/lower
-M=$T/mnt
 mkdir -p "$P"
-cs_init "$L"
-cs_mount -o allow_other "$L" "$M"
+cs_new -o allow_other
 
 rc=0
 say "plain directory ($P)"

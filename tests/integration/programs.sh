@@ -12,11 +12,8 @@ for p in git sqlite3 fio rsync xz tar; do
 done
 [ -r "$SRC" ] || skip "$SRC missing (Debian package linux-source-6.1)"
 
-L=$T/lower
-M=$T/mnt
 REF=$T/ref
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 
 say "reference extract (plain directory)"
 mkdir -p "$REF"

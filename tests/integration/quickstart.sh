@@ -5,14 +5,11 @@
 # SIGTERM, the fstab helper, and kill -9 cryptod -> EIO, umount still works.
 . "$(dirname "$0")/lib.sh"
 
-L=$T/lower
-M=$T/mnt
 MARK="CRYPTSTACK-PLAINTEXT-MARKER-7d1f0c"
 NAME="secret-plaintext-name-q9x"
 
 say "init, mount, write"
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 mkdir "$M/$NAME-dir"
 printf '%s\n' "$MARK" >"$M/$NAME-dir/$NAME.txt"
 head -c 3000000 /dev/urandom >"$M/random.bin"

@@ -13,10 +13,7 @@
 command -v python3 >/dev/null || skip "python3 missing"
 command -v timeout >/dev/null || skip "timeout missing"
 D=$(dirname "$0")
-L=$T/lower
-M=$T/mnt
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 mkdir "$M/many" "$M/intr"
 say "many nodes"
 timeout 100 python3 "$D/attrcache_manynodes.py" "$M/many" 2000 ||

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 command -v perf >/dev/null || skip "perf missing (linux-perf): cannot count FUSE requests"
-L=$T/lower
-M=$T/mnt
-cs_init "$L"
-cs_mount "$L" "$M"
+cs_new
 CONN=$(mountpoint -d "$M" | cut -d: -f2)
 
 # count OPCODE CMD...: how many requests of OPCODE the mount got during CMD.
