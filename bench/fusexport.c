@@ -72,6 +72,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -326,6 +327,7 @@ static int hop_start(int ncpu)
 	if (hop_pid == 0) {
 		pthread_t t[FX_MAXCPU + FX_MAXTHR];
 		int nt = 0;
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan on a crash */
 		for (int c = 0; c < FX_MAXCPU + FX_MAXTHR; c++) {
 			if (c < FX_MAXCPU ? c >= ncpu
 					  : c - FX_MAXCPU >= opt.threads + 1)
@@ -733,8 +735,10 @@ static void unmount_all(void);
 static void on_signal(int sig)
 {
 	uring_param_restore();
-	if (mnt[0])
+	if (mnt[0]) {
 		umount2(mnt, MNT_DETACH);
+		rmdir(mnt);
+	}
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -978,6 +982,7 @@ static int client_main(enum fx_place p)
 {
 	char v[8];
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm(300);
 	pin_cpu(p == P_ANY ? -1 : p == P_CPU0 ? 0 : 1);
 	for (long i = 0; i < opt.warm; i++)
@@ -1267,6 +1272,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, on_signal);
 
 	time_t tt = time(NULL);
 	root_attr = (struct fuse_attr){
