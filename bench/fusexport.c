@@ -1357,11 +1357,11 @@ int main(int argc, char **argv)
 #undef COL
 			}
 	if (tab.nrows) {
-		char unit[128];
+		char unit[192];
 		snprintf(unit, sizeof(unit),
 			 "µs per getxattr round trip, median of %d round(s) "
-			 "of %ld; same CPU: share; CPU µs: both processes, "
-			 "per round trip",
+			 "of %ld; same CPU: share; CPU µs: client, server and "
+			 "helper, per round trip",
 			 opt.rounds, opt.n);
 		bench_table_print(&tab, "transport client", unit);
 	}
