@@ -129,10 +129,19 @@ child_pid() {
 # tree_sums DIR: sorted "sha256  path" of every regular file.
 tree_sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
 
-# keyd_stop MNT: SIGSTOPs the keyd of the mount at MNT (its pid in $kdp:
-# kill -CONT "$kdp" resumes it; it is resumed at exit in any case).
+# helper_pids MNT: $sp, $cdp, $fep and $kdp are the supervisor, cryptod,
+# frontend and keyd of the mount at MNT (empty when not found).
+helper_pids() {
+	sp=$(sup_pid "$1")
+	cdp=$(child_pid "$sp" cryptstack-cryptod)
+	fep=$(child_pid "$sp" cryptstack-frontend)
+	kdp=$(child_pid "$sp" cryptstack-keyd)
+}
+
+# keyd_stop MNT: SIGSTOPs the keyd of the mount at MNT (helper_pids; kill
+# -CONT "$kdp" resumes it; it is resumed at exit in any case).
 keyd_stop() {
-	kdp=$(child_pid "$(sup_pid "$1")" cryptstack-keyd)
+	helper_pids "$1"
 	[ -n "$kdp" ] || fail "keyd pid not found"
 	kill -STOP "$kdp"
 	trap 'set +e; kill -CONT "$kdp" 2>/dev/null; cleanup' EXIT

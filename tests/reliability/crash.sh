@@ -45,11 +45,8 @@ while [ $i -le "$ITERS" ]; do
 	victim=$((s % 4))
 	delay_ms=$((50 + (s * 2654435761 / 7) % 1200))
 	cs_mount "$V" "$M"
-	sp=$(sup_pid "$M")
+	helper_pids "$M"
 	[ -n "$sp" ] || fail "iteration $i: supervisor pid not found"
-	cdp=$(child_pid "$sp" cryptstack-cryptod)
-	fep=$(child_pid "$sp" cryptstack-frontend)
-	kdp=$(child_pid "$sp" cryptstack-keyd)
 	[ -n "$cdp" ] && [ -n "$fep" ] && [ -n "$kdp" ] || fail "iteration $i: helper pids not found (cryptod '$cdp' frontend '$fep' keyd '$kdp')"
 	"$W" write "$M/w" "$J" "$s" $((i * 4000000)) 5 >"$T/wlog" 2>&1 &
 	wp=$!

@@ -16,10 +16,7 @@ cp "$T/a" "$M/a"
 cp "$T/a" "$M/b"
 cs_umount "$M"
 cs_mount "$V" "$M"
-sp=$(sup_pid "$M")
-cdp=$(child_pid "$sp" cryptstack-cryptod)
-fep=$(child_pid "$sp" cryptstack-frontend)
-kdp=$(child_pid "$sp" cryptstack-keyd)
+helper_pids "$M"
 [ -n "$kdp" ] || fail "keyd pid not found"
 exec 3<>"$M/a" # a stays open (its key is in cryptod)
 kill -9 "$kdp"

@@ -16,12 +16,9 @@ V=$T/vol
 M=$T/mnt
 cs_init "$V"
 cs_mount "$V" "$M"
-sp=$(sup_pid "$M")
-fe=$(child_pid "$sp" cryptstack-frontend)
-cd_=$(child_pid "$sp" cryptstack-cryptod)
-kd=$(child_pid "$sp" cryptstack-keyd)
+helper_pids "$M"
 rss() { awk '/^VmRSS/ { print $2 }' /proc/"$1"/status 2>/dev/null || echo 0; }
-sample() { echo "frontend=$(rss "$fe") cryptod=$(rss "$cd_") keyd=$(rss "$kd")"; }
+sample() { echo "frontend=$(rss "$fep") cryptod=$(rss "$cdp") keyd=$(rss "$kdp")"; }
 echo "load: $THREADS threads, ${SECS}s, seed $SEED; RSS (KiB) at mount: $(sample)"
 "$L" "$M" "$THREADS" "$SECS" "$SEED" >"$T/load.log" 2>&1 &
 lp=$!
@@ -42,7 +39,7 @@ wait "$lp" || rc=$?
 grep -v "^load: " "$T/load.log" | head -20
 tail -n1 "$T/load.log"
 [ "$rc" = 0 ] || fail "load test errors (exit $rc, seed $SEED)"
-for p in "$fe" "$cd_" "$kd" "$sp"; do alive "$p" || fail "process $p died under load"; done
+for p in "$fep" "$cdp" "$kdp" "$sp"; do alive "$p" || fail "process $p died under load"; done
 for name in frontend cryptod keyd; do
 	a=$(echo "$s0" | tr ' ' '\n' | sed -n "s/^$name=//p")
 	b=$(echo "$s1" | tr ' ' '\n' | sed -n "s/^$name=//p")
