@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -92,20 +91,7 @@ static int unmount(const char *mnt)
 				strerror(e));
 		return -e;
 	}
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		execlp("fusermount3", "fusermount3", "-u", mnt, (char *)NULL);
-		fprintf(stderr, "cryptstack: fusermount3: %s\n",
-			strerror(errno));
-		_exit(127);
-	}
-	int ws;
-	while (waitpid(pid, &ws, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) ? 0 : -EBUSY;
+	return sup_fusermount(mnt, 0);
 }
 
 int cmd_umount(int argc, char **argv)

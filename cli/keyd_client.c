@@ -76,16 +76,26 @@ void cli_file_free(uint8_t *buf, size_t len, int locked)
 	}
 }
 
-int cli_unlock_add_pass(struct cli_unlock *u, const struct cli_pass_src *src,
-			const char *prompt)
+/* The next free item of u, zeroed (u->count is the caller's to raise);
+ * NULL, with a message, when u is full. */
+static struct cli_unlock_item *next_item(struct cli_unlock *u)
 {
 	if (u->count >= CLI_UNLOCK_MAX) {
 		fprintf(stderr, "cryptstack: at most %u keys\n",
 			CLI_UNLOCK_MAX);
-		return -E2BIG;
+		return NULL;
 	}
 	struct cli_unlock_item *it = &u->item[u->count];
 	memset(it, 0, sizeof(*it));
+	return it;
+}
+
+int cli_unlock_add_pass(struct cli_unlock *u, const struct cli_pass_src *src,
+			const char *prompt)
+{
+	struct cli_unlock_item *it = next_item(u);
+	if (!it)
+		return -E2BIG;
 	int r = cli_pass_read(src, prompt, 0, &it->pass, &it->pass_len);
 	if (r == 0)
 		u->count++;
@@ -112,13 +122,9 @@ int cli_unlock_add_secret(struct cli_unlock *u, const char *pass, size_t len)
 int cli_unlock_add_privkey(struct cli_unlock *u, const char *path,
 			   const struct cli_pass_src *src)
 {
-	if (u->count >= CLI_UNLOCK_MAX) {
-		fprintf(stderr, "cryptstack: at most %u keys\n",
-			CLI_UNLOCK_MAX);
+	struct cli_unlock_item *it = next_item(u);
+	if (!it)
 		return -E2BIG;
-	}
-	struct cli_unlock_item *it = &u->item[u->count];
-	memset(it, 0, sizeof(*it));
 	int r = cli_read_file(path, PRIVKEY_MAX, 1, &it->privkey,
 			      &it->privkey_len);
 	if (r)

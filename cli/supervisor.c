@@ -351,19 +351,27 @@ static int do_unmount(const char *mnt, int lazy)
 			return 0;
 		return -errno;
 	}
+	return sup_fusermount(mnt, lazy);
+}
+
+int sup_fusermount(const char *mnt, int lazy)
+{
 	pid_t pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-		if (nul >= 0 && lazy)
-			dup2(nul, 2);
-		if (lazy)
+		if (lazy) {
+			int nul = open("/dev/null", O_RDWR);
+			if (nul >= 0)
+				dup2(nul, 2);
 			execlp("fusermount3", "fusermount3", "-u", "-z", "-q",
 			       mnt, (char *)NULL);
-		else
+		} else {
 			execlp("fusermount3", "fusermount3", "-u", mnt,
 			       (char *)NULL);
+			fprintf(stderr, "cryptstack: fusermount3: %s\n",
+				strerror(errno));
+		}
 		_exit(127);
 	}
 	int ws;

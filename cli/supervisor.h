@@ -57,6 +57,10 @@ int sup_run_path(const char *mnt, const char *ext, int create, char *buf,
  * folded lexically. Returns 0 or -errno. */
 int sup_canon(const char *path, char *out, size_t len);
 
+/* Runs fusermount3 -u mnt (lazy: -z -q, its stderr silenced) and waits for
+ * it: 0 when it exits 0, -EBUSY when it fails, -errno when it cannot run. */
+int sup_fusermount(const char *mnt, int lazy);
+
 /* Returns 1 if path is a mount point listed in /proc/self/mountinfo
  * (and *fstype gets its type, up to fslen bytes), 0 if not, -errno. */
 int sup_is_mountpoint(const char *path, char *fstype, size_t fslen);
