@@ -231,18 +231,26 @@ static bool poll_more(struct cd_worker *w, uint64_t last)
 	return rc == 1;
 }
 
+/* The start of every turn of both worker loops: worker 0 prefers the home
+ * CPU, then one batch is served; true when it served any (*last = now). */
+static inline bool serve_turn(struct cd_worker *w, uint64_t *last)
+{
+	if (w->idx == 0)
+		(void)ring_home_update(cd.region, 1);
+	if (serve_batch(w) <= 0)
+		return false;
+	*last = now_ns();
+	return true;
+}
+
 /* The worker loop without io_uring: futex sleeps on the doorbell, the
  * peer polled between them (ring_sq_wait_peer). */
 static void *worker_main_sync(struct cd_worker *w)
 {
 	uint64_t last = 0;
 	while (!w->hangup) {
-		if (w->idx == 0)
-			(void)ring_home_update(cd.region, 1);
-		if (serve_batch(w) > 0) {
-			last = now_ns();
+		if (serve_turn(w, &last))
 			continue;
-		}
 		if (poll_more(w, last))
 			continue;
 		int rc = ring_sq_wait_peer(cd.region, w->idx, cd.peer_fd, -1);
@@ -265,12 +273,8 @@ static void *worker_main(void *arg)
 	io_uring_submit(w->uring);
 	uint64_t last = 0;
 	while (!w->hangup) {
-		if (w->idx == 0)
-			(void)ring_home_update(cd.region, 1);
-		if (serve_batch(w) > 0) {
-			last = now_ns();
+		if (serve_turn(w, &last))
 			continue;
-		}
 		/* An armed doorbell wait means the sleeping flag is set:
 		 * polling would not spare the frontend its wake-up. */
 		if (!w->futex_armed && poll_more(w, last))
