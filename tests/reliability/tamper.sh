@@ -39,8 +39,9 @@ cp "$REF/e" "$M/d/e"
 cp "$REF/long" "$M/$LONG"
 ln -s "c" "$M/sym"
 setfattr -n user.color -v blue "$M/c"
-# Lower paths (relative to the volume) by inode: cryptod passes them through.
-lp() { (cd "$V0" && find . -inum "$(stat -c %i "$M/$1")" | head -n1 | sed 's|^\./||'); }
+# lp NAME [VOL]: the lower path (relative to VOL, default $V0) of NAME on
+# the mount $M, by inode: cryptod passes inode numbers through.
+lp() { (cd "${2:-$V0}" && find . -inum "$(stat -c %i "$M/$1")" | head -n1 | sed 's|^\./||'); }
 LA=$(lp a); LB=$(lp b); LC=$(lp c); LD=$(lp d); LE=$(lp d/e); LL=$(lp "$LONG")
 LS=$(lp sym)
 [ -n "$LA" ] && [ -n "$LE" ] && [ -n "$LL" ] && [ -n "$LS" ] || fail "lower paths not found"
@@ -208,9 +209,8 @@ new_case rollback_header_block
 cs_mount "$V" "$M"
 head -c 307200 /dev/urandom >"$REF/h"
 cp "$REF/h" "$M/h"
-ino=$(stat -c %i "$M/h")
+LH=$(lp h "$V")
 cs_umount "$M"
-LH=$(cd "$V" && find . -inum "$ino" | sed 's|^\./||')
 cp "$V/$LH" "$T/h.lower.old"
 cp "$REF/h" "$REF/h.old"
 cs_mount "$V" "$M"
@@ -237,9 +237,8 @@ new_case rollback_last_extent_tail
 cs_mount "$V" "$M"
 head -c 4096 /dev/urandom >"$T/t4k"
 cp "$T/t4k" "$M/t"
-ino=$(stat -c %i "$M/t")
+LT=$(lp t "$V")
 cs_umount "$M"
-LT=$(cd "$V" && find . -inum "$ino" | sed 's|^\./||')
 cp "$V/$LT" "$T/t.lower.old"
 cs_mount "$V" "$M"
 truncate -s 100 "$M/t"
@@ -395,8 +394,7 @@ cs_mount "$V" "$M"
 mv "$M/c" "$M/c.moved"
 head -c 3000 /dev/urandom >"$T/cnew"
 cp "$T/cnew" "$M/c"
-lpv() { (cd "$V" && find . -inum "$(stat -c %i "$M/$1")" | head -n1 | sed 's|^\./||'); }
-LCM=$(lpv c.moved); LCN=$(lpv c)
+LCM=$(lp c.moved "$V"); LCN=$(lp c "$V")
 cs_umount "$M"
 [ -n "$LCM" ] && [ -n "$LCN" ] || bad "lower paths of c.moved/c not found"
 python3 - "$T/c.before" "$V/$LCM" <<'PY' || bad "slot splice failed"
