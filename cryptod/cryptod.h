@@ -123,6 +123,10 @@ struct cd_ctx {
 	pthread_mutex_t keyd_mu;
 	uint32_t keyd_seq; /* under keyd_mu */
 	uint64_t lower_namemax;
+	/* The lower file system keeps every page in memory anyway (tmpfs,
+	 * ramfs): no O_DIRECT data fd, whose only effect there would be a
+	 * second open and close per file. */
+	bool lower_in_memory;
 	struct cd_worker *workers;
 };
 

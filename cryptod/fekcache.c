@@ -20,7 +20,7 @@
 #include "secmem.h"
 #include "util.h"
 
-#define FEKC_WAYS 4u
+#define FEKC_WAYS 8u
 #define FEKC_LABEL "cryptstack fek cache v1"
 
 struct fekc_ent {

@@ -12,7 +12,7 @@
 
 /* Default time a FEK stays after its last use, and capacity. */
 #define CD_FEKC_TTL_DEFAULT 60u
-#define CD_FEKC_ENTRIES 8192u
+#define CD_FEKC_ENTRIES 16384u
 
 /* Sets the cache up for about entries FEKs (rounded down to a power of
  * two, at least 4) kept ttl_s seconds after their last use, in locked

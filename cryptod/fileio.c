@@ -700,10 +700,13 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 		f->fd_buf = -1;
 		goto out;
 	}
-	f->fd = cd_inode_reopen_noatime(
-	    n, (f->writable ? O_RDWR : O_RDONLY) | O_DIRECT, &f->noatime);
+	f->fd = cd.lower_in_memory
+		    ? -1
+		    : cd_inode_reopen_noatime(
+			  n, (f->writable ? O_RDWR : O_RDONLY) | O_DIRECT,
+			  &f->noatime);
 	if (f->fd < 0)
-		f->fd = f->fd_buf; /* e.g. tmpfs: EINVAL */
+		f->fd = f->fd_buf; /* in memory, or no O_DIRECT (EINVAL) */
 	else
 		f->direct = true;
 	cd_files_register(f->fd_buf);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/magic.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -224,6 +225,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	cd.lower_namemax = sfs.f_namelen ? (uint64_t)sfs.f_namelen : 255;
+	cd.lower_in_memory =
+	    sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
 
 	if (backend) {
 		rc = cipher_backend_set_default(cipher_backend_from_name(backend));
