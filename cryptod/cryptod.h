@@ -159,6 +159,7 @@ struct cd_worker {
 	 * open of that header takes the FEK from here instead of a keyd
 	 * unwrap. Valid only within one request (serve() wipes it). */
 	uint8_t *fresh_hdr;
+	struct cipher_key *fresh_key; /* its file key, taken by the open */
 	bool fresh_valid;
 	uint8_t *rbuf;	  /* recovery scratch (1 MiB), on first use */
 	bool hangup;	  /* peer fd hung up: leave */

@@ -403,10 +403,16 @@ static int file_load(struct cd_worker *w, struct cd_file *f,
 			  (unsigned long long)f->ino, missing);
 	if (rc < 0)
 		goto out;
-	rc = fmt_file_key_new(f->hdr, fek, cipher_thread_backend(w->cipher),
-			      &f->key);
-	if (rc < 0)
-		goto out;
+	if (fresh && w->fresh_key) {
+		/* Derived from the same FEK and header moments ago. */
+		f->key = w->fresh_key;
+		w->fresh_key = NULL;
+	} else {
+		rc = fmt_file_key_new(f->hdr, fek,
+				      cipher_thread_backend(w->cipher), &f->key);
+		if (rc < 0)
+			goto out;
+	}
 	rc = fmt_size_open(f->hdr, w->cipher, f->key);
 	if (rc < 0) {
 		log_warnx("lower file ino %llu: %s", (unsigned long long)f->ino,
@@ -894,6 +900,8 @@ int cd_file_init_new(struct cd_worker *w, int fd, const uint8_t *tag)
 		if (w->fresh_hdr) {
 			memcpy(w->fresh_hdr, blk, FMT_HDR_BLOCK);
 			memcpy(w->secret + CD_FRESH_OFF, fek, KD_FEK_LEN);
+			w->fresh_key = key;
+			key = NULL;
 			w->fresh_valid = true;
 		}
 	}
@@ -909,6 +917,8 @@ void cd_fresh_clear(struct cd_worker *w)
 	if (!w->fresh_valid)
 		return;
 	secmem_wipe(w->secret + CD_FRESH_OFF, KD_FEK_LEN);
+	cipher_key_free(w->fresh_key);
+	w->fresh_key = NULL;
 	w->fresh_valid = false;
 }
 

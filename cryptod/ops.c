@@ -490,9 +490,16 @@ static int create_regular(struct cd_req *r, struct cd_inode *p,
 			rc = -errno;
 		if (rc < 0)
 			goto out;
-		proc_path(pp, sizeof(pp), fd);
-		if (linkat(AT_FDCWD, pp, p->fd, ln->name, AT_SYMLINK_FOLLOW) <
-		    0) {
+		/* Linux 6.10+ links a file its opener holds by fd; older
+		 * kernels want CAP_DAC_READ_SEARCH for that, so fall back
+		 * on the /proc path there (a slower walk). */
+		int lr = linkat(fd, "", p->fd, ln->name, AT_EMPTY_PATH);
+		if (lr < 0 && (errno == ENOENT || errno == EPERM)) {
+			proc_path(pp, sizeof(pp), fd);
+			lr = linkat(AT_FDCWD, pp, p->fd, ln->name,
+				    AT_SYMLINK_FOLLOW);
+		}
+		if (lr < 0) {
 			rc = -errno;
 			if (rc == -EEXIST && !excl)
 				rc = 0; /* someone else's: open that one */
