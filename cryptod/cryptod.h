@@ -338,6 +338,11 @@ int cd_worker_scratch(struct cd_worker *w);
  * file, reads the header, unwraps the FEK through keyd); takes a ref.
  * -EACCES when no key of the context unwraps it, -EIO for a bad header. */
 int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out);
+/* As cd_file_get, but a first open takes fd (an O_RDWR fd of n's lower
+ * inode, e.g. the one that just created it) instead of reopening the
+ * inode: no second open. fd is consumed (closed where not taken). */
+int cd_file_get_fd(struct cd_worker *w, struct cd_inode *n, int fd,
+		   struct cd_file **out);
 /* Verifies the records seal of a sealed clean file if not done yet (every
  * content op does it first; open calls it to fail early). 0 or -EIO (an
  * extent rolled back or replaced: logged once) or -errno. */

@@ -664,12 +664,21 @@ static bool bind_serves(struct cd_inode *n, struct cd_file *f)
 	return ok;
 }
 
-int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
+/* fd (-1: none): an O_RDWR fd of the node's lower inode to use instead of
+ * a reopen; always consumed. */
+static int file_get(struct cd_worker *w, struct cd_inode *n, int fd,
+		    struct cd_file **out)
 {
 	struct cd_file *f = NULL;
+	struct stat fst;
 	int rc = cd_worker_scratch(w);
 	if (rc < 0)
-		return rc;
+		goto out_fd;
+	if (fd >= 0 && (fstat(fd, &fst) < 0 || fst.st_ino != n->ino ||
+			fst.st_dev != n->dev)) {
+		close(fd); /* not this node's inode: open it as usual */
+		fd = -1;
+	}
 	pthread_mutex_lock(&n->lock);
 	if (n->file) {
 		if (!bind_serves(n, n->file)) {
@@ -694,7 +703,16 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 	f->ino = n->ino;
 	f->writable = true;
 	f->noatime = true;
-	f->fd_buf = cd_inode_reopen_noatime(n, O_RDWR, &f->noatime);
+	if (fd >= 0) {
+		/* As cd_inode_reopen_noatime() would have opened it. */
+		int fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NOATIME) < 0)
+			f->noatime = false;
+		f->fd_buf = fd;
+		fd = -1;
+	} else {
+		f->fd_buf = cd_inode_reopen_noatime(n, O_RDWR, &f->noatime);
+	}
 	if (f->fd_buf == -EACCES || f->fd_buf == -EROFS ||
 	    f->fd_buf == -EPERM || f->fd_buf == -ETXTBSY) {
 		f->writable = false;
@@ -739,7 +757,21 @@ int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
 out:
 	pthread_mutex_unlock(&n->lock);
 	file_free(f);
+out_fd:
+	if (fd >= 0)
+		close(fd);
 	return rc;
+}
+
+int cd_file_get(struct cd_worker *w, struct cd_inode *n, struct cd_file **out)
+{
+	return file_get(w, n, -1, out);
+}
+
+int cd_file_get_fd(struct cd_worker *w, struct cd_inode *n, int fd,
+		   struct cd_file **out)
+{
+	return file_get(w, n, fd, out);
 }
 
 void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)

@@ -464,7 +464,8 @@ static int reply_entry(struct cd_req *r, struct cd_inode *p,
  * the lower filesystem has no O_TMPFILE the file is created in place. An
  * existing entry is left alone (excl: -EEXIST). */
 static int create_regular(struct cd_req *r, struct cd_inode *p,
-			  const struct cd_lname *ln, mode_t mode, bool excl)
+			  const struct cd_lname *ln, mode_t mode, bool excl,
+			  int *keep)
 {
 	bool side = false, made = false;
 	int rc = 0, fd = -1;
@@ -532,6 +533,10 @@ static int create_regular(struct cd_req *r, struct cd_inode *p,
 	if (fchmod(fd, mode) < 0)
 		rc = -errno;
 out:
+	if (fd >= 0 && keep && made && rc == 0) {
+		*keep = fd; /* the caller opens the new file through it */
+		fd = -1;
+	}
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0 && side && !made)
@@ -554,7 +559,7 @@ static int op_mknod_mkdir(struct cd_req *r)
 	mode_t mode = ca.mode & ~ca.umask & 07777;
 	bool is_dir = r->sqe.op == CS_OP_MKDIR;
 	if (!is_dir && S_ISREG(ca.mode)) {
-		rc = create_regular(r, p, &ln, mode, true);
+		rc = create_regular(r, p, &ln, mode, true, NULL);
 		if (rc == 0)
 			rc = reply_entry(r, p, &ln, 0);
 		goto out;
@@ -1077,9 +1082,10 @@ static int open_trunc(struct cd_req *r, struct cd_handle *h, uint32_t *mode)
 /* Gives handle h of a regular file its open state, with the records seal
  * verified, and truncates the file for O_TRUNC with write access; 0 or
  * -errno. */
-static int open_file(struct cd_req *r, struct cd_handle *h, uint32_t flags)
+static int open_file(struct cd_req *r, struct cd_handle *h, uint32_t flags,
+		     int fd)
 {
-	int rc = cd_file_get(r->w, h->n, &h->f);
+	int rc = cd_file_get_fd(r->w, h->n, fd, &h->f);
 	if (rc == 0)
 		rc = cd_file_verify(r->w, h->f);
 	if (rc == 0 && (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY)
@@ -1107,14 +1113,14 @@ static int op_create(struct cd_req *r)
 	struct cd_lname ln;
 	struct cs_entry e;
 	struct cd_handle *h = NULL;
-	int rc;
+	int rc, nfd = -1;
 	if (!p)
 		return -ESTALE;
 	rc = create_args(r, p, &ca, &ln);
 	if (rc < 0)
 		goto out;
 	rc = create_regular(r, p, &ln, ca.mode & ~ca.umask & 07777,
-			    (ca.flags & O_EXCL) != 0);
+			    (ca.flags & O_EXCL) != 0, &nfd);
 	if (rc < 0)
 		goto out;
 	/* As cd_lookup_entry(), but the file is opened before its attributes
@@ -1141,7 +1147,8 @@ static int op_create(struct cd_req *r)
 		goto undo;
 	}
 	h->noatime = (ca.flags & O_NOATIME) != 0;
-	rc = open_file(r, h, 0);
+	rc = open_file(r, h, 0, nfd);
+	nfd = -1;
 	if (rc < 0)
 		goto undo;
 	fill_attr(r, n, &st, &e.attr);
@@ -1161,6 +1168,8 @@ undo:
 	/* The kernel will not see this entry: drop the lookup we took. */
 	cd_inode_forget(e.nodeid, 1);
 out:
+	if (nfd >= 0)
+		close(nfd);
 	if (h) {
 		cd_handle_remove(h->fh, h->n->nodeid);
 		cd_handle_free(r->w, h);
@@ -1202,7 +1211,7 @@ int cd_op_open(struct cd_req *r)
 	if (cd.encrypted_view)
 		rc = cd_rawview_open(h, oa.flags);
 	else if (!dir)
-		rc = open_file(r, h, oa.flags);
+		rc = open_file(r, h, oa.flags, -1);
 	if (rc < 0)
 		goto out;
 	struct cs_open_reply orep = open_reply(h);
