@@ -217,6 +217,9 @@ int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
  * files; the FEK (KD_FEK_LEN bytes) goes to fek (locked memory: the
  * caller wipes it). 0 or -errno (fek zeroed). */
 int cd_fresh_header(struct fmt_header *h, uint32_t req_flags, uint8_t *fek);
+/* Starts the thread that refills that pool in the background when half of
+ * it is used (a create then seldom waits for keyd); 0 or -errno. */
+int cd_keyd_start_refill(void);
 
 /* --- lower I/O (uring.c) ----------------------------------------------- */
 enum { CD_IO_READ, CD_IO_WRITE, CD_IO_FSYNC, CD_IO_FDATASYNC };

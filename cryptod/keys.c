@@ -8,14 +8,17 @@
  * New files take their header from a pool of ready ones (random file id,
  * random FEK, packets wrapped by keyd): one KD_WRAP_BATCH round trip fills
  * KD_BATCH_MAX entries, so a create costs no keyd round trip most of the
- * time. The FEKs wait in locked memory and are wiped when taken, when the
- * pool is dropped and at exit. Lock order: pool.mu, then keyd_mu.
+ * time; a refill thread makes the next batch while the current one is
+ * half used. The FEKs wait in locked memory and are wiped when taken, when
+ * the pool is dropped and at exit. Lock order: pool.mu, then keyd_mu.
  *
  * Unwraps are answered from the FEK cache (fekcache.h) when cryptod
  * unwrapped or created the same key packet under the same header a short
  * while ago; new headers from the pool enter it as they are handed out.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -29,6 +32,8 @@
 #include "log.h"
 #include "secmem.h"
 #include "util.h"
+
+static void pool_exit(void);
 
 /* Sends req (len bytes) and receives exactly rep_len bytes of reply with
  * type and seq echoed; caller holds keyd_mu. 0 or -errno. */
@@ -90,6 +95,7 @@ int cd_keyd_init(void)
 	struct kd_names_key_req nreq = {.h = {.type = KD_NAMES_KEY}};
 	struct kd_names_key_rep *nrep = NULL;
 
+	atexit(pool_exit);
 	pthread_mutex_lock(&cd.keyd_mu);
 	rc = keyd_call(&hi, sizeof(hi), &hrep, sizeof(hrep));
 	if (rc < 0)
@@ -196,44 +202,66 @@ int cd_keyd_unwrap(const void *pkt, const uint8_t *ad, uint32_t ad_len,
 
 /* ---- pool of fresh new-file headers ---------------------------------- */
 
-static struct {
-	pthread_mutex_t mu;
-	unsigned n;	    /* ready: hdr[0..n), FEK i at feks + i * 32 */
-	int alg;	    /* what the ready entries were made for */
+/* KD_BATCH_MAX headers for one (alg, req_flags), their FEKs in locked
+ * memory: FEK i at feks + i * 32, headers hdr[0..n) ready. */
+struct hbatch {
+	unsigned n;
+	int alg;
 	uint32_t req_flags;
-	uint8_t *feks;	    /* locked, KD_BATCH_MAX * KD_FEK_LEN */
+	uint8_t *feks;
 	struct fmt_header hdr[KD_BATCH_MAX];
 	struct kd_wrap_batch_rep rep; /* packets only, no secret */
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+};
 
-/* Wipes every ready FEK; caller holds pool.mu (or the process exits). */
-static void pool_drop(void)
+/* Creates take from cur. When cur runs low, the refill thread fills spare
+ * (outside mu, flagged by filling: nobody else touches spare then), and
+ * the create that empties cur swaps the two: no create waits for keyd
+ * unless creates outrun the refills (then it fills cur itself, as without
+ * the thread). */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hbatch b[2];
+	struct hbatch *cur, *spare;
+	bool want, filling, thread;
+	int want_alg;
+	uint32_t want_flags;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
+	  .cv = PTHREAD_COND_INITIALIZER,
+	  .cur = &pool.b[0],
+	  .spare = &pool.b[1]};
+
+/* Wipes every ready FEK of b. */
+static void batch_drop(struct hbatch *b)
 {
-	if (pool.feks)
-		secmem_wipe(pool.feks, KD_BATCH_MAX * KD_FEK_LEN);
-	pool.n = 0;
+	if (b->feks)
+		secmem_wipe(b->feks, KD_BATCH_MAX * KD_FEK_LEN);
+	b->n = 0;
 }
 
+/* At exit: the FEKs are wiped; a batch the refill thread is filling is
+ * left to it (the process ends anyway, its pages are not dumpable). */
 static void pool_exit(void)
 {
-	pool_drop();
-	secmem_free(pool.feks, KD_BATCH_MAX * KD_FEK_LEN);
-	pool.feks = NULL;
+	pthread_mutex_lock(&pool.mu);
+	batch_drop(pool.cur);
+	if (!pool.filling)
+		batch_drop(pool.spare);
+	pthread_mutex_unlock(&pool.mu);
 }
 
-/* Makes KD_BATCH_MAX headers for alg and req_flags with fresh FEKs and has
- * keyd wrap them in one exchange; caller holds pool.mu and pool.n == 0.
- * 0 or -errno (the pool stays empty). */
-static int pool_fill(int alg, uint32_t req_flags)
+/* Makes KD_BATCH_MAX headers for alg and req_flags with fresh FEKs in b and
+ * has keyd wrap them in one exchange; the caller owns b (b->n == 0) and
+ * does not hold keyd_mu. 0 or -errno (b stays empty). */
+static int batch_fill(struct hbatch *b, int alg, uint32_t req_flags)
 {
 	struct kd_wrap_batch_req *req;
 	int rc = 0, adl = 0;
 
-	if (!pool.feks) {
-		pool.feks = secmem_alloc(KD_BATCH_MAX * KD_FEK_LEN);
-		if (!pool.feks)
+	if (!b->feks) {
+		b->feks = secmem_alloc(KD_BATCH_MAX * KD_FEK_LEN);
+		if (!b->feks)
 			return -ENOMEM;
-		atexit(pool_exit);
 	}
 	pthread_mutex_lock(&cd.keyd_mu);
 	req = kbuf_get();
@@ -245,7 +273,7 @@ static int pool_fill(int alg, uint32_t req_flags)
 	req->h.type = KD_WRAP_BATCH;
 	req->count = KD_BATCH_MAX;
 	for (unsigned e = 0; e < KD_BATCH_MAX; e++) {
-		struct fmt_header *h = &pool.hdr[e];
+		struct fmt_header *h = &b->hdr[e];
 		rc = fmt_header_new(h, alg);
 		if (rc < 0)
 			goto out;
@@ -256,54 +284,105 @@ static int pool_fill(int alg, uint32_t req_flags)
 			rc = adl;
 			goto out;
 		}
-		rc = cipher_random(pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+		rc = cipher_random(b->feks + e * KD_FEK_LEN, KD_FEK_LEN);
 		if (rc < 0)
 			goto out;
-		memcpy(req->fek[e], pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+		memcpy(req->fek[e], b->feks + e * KD_FEK_LEN, KD_FEK_LEN);
 	}
 	req->ad_len = (uint32_t)adl;
-	rc = keyd_call(req, sizeof(*req), &pool.rep, sizeof(pool.rep));
+	rc = keyd_call(req, sizeof(*req), &b->rep, sizeof(b->rep));
 	if (rc < 0)
 		goto out;
-	if (pool.rep.status < 0) {
-		rc = pool.rep.status;
+	if (b->rep.status < 0) {
+		rc = b->rep.status;
 		goto out;
 	}
-	if (pool.rep.count != KD_BATCH_MAX || pool.rep.npkts < 1 ||
-	    pool.rep.npkts > KD_MAX_KEYS)
+	if (b->rep.count != KD_BATCH_MAX || b->rep.npkts < 1 ||
+	    b->rep.npkts > KD_MAX_KEYS)
 		fatalx("keyd: batch reply with %u entries of %u packets",
-		       pool.rep.count, pool.rep.npkts);
+		       b->rep.count, b->rep.npkts);
 	for (unsigned e = 0; e < KD_BATCH_MAX && rc == 0; e++)
-		rc = fmt_header_set_packets(&pool.hdr[e], pool.rep.pkt[e],
-					    pool.rep.npkts);
+		rc = fmt_header_set_packets(&b->hdr[e], b->rep.pkt[e],
+					    b->rep.npkts);
 out:
 	if (req)
 		secmem_wipe(req, sizeof(*req));
 	pthread_mutex_unlock(&cd.keyd_mu);
 	if (rc < 0) {
-		pool_drop();
+		batch_drop(b);
 		return rc;
 	}
-	pool.n = KD_BATCH_MAX;
-	pool.alg = alg;
-	pool.req_flags = req_flags;
+	b->n = KD_BATCH_MAX;
+	b->alg = alg;
+	b->req_flags = req_flags;
 	return 0;
+}
+
+static void *refiller(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool.mu);
+	for (;;) {
+		while (!pool.want)
+			pthread_cond_wait(&pool.cv, &pool.mu);
+		pool.want = false;
+		pool.filling = true;
+		int alg = pool.want_alg;
+		uint32_t flags = pool.want_flags;
+		pthread_mutex_unlock(&pool.mu);
+		int rc = batch_fill(pool.spare, alg, flags);
+		if (rc < 0)
+			log_warnx("new-file header pool: refill failed (%s)",
+				  strerror(-rc));
+		pthread_mutex_lock(&pool.mu);
+		pool.filling = false;
+	}
+	return NULL;
+}
+
+int cd_keyd_start_refill(void)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&t, &a, refiller, NULL);
+	pthread_attr_destroy(&a);
+	if (rc != 0)
+		return -rc;
+	pthread_mutex_lock(&pool.mu);
+	pool.thread = true;
+	pthread_mutex_unlock(&pool.mu);
+	return 0;
+}
+
+static bool batch_fits(const struct hbatch *b, int alg, uint32_t req_flags)
+{
+	return b->alg == alg && b->req_flags == req_flags;
 }
 
 int cd_fresh_header(struct fmt_header *h, uint32_t req_flags, uint8_t *fek)
 {
-	int rc = 0;
+	int rc = 0, alg = cd.cipher_alg;
 
 	pthread_mutex_lock(&pool.mu);
-	if (pool.n && (pool.alg != cd.cipher_alg || pool.req_flags != req_flags))
-		pool_drop();
-	if (!pool.n)
-		rc = pool_fill(cd.cipher_alg, req_flags);
+	if (pool.cur->n && !batch_fits(pool.cur, alg, req_flags))
+		batch_drop(pool.cur);
+	if (!pool.cur->n && !pool.filling && pool.spare->n) {
+		struct hbatch *t = pool.cur;
+		pool.cur = pool.spare;
+		pool.spare = t;
+		if (!batch_fits(pool.cur, alg, req_flags))
+			batch_drop(pool.cur);
+	}
+	if (!pool.cur->n)
+		rc = batch_fill(pool.cur, alg, req_flags);
 	if (rc == 0) {
-		unsigned e = --pool.n;
-		*h = pool.hdr[e];
-		memcpy(fek, pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
-		secmem_wipe(pool.feks + e * KD_FEK_LEN, KD_FEK_LEN);
+		struct hbatch *b = pool.cur;
+		unsigned e = --b->n;
+		*h = b->hdr[e];
+		memcpy(fek, b->feks + e * KD_FEK_LEN, KD_FEK_LEN);
+		secmem_wipe(b->feks + e * KD_FEK_LEN, KD_FEK_LEN);
 		/* The file's first open after its close needs no keyd. */
 		uint8_t ad[KD_AD_MAX];
 		int adl = fmt_header_ad(h, ad, sizeof(ad));
@@ -312,6 +391,16 @@ int cd_fresh_header(struct fmt_header *h, uint32_t req_flags, uint8_t *fek)
 		     i++)
 			cd_fekc_put(&h->pkt[i], ad, (uint32_t)adl, fek,
 				    now_ns());
+		/* Half used: have the next batch made in the background. */
+		if (pool.thread && !pool.filling && !pool.want &&
+		    b->n <= KD_BATCH_MAX / 2 &&
+		    (!pool.spare->n || !batch_fits(pool.spare, alg, req_flags))) {
+			batch_drop(pool.spare);
+			pool.want = true;
+			pool.want_alg = alg;
+			pool.want_flags = req_flags;
+			pthread_cond_signal(&pool.cv);
+		}
 	} else {
 		memset(fek, 0, KD_FEK_LEN);
 	}

@@ -278,6 +278,8 @@ int main(int argc, char **argv)
 	}
 	rc = cd_fekc_start_sweeper();
 	if (rc == 0)
+		rc = cd_keyd_start_refill();
+	if (rc == 0)
 		rc = cd_workers_start();
 	if (rc < 0) {
 		snprintf(err, sizeof(err), "workers: %s", strerror(-rc));
