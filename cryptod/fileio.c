@@ -486,7 +486,9 @@ out:
  * would otherwise cost a keyd unwrap per file). Direct-mapped by lower
  * (dev, ino); an entry is used only while the lower file's (size, mtime,
  * ctime) are unchanged, and this mount forgets an inode's entry before it
- * unlinks or renames over a name (inode numbers are reused). */
+ * unlinks or renames over a name (inode numbers are reused). An entry also
+ * says whether this mount verified or wrote the records seal of exactly
+ * that lower state (as a node's seal_valid does, past the node). */
 #define GSZ_BITS 15
 struct gsz_ent {
 	dev_t dev;
@@ -495,6 +497,7 @@ struct gsz_ent {
 	struct timespec mt, ct;
 	uint64_t size;
 	bool valid;
+	bool sealed;
 };
 static struct gsz_ent *gsz;
 static pthread_mutex_t gsz_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -520,7 +523,7 @@ static bool st_same(const struct gsz_ent *e, const struct stat *st)
 	       e->ct.tv_nsec == st->st_ctim.tv_nsec;
 }
 
-static void gsz_store(const struct stat *st, uint64_t size)
+static void gsz_store(const struct stat *st, uint64_t size, bool sealed)
 {
 	pthread_mutex_lock(&gsz_mu);
 	struct gsz_ent *e = gsz_slot(st->st_dev, st->st_ino);
@@ -532,8 +535,22 @@ static void gsz_store(const struct stat *st, uint64_t size)
 		e->ct = st->st_ctim;
 		e->size = size;
 		e->valid = true;
+		e->sealed = sealed;
 	}
 	pthread_mutex_unlock(&gsz_mu);
+}
+
+/* Whether the seal of the lower state st was verified or written here. */
+static bool gsz_sealed(const struct stat *st)
+{
+	bool ok = false;
+	pthread_mutex_lock(&gsz_mu);
+	struct gsz_ent *e = gsz_slot(st->st_dev, st->st_ino);
+	if (e && e->valid && e->dev == st->st_dev && e->ino == st->st_ino &&
+	    st_same(e, st))
+		ok = e->sealed;
+	pthread_mutex_unlock(&gsz_mu);
+	return ok;
 }
 
 static bool gsz_find(const struct stat *st, uint64_t *size)
@@ -740,12 +757,13 @@ static int file_get(struct cd_worker *w, struct cd_inode *n, int fd,
 	if (rc < 0)
 		goto out;
 	struct stat st;
-	if (f->seal_state == CD_SEAL_PENDING && n->seal_valid &&
-	    fstat(f->fd_buf, &st) == 0 && st.st_size == n->seal_lsize &&
-	    st.st_mtim.tv_sec == n->seal_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == n->seal_mtime.tv_nsec &&
-	    st.st_ctim.tv_sec == n->seal_ctime.tv_sec &&
-	    st.st_ctim.tv_nsec == n->seal_ctime.tv_nsec)
+	if (f->seal_state == CD_SEAL_PENDING && fstat(f->fd_buf, &st) == 0 &&
+	    ((n->seal_valid && st.st_size == n->seal_lsize &&
+	      st.st_mtim.tv_sec == n->seal_mtime.tv_sec &&
+	      st.st_mtim.tv_nsec == n->seal_mtime.tv_nsec &&
+	      st.st_ctim.tv_sec == n->seal_ctime.tv_sec &&
+	      st.st_ctim.tv_nsec == n->seal_ctime.tv_nsec) ||
+	     gsz_sealed(&st)))
 		f->seal_state = CD_SEAL_OK; /* unchanged since this mount
 					       verified or wrote the seal */
 	n->seal_valid = false;
@@ -813,7 +831,7 @@ void cd_file_put(struct cd_worker *w, struct cd_inode *n, struct cd_file *f)
 		n->szc_mtime = st.st_mtim;
 		n->szc_ctime = st.st_ctim;
 		if (!f->plain && st.st_nlink > 0)
-			gsz_store(&st, f->size);
+			gsz_store(&st, f->size, n->seal_valid);
 	}
 	pthread_mutex_unlock(&n->lock);
 	file_free(f);
