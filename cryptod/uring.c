@@ -10,11 +10,9 @@
  * wait and the idle wait share one io_uring.
  */
 #include <errno.h>
-#include <linux/magic.h>
 #include <liburing.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cryptod.h"
@@ -104,11 +102,12 @@ static void prep_one(struct cd_worker *w, struct io_uring_sqe *sqe,
 	io_uring_sqe_set_data64(sqe, IO_TAG | i);
 }
 
-/* 1 when lower I/O should be plain syscalls: on tmpfs/ramfs io_uring can
- * complete no buffered read or write inline (no FMODE_BUF_RASYNC/WASYNC),
- * so every one is punted to an io-wq thread, two extra context switches
- * for what is a memcpy. 0 otherwise (decided once, from the lower root). */
-static int sync_io = -1;
+/* 1 when lower I/O is forced to plain syscalls (tests); otherwise it is
+ * plain on an in-memory lower file system (cd.lower_in_memory): on
+ * tmpfs/ramfs io_uring can complete no buffered read or write inline (no
+ * FMODE_BUF_RASYNC/WASYNC), so every one is punted to an io-wq thread, two
+ * extra context switches for what is a memcpy. */
+static int sync_io;
 
 void cd_io_force_sync(void)
 {
@@ -117,14 +116,8 @@ void cd_io_force_sync(void)
 
 bool cd_io_sync(void)
 {
-	int v = __atomic_load_n(&sync_io, __ATOMIC_RELAXED);
-	if (v < 0) {
-		struct statfs sf;
-		v = fstatfs(cd.lower_fd, &sf) == 0 &&
-		    (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC);
-		__atomic_store_n(&sync_io, v, __ATOMIC_RELAXED);
-	}
-	return v == 1;
+	return __atomic_load_n(&sync_io, __ATOMIC_RELAXED) ||
+	       cd.lower_in_memory;
 }
 
 /* cd_io_batch() with plain syscalls, one io after the other. */
