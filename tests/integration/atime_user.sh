@@ -5,31 +5,12 @@
 # someone else refuses O_NOATIME (EPERM) and cryptod opens it without:
 # still readable (cryptod/inode.c cd_inode_reopen_noatime).
 . "$(dirname "$0")/lib.sh"
-command -v setpriv >/dev/null || skip "setpriv missing (util-linux)"
-U=nobody
-id "$U" >/dev/null 2>&1 || skip "no user $U"
-[ -u "$(command -v fusermount3)" ] || skip "fusermount3 is not setuid root"
-BIN=$T/bin
-mkdir -p "$BIN"
-for b in cryptstack cryptstack-frontend cryptstack-cryptod cryptstack-keyd; do
-	cp "$B/$b" "$BIN/" || fail "copy $b"
-done
-chmod -R a+rX "$BIN"
-FUSE_MODE=$(stat -c %a /dev/fuse)
-chmod 666 /dev/fuse
-W=$T/home
-mkdir -p "$W"
-chown "$U" "$W"
-as_user() {
-	setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
-		env -i PATH=/usr/bin:/bin HOME="$W" "$@"
-}
+user_setup nobody
 umnt() { as_user "$BIN/cryptstack" umount "$W/mnt" || fail "umount as $U"; }
 mnt() {
 	as_user "$BIN/cryptstack" mount --passfile "$W/pass" "$W/low" "$W/mnt" ||
 		fail "mount as $U"
 }
-trap 'set +e; chmod "$FUSE_MODE" /dev/fuse; as_user "$BIN/cryptstack" umount "$W/mnt" >/dev/null 2>&1; rm -rf "/tmp/cryptstack-$(id -u "$U")"; cleanup' EXIT
 
 as_user sh -c "cd '$W' && printf 'a user passphrase\n' >pass && mkdir low mnt" ||
 	fail "setup as $U"

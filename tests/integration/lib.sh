@@ -146,3 +146,32 @@ keyd_stop() {
 	kill -STOP "$kdp"
 	trap 'set +e; kill -CONT "$kdp" 2>/dev/null; cleanup' EXIT
 }
+
+# user_setup USER: for mounts by USER (needs setpriv and a setuid
+# fusermount3, else skips): the binaries in $BIN (the CLI runs the helpers
+# from its own directory), /dev/fuse open to everyone (its mode is put
+# back at exit), USER's home $W. as_user CMD... runs CMD as $U with a
+# clean environment.
+user_setup() {
+	command -v setpriv >/dev/null || skip "setpriv missing (util-linux)"
+	U=$1
+	id "$U" >/dev/null 2>&1 || skip "no user $U"
+	[ -u "$(command -v fusermount3)" ] || skip "fusermount3 is not setuid root"
+	BIN=$T/bin
+	mkdir -p "$BIN"
+	for b in cryptstack cryptstack-frontend cryptstack-cryptod cryptstack-keyd; do
+		cp "$B/$b" "$BIN/" || fail "copy $b"
+	done
+	chmod -R a+rX "$BIN"
+	FUSE_MODE=$(stat -c %a /dev/fuse)
+	chmod 666 /dev/fuse
+	W=$T/home
+	mkdir -p "$W"
+	chown "$U" "$W"
+	trap 'set +e; chmod "$FUSE_MODE" /dev/fuse; as_user "$BIN/cryptstack" umount "$W/mnt" >/dev/null 2>&1; rm -rf "/tmp/cryptstack-$(id -u "$U")"; cleanup' EXIT
+}
+
+as_user() {
+	setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
+		env -i PATH=/usr/bin:/bin HOME="$W" "$@"
+}
