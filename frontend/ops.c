@@ -503,15 +503,18 @@ static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 }
 
 /* With the writeback cache the kernel reads pages of write-only files and
- * handles O_APPEND itself (as libfuse's passthrough_ll does). */
+ * handles O_APPEND itself (as libfuse's passthrough_ll does). O_NOATIME
+ * tells cryptod that READs of the handle move no atime: those of a
+ * write-only open are the kernel's reads before a partial page write, and
+ * a ro mount moves none. */
 static uint32_t open_flags(int flags)
 {
 	if (!fe.read_only) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
-			flags = (flags & ~O_ACCMODE) | O_RDWR;
+			flags = (flags & ~O_ACCMODE) | O_RDWR | O_NOATIME;
 		flags &= ~O_APPEND;
 	} else {
-		flags |= O_NOATIME; /* a ro mount's reads move no atime */
+		flags |= O_NOATIME;
 	}
 	return (uint32_t)flags;
 }

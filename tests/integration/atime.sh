@@ -1,9 +1,10 @@
 #!/bin/sh
 # atime through the mount behaves as on a native file system (relatime):
 # a stat, a listing, an open without a read, an ftruncate, `touch -m`
-# move no atime; a real read does (once, while atime <= mtime/ctime), a
-# second read does not; utimensat sets exactly what was asked; O_NOATIME
-# readers and a ro mount move nothing. The same script runs on a plain
+# and writes through write-only fds move no atime; a real read does
+# (once, while atime <= mtime/ctime), a second read does not; utimensat
+# sets exactly what was asked; O_NOATIME readers and a ro mount move
+# nothing. The same script runs on a plain
 # directory beside the lower one and both outputs must match. cryptod
 # reads a file's header for its size on a stat or an open: it must not
 # look like a read (cryptod/fileio.c cd_file_accessed, docs/CRYPTOD.md).
@@ -18,7 +19,8 @@ import os, sys, time, json
 d, phase, state = sys.argv[1], sys.argv[2], sys.argv[3]
 OLD = 978307200 * 10**9          # 2001-01-01: atime older than mtime
 MT = 1500000000 * 10**9          # mtime 2017
-names = ("stat", "ls", "append", "trunc", "touchm", "read", "noatime")
+names = ("stat", "ls", "append", "trunc", "touchm", "read", "noatime",
+         "wronly")
 def p(n): return os.path.join(d, n)
 def cls(ns, ref=None):
     if ref is not None and ns == ref: return "kept"
@@ -42,6 +44,12 @@ if phase == "look":
     with open(p("read"), "rb") as f: f.read()
     fd = os.open(p("noatime"), os.O_RDONLY | os.O_NOATIME)
     os.read(fd, 10000); os.close(fd)
+    # partial page writes through write-only fds: the kernel reads the
+    # pages first (writeback cache), which is no read by the user
+    fd = os.open(p("wronly"), os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b"more"); os.close(fd)
+    fd = os.open(p("wronly"), os.O_WRONLY)
+    os.pwrite(fd, b"zz", 100); os.fsync(fd); os.close(fd)
     out = {n: os.stat(p(n)).st_atime_ns for n in names}
     json.dump(out, open(state, "w"))
     for n in names: print("look", n, cls(out[n]))
