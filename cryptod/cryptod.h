@@ -383,11 +383,11 @@ void cd_size_rekey(const struct stat *before, const struct stat *after);
 /* Plaintext size of a regular file that may not be open. */
 int cd_file_size(struct cd_worker *w, struct cd_inode *n, const struct stat *st,
 		 uint64_t *size);
-/* After a READ of f (the open file of n) through the mount: moves the
+/* After a READ of open file f through the mount: moves the
  * lower atime as a read on the lower file system would, checked at most
  * once per open file until it changes or for 24 h; no syscall when not
  * due. */
-void cd_file_accessed(struct cd_inode *n, struct cd_file *f);
+void cd_file_accessed(struct cd_file *f);
 /* The open file of n, if any, gets its atime check due again (a change
  * of its times, mode or owner). */
 void cd_file_atime_due(struct cd_inode *n);

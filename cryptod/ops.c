@@ -1244,7 +1244,7 @@ static int op_read(struct cd_req *r)
 	if (n < 0)
 		return (int)n;
 	if (!h->noatime)
-		cd_file_accessed(h->n, h->f);
+		cd_file_accessed(h->f);
 	r->cqe.data_off = doff;
 	r->cqe.data_len = (uint32_t)n;
 	return (int)n;
