@@ -1307,24 +1307,14 @@ int cmd_fsck(int argc, char **argv)
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (cli_unlock_opt(o, optarg, &uo))
+			continue;
 		switch (o) {
 		case 'r':
 			fs.repair = 1;
 			break;
 		case 'F':
 			force = 1;
-			break;
-		case 'p':
-			uo.pass.passfile = optarg;
-			break;
-		case 'e':
-			uo.pass.extpass = optarg;
-			break;
-		case 'k':
-			uo.keyfile = optarg;
-			break;
-		case 'K':
-			uo.keypass.passfile = optarg;
 			break;
 		case 'P':
 			prog = 1;

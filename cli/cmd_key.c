@@ -65,18 +65,11 @@ int cmd_key(int argc, char **argv)
 	argv++;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-		if (cli_common_opt(o, optarg, &ca))
+		/* --passfile/--extpass: the passphrase that opens the volume */
+		if (cli_unlock_opt(o, optarg, &uo) ||
+		    cli_common_opt(o, optarg, &ca))
 			continue;
 		switch (o) {
-		case 'k':
-			uo.keyfile = optarg;
-			break;
-		case 'K':
-			uo.keypass.passfile = optarg;
-			break;
-		case 'X':
-			uo.keypass.extpass = optarg;
-			break;
 		case 'P':
 			neu.passfile = optarg;
 			break;
@@ -118,7 +111,6 @@ int cmd_key(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	uo.pass = ca.pass;
 	if (cli_common_kdf(&op, &ca))
 		return 2;
 	lower = cli_open_lower(argv[optind]);

@@ -479,6 +479,28 @@ int cli_kdf_opts(struct kc_op *op, const char *mem, const char *t,
 	return 0;
 }
 
+int cli_unlock_opt(int o, const char *arg, struct cli_unlock_opts *u)
+{
+	switch (o) {
+	case 'p':
+		u->pass.passfile = arg;
+		return 1;
+	case 'e':
+		u->pass.extpass = arg;
+		return 1;
+	case 'k':
+		u->keyfile = arg;
+		return 1;
+	case 'K':
+		u->keypass.passfile = arg;
+		return 1;
+	case 'X':
+		u->keypass.extpass = arg;
+		return 1;
+	}
+	return 0;
+}
+
 int cli_common_opt(int o, const char *arg, struct cli_common_args *a)
 {
 	switch (o) {

@@ -103,6 +103,10 @@ struct cli_unlock_opts {
 	const char *keyfile;
 	struct cli_pass_src keypass;
 };
+/* Stores getopt result o with its argument in u if it is one of the
+ * unlock options (--passfile 'p', --extpass 'e', --key 'k',
+ * --key-passfile 'K', --key-extpass 'X'); returns 1 then, else 0. */
+int cli_unlock_opt(int o, const char *arg, struct cli_unlock_opts *u);
 /* Fills u from o; 0 or -errno (printed). */
 int cli_unlock_collect(struct cli_unlock *u, const struct cli_unlock_opts *o,
 		       const char *prompt);
