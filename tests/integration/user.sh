@@ -4,38 +4,9 @@
 # through the mount (no allow_other); a planted run directory is refused.
 . "$(dirname "$0")/lib.sh"
 
-command -v setpriv >/dev/null || skip "setpriv missing (util-linux)"
-U=nobody
-id "$U" >/dev/null 2>&1 || skip "no user $U"
+user_setup nobody
 UID_U=$(id -u "$U")
-[ -u "$(command -v fusermount3)" ] || skip "fusermount3 is not setuid root"
-
-# The user must reach the binaries: copy them next to each other (the CLI
-# runs the helpers from its own directory).
-BIN=$T/bin
-mkdir -p "$BIN"
-for b in cryptstack cryptstack-frontend cryptstack-cryptod cryptstack-keyd; do
-	cp "$B/$b" "$BIN/" || fail "copy $b"
-done
-chmod -R a+rX "$BIN"
-
-# Debian's /dev/fuse is 0666; some containers make it 0600. Open it up
-# for the test and put the mode back afterwards.
-FUSE_MODE=$(stat -c %a /dev/fuse)
-restore() { chmod "$FUSE_MODE" /dev/fuse; }
-chmod 666 /dev/fuse
-W=$T/home
-mkdir -p "$W"
-chown "$U" "$W"
 RUNDIR=/tmp/cryptstack-$UID_U
-
-# as_user CMD...: runs CMD as $U with a clean environment.
-as_user() {
-	setpriv --reuid="$U" --regid="$(id -g "$U")" --clear-groups \
-		env -i PATH=/usr/bin:/bin HOME="$W" "$@"
-}
-
-trap 'set +e; restore; as_user "$BIN/cryptstack" umount "$W/mnt" >/dev/null 2>&1; rm -rf "$RUNDIR"; cleanup' EXIT
 rm -rf "$RUNDIR"
 
 say "user $U: init and mount"
