@@ -49,7 +49,9 @@ struct fe_ctx fe = { .peer_fd = -1, .stop_fd = -1 };
  * woken (and, with sched_yield(), run) for the requests of an application
  * the listening thread serves alone without any wake-up. The holder keeps
  * the role while it waits for its own request's completion and hands it
- * on (fe_role_check) only when another request is pending meanwhile. */
+ * on (fe_role_check) only when another request is pending meanwhile; it
+ * gives it up before it sleeps for a free slot (slot_get): only threads
+ * that hold a slot wait in role_take(). */
 static pthread_mutex_t role_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t role_cv = PTHREAD_COND_INITIALIZER;
 static int role_taken;		   /* role_mu */
