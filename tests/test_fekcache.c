@@ -26,13 +26,19 @@ static void fek_of(uint8_t *k, unsigned i)
 	memcpy(k, &i, sizeof(i));
 }
 
+/* Test entry i: its key packet and its key. */
+static void entry_of(struct kd_packet *p, uint8_t *k, unsigned i)
+{
+	pkt_of(p, i);
+	fek_of(k, i);
+}
+
 static void test_hit_exact(void)
 {
 	struct kd_packet p, q;
 	uint8_t ad[40], fek[KD_FEK_LEN], got[KD_FEK_LEN];
 	memset(ad, 7, sizeof(ad));
-	pkt_of(&p, 1);
-	fek_of(fek, 1);
+	entry_of(&p, fek, 1);
 	CU_ASSERT_EQUAL_FATAL(cd_fekc_init(64, 10), 0);
 	CU_ASSERT_EQUAL(cd_fekc_get(&p, ad, sizeof(ad), got, 1 * S), -ENOENT);
 	cd_fekc_put(&p, ad, sizeof(ad), fek, 1 * S);
@@ -58,8 +64,7 @@ static void test_expiry(void)
 {
 	struct kd_packet p;
 	uint8_t ad[8] = {1}, fek[KD_FEK_LEN], got[KD_FEK_LEN];
-	pkt_of(&p, 2);
-	fek_of(fek, 2);
+	entry_of(&p, fek, 2);
 	CU_ASSERT_EQUAL_FATAL(cd_fekc_init(64, 10), 0);
 	cd_fekc_put(&p, ad, sizeof(ad), fek, 100 * S);
 	/* Each use restarts the TTL. */
@@ -84,8 +89,7 @@ static void test_capacity_lru(void)
 	uint8_t ad[4] = {9}, fek[KD_FEK_LEN], got[KD_FEK_LEN];
 	CU_ASSERT_EQUAL_FATAL(cd_fekc_init(N, 60), 0);
 	for (unsigned i = 0; i < M; i++) {
-		pkt_of(&p, i);
-		fek_of(fek, i);
+		entry_of(&p, fek, i);
 		cd_fekc_put(&p, ad, sizeof(ad), fek, (1 + i) * S / 1000);
 	}
 	/* Never more than the capacity, and every hit is the right key. */
@@ -113,8 +117,7 @@ static void test_off(void)
 {
 	struct kd_packet p;
 	uint8_t ad[4] = {3}, fek[KD_FEK_LEN], got[KD_FEK_LEN];
-	pkt_of(&p, 3);
-	fek_of(fek, 3);
+	entry_of(&p, fek, 3);
 	CU_ASSERT_EQUAL(cd_fekc_init(64, 0), 0);
 	cd_fekc_put(&p, ad, sizeof(ad), fek, 1 * S);
 	CU_ASSERT_EQUAL(cd_fekc_get(&p, ad, sizeof(ad), got, 1 * S), -ENOENT);
