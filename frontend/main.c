@@ -295,6 +295,11 @@ static void *receiver(void *arg)
 			slot = CS_NO_SLOT;
 			if (fe_cur.poll_ring)
 				answered = fe_spin_wait();
+		} else {
+			/* Answered here (attribute cache, EOPNOTSUPP, a
+			 * FORGET): the application's next request follows
+			 * as closely as after a cryptod answer. */
+			answered = 1;
 		}
 		if (role_pass) {
 			role_pass = 0;
