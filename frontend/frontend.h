@@ -114,6 +114,14 @@ struct fe_cur {
 	 * of that class are not polled for (skip counts them down). */
 	uint8_t miss[FE_SPIN_CLASSES];
 	uint16_t skip[FE_SPIN_CLASSES];
+	/* A RELEASE/RELEASEDIR handed to cryptod without waiting and without
+	 * waking the ring's completion thread (nothing waits for its answer):
+	 * the next poll of this thread drains it, or fe_kick_deferred() wakes
+	 * the completion thread before this thread sleeps or after its next
+	 * request, whichever comes first. */
+	struct fe_ring *deferred;
+	unsigned deferred_age;
+	int async; /* the current request was such a one */
 };
 extern __thread struct fe_cur fe_cur;
 
@@ -179,5 +187,11 @@ void fe_role_check(void);
  * that another receive thread reads the next request meanwhile (bulk
  * transfers use both CPUs). */
 void fe_role_pass(void);
+/* Wakes the completion thread of the ring a deferred RELEASE went to if
+ * no receive thread polls that ring and requests are still in flight on
+ * it; clears the deferral. _locked: the caller holds fe.mu. Called before
+ * the receive thread may sleep (read, role, slot) and one request later. */
+void fe_kick_deferred(void);
+void fe_kick_deferred_locked(void);
 
 #endif

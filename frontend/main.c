@@ -143,15 +143,17 @@ static int take_options(const char *opts, char **fuse)
  * thread that is still running takes it without a wake-up (which costs
  * ~37 us when its vCPU has halted). A lost race only means the read
  * sleeps, as it would have anyway. */
-static void listen_poll(void)
+static int listen_poll(void)
 {
 	struct pollfd p = { .fd = fuse_fd, .events = POLLIN };
+	int r;
 
 	if (!fe_listen_ns || !ring_poll_allowed())
-		return;
+		return 0;
 	uint64_t end = now_ns() + fe_listen_ns;
-	while (poll(&p, 1, 0) == 0 && now_ns() < end && !ring_yield())
+	while ((r = poll(&p, 1, 0)) == 0 && now_ns() < end && !ring_yield())
 		;
+	return r > 0;
 }
 
 /* Takes the listening role, waiting while another thread holds it (or
@@ -215,6 +217,8 @@ static uint32_t slot_get(void)
 {
 	uint32_t s = CS_NO_SLOT;
 	pthread_mutex_lock(&fe.mu);
+	if (fe.nfree == 0)
+		fe_kick_deferred_locked(); /* it may hold the slot we need */
 	if (fe.nfree == 0 && role_mine) {
 		/* role_mu is never taken under fe.mu */
 		pthread_mutex_unlock(&fe.mu);
@@ -259,6 +263,8 @@ static void *receiver(void *arg)
 				break;
 		}
 		if (!role_mine) {
+			if (fe_cur.deferred)
+				fe_kick_deferred();
 			role_take();
 			continue; /* the session may have ended meanwhile */
 		}
@@ -266,9 +272,13 @@ static void *receiver(void *arg)
 		 * anywhere after a large one (bulk I/O wants both CPUs). */
 		(void)ring_home_update(fe.region, answered ? 1 : bulk ? 0 : -1);
 		bulk = 0;
-		if (answered)
-			listen_poll();
+		int next = answered && listen_poll();
 		answered = 0;
+		/* A deferred answer is drained by the next poll of a request
+		 * on the same ring; about to sleep instead, or one request
+		 * later, the completion thread takes it. */
+		if (fe_cur.deferred && (!next || fe_cur.deferred_age++ > 0))
+			fe_kick_deferred();
 		struct fuse_buf buf;
 		memset(&buf, 0, sizeof(buf));
 		buf.mem = ring_slot(fe.region, slot);
@@ -289,12 +299,15 @@ static void *receiver(void *arg)
 		fe_cur.mem = buf.mem;
 		fe_cur.rcvd = (size_t)res;
 		fe_cur.used = 0;
+		fe_cur.async = 0;
 		fe_cur.poll_ring = NULL;
 		fuse_session_process_buf(fe.se, &buf);
 		if (fe_cur.used) {
 			slot = CS_NO_SLOT;
 			if (fe_cur.poll_ring)
 				answered = fe_spin_wait();
+			else if (fe_cur.async)
+				answered = 1; /* poll for the next request */
 		} else {
 			/* Answered here (attribute cache, EOPNOTSUPP, a
 			 * FORGET): the application's next request follows

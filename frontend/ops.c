@@ -177,6 +177,9 @@ static void submit(fuse_req_t req, struct cs_sqe *s, uint16_t pflags,
 		fe_cur.poll_ring = rg;
 		fe_cur.poll_id = s->id;
 		rg->polling++;
+	} else if (fe_cur.async && (!fe_cur.deferred || fe_cur.deferred == rg)) {
+		fe_cur.deferred = rg;
+		fe_cur.deferred_age = 0;
 	} else if (!rg->polling) {
 		/* The completion thread may be parked: it answers this one
 		 * (no futex call when it is not waiting). */

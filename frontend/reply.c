@@ -494,6 +494,13 @@ static int drain_locked(struct fe_ring *rg, uint64_t want, int *seen)
 int fe_spin_want(uint16_t op, uint32_t len)
 {
 	unsigned cl = op;
+	/* Nobody waits for these answers (the kernel sends them in the
+	 * background): the thread goes back to /dev/fuse at once, and the
+	 * answer waits for its next poll (fe_cur.deferred). */
+	if (op == CS_OP_RELEASE || op == CS_OP_RELEASEDIR) {
+		fe_cur.async = 1;
+		return 0;
+	}
 	/* A large READ or WRITE takes longer than the window (a MiB is
 	 * ~0.4 ms of cipher work): not waited for, and another receive
 	 * thread reads the next request while this one finishes. */
@@ -566,6 +573,21 @@ int fe_spin_wait(void)
 		fe_cur.skip[cl] = (uint16_t)(1u << fe_cur.miss[cl]);
 	}
 	return seen;
+}
+
+void fe_kick_deferred_locked(void)
+{
+	struct fe_ring *rg = fe_cur.deferred;
+	fe_cur.deferred = NULL;
+	if (rg && !rg->polling && rg->inflight)
+		pthread_cond_signal(&rg->idle_cv);
+}
+
+void fe_kick_deferred(void)
+{
+	pthread_mutex_lock(&fe.mu);
+	fe_kick_deferred_locked();
+	pthread_mutex_unlock(&fe.mu);
 }
 
 /* Completion thread of ring arg: consumes the ring while requests are in
