@@ -92,6 +92,7 @@ struct fe_ctx {
 	int writeback;     /* FUSE writeback cache granted: kernel owns mtime */
 	int killpriv;      /* FUSE_HANDLE_KILLPRIV_V2 granted (kernel.c) */
 	int kernel_dirty;  /* -o kernel_dirty_limits: bdi left as it is */
+	int noatime;       /* -o noatime: reads move no lower atime either */
 	atomic_int dead;  /* global: cryptod is gone */
 };
 

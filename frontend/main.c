@@ -126,9 +126,13 @@ static int take_options(const char *opts, char **fuse)
 			fe.read_only = 1;
 		} else if (!strcmp(cur, "kernel_dirty_limits")) {
 			fe.kernel_dirty = 1;
-		} else if (fuse_opt_add_opt(fuse, cur) < 0) {
-			ret = -ENOMEM;
-			break;
+		} else {
+			if (!strcmp(cur, "noatime"))
+				fe.noatime = 1; /* the kernel mount keeps it too */
+			if (fuse_opt_add_opt(fuse, cur) < 0) {
+				ret = -ENOMEM;
+				break;
+			}
 		}
 		n = 0;
 	}

@@ -512,6 +512,8 @@ static void fe_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
  * a ro mount moves none. */
 static uint32_t open_flags(int flags)
 {
+	if (fe.noatime)
+		flags |= O_NOATIME;
 	if (!fe.read_only) {
 		if ((flags & O_ACCMODE) == O_WRONLY)
 			flags = (flags & ~O_ACCMODE) | O_RDWR | O_NOATIME;

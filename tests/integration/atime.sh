@@ -68,11 +68,12 @@ if phase == "reread":
         f.read()
     print("reread after utime", cls(os.stat(p("read")).st_atime_ns))
     sys.exit(0)
-if phase == "ro":
+if phase in ("ro", "na"):
     with open(p("stat"), "rb") as f: f.read()
-if phase == "rostat":
+if phase in ("rostat", "nastat"):
     # after a rw remount: the kernel of a ro mount keeps its cached atime
-    print("ro read", cls(os.stat(p("stat")).st_atime_ns))
+    print("ro read" if phase == "rostat" else "noatime read",
+          cls(os.stat(p("stat")).st_atime_ns))
 PY
 run() { python3 "$T/at.py" "$1" "$2" "$T/state.$3" >>"$T/$3.out"; }
 : >"$T/plain.out"
@@ -81,6 +82,7 @@ run "$P" create plain
 run "$P" look plain
 run "$P" reread plain
 echo "ro read old" >>"$T/plain.out"	# a ro mount moves no atime
+echo "noatime read old" >>"$T/plain.out"	# nor a noatime one
 
 cs_init "$L"
 cs_mount "$L" "$M"
@@ -100,6 +102,13 @@ run "$M" ro mnt
 cs_umount "$M"
 cs_mount "$L" "$M"
 run "$M" rostat mnt
+python3 -c "import os,sys; os.utime(sys.argv[1], ns=(978307200*10**9, 1500000000*10**9))" "$M/stat"
+cs_umount "$M"
+cs_mount -o noatime "$L" "$M"
+run "$M" na mnt
+cs_umount "$M"
+cs_mount "$L" "$M"
+run "$M" nastat mnt
 cs_umount "$M"
 if ! diff -u "$T/plain.out" "$T/mnt.out"; then
 	fail "atime on the mount differs from a plain directory (above: - plain, + mount)"
