@@ -16,12 +16,17 @@
 #ifndef CS_BENCHUTIL_H
 #define CS_BENCHUTIL_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct bench_cfg {
 	double min_sec; /* minimum measured time per trial */
@@ -171,6 +176,21 @@ static inline void bench_table_print(const struct bench_table *t,
 	if (unit)
 		printf("\n%s\n", unit);
 	fflush(stdout);
+}
+
+/* Pins the calling thread to cpu, or lets it run on every CPU (cpu < 0). */
+static inline void bench_pin_cpu(int cpu)
+{
+	cpu_set_t s;
+	CPU_ZERO(&s);
+	if (cpu >= 0) {
+		CPU_SET(cpu, &s);
+	} else {
+		long n = sysconf(_SC_NPROCESSORS_CONF);
+		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET(i, &s);
+	}
+	(void)sched_setaffinity(0, sizeof(s), &s);
 }
 
 #endif

@@ -248,20 +248,6 @@ static pid_t hop_pid = -1;
 static _Thread_local int my_chan = -1; /* this server thread's channel */
 static _Atomic int hop_on;	       /* hops in the current mount */
 
-static void pin_cpu(int cpu)
-{
-	cpu_set_t s;
-	CPU_ZERO(&s);
-	if (cpu >= 0) {
-		CPU_SET(cpu, &s);
-	} else {
-		long n = sysconf(_SC_NPROCESSORS_CONF);
-		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
-			CPU_SET(i, &s);
-	}
-	sched_setaffinity(0, sizeof(s), &s);
-}
-
 /* Waits until *w differs from old: polls (yielding) for poll_ns, then
  * sleeps with *sleep set. Sequentially consistent accesses: the writer's
  * store of *w and load of *sleep cannot both miss ours. */
@@ -296,7 +282,7 @@ static void *hop_worker(void *arg)
 	uint32_t seen = 0;
 
 	if (c < FX_MAXCPU)
-		pin_cpu(c);
+		bench_pin_cpu(c);
 	for (;;) {
 		wait_change(&ch->req, &ch->req_sleep, seen,
 			    atomic_load(&hopshm->poll_ns));
@@ -487,7 +473,7 @@ static void *classic_thread(void *arg)
 
 	my_chan = FX_MAXCPU + (int)(intptr_t)arg;
 	if (opt.reader_cpu >= 0)
-		pin_cpu(opt.reader_cpu);
+		bench_pin_cpu(opt.reader_cpu);
 	if (!buf) {
 		fprintf(stderr, "fusexport: out of memory\n");
 		return NULL;
@@ -662,7 +648,7 @@ static void *queue_thread(void *arg)
 	int ret, live = opt.depth;
 
 	my_chan = q->qid;
-	pin_cpu(q->qid);
+	bench_pin_cpu(q->qid);
 	ret = queue_setup(q);
 	atomic_store(&q->state, ret < 0 ? ret : 1);
 	futex((_Atomic uint32_t *)&q->state, FUTEX_WAKE, 1);
@@ -984,7 +970,7 @@ static int client_main(enum fx_place p)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	alarm(300);
-	pin_cpu(p == P_ANY ? -1 : p == P_CPU0 ? 0 : 1);
+	bench_pin_cpu(p == P_ANY ? -1 : p == P_CPU0 ? 0 : 1);
 	for (long i = 0; i < opt.warm; i++)
 		getxattr(mnt, "user.x", v, sizeof(v));
 	shm->same = shm->hop_same = 0;

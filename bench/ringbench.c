@@ -47,6 +47,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "benchutil.h"
 #include "ring.h"
 #include "util.h"
 
@@ -85,20 +86,6 @@ static int want(const char *g)
 
 static int srv_cpu = -1; /* CPU for the next spawned server, -1: any */
 
-static void pin_cpu(int cpu)
-{
-	cpu_set_t s;
-	CPU_ZERO(&s);
-	if (cpu >= 0) {
-		CPU_SET(cpu, &s);
-	} else {
-		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
-			CPU_SET(i, &s);
-	}
-	sched_setaffinity(0, sizeof(s), &s);
-}
-
 /* Where client and server run. */
 enum place { P_ANY, P_SPLIT, P_SAME };
 static const char *const place_name[] = {"any", "split", "same"};
@@ -109,7 +96,7 @@ static void pin2(enum place p)
 {
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		return;
-	pin_cpu(p == P_ANY ? -1 : 0);
+	bench_pin_cpu(p == P_ANY ? -1 : 0);
 	srv_cpu = p == P_SPLIT ? 1 : p == P_SAME ? 0 : -1;
 }
 
@@ -137,7 +124,7 @@ static pid_t spawn(int (*server)(void *), void *arg)
 	}
 	if (pid == 0) {
 		if (srv_cpu >= 0)
-			pin_cpu(srv_cpu);
+			bench_pin_cpu(srv_cpu);
 		alarm(120);
 		_exit(server(arg));
 	}
